@@ -1,0 +1,118 @@
+//! Names: every case conversion (heck) and every Postgres identifier rule lives here.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// The longest identifier Postgres keeps (NAMEDATALEN - 1); longer names are truncated by it.
+pub const MAX_IDENT_BYTES: usize = 63;
+
+/// The Postgres column name of a Mongo field: `providerPaymentId` -> `provider_payment_id`.
+pub fn column_name(mongo_name: &str) -> String {
+    mongo_name.to_snake_case()
+}
+
+/// The snake_case form of a model name: `FundsLedgerEntry` -> `funds_ledger_entry`.
+pub fn model_snake(model: &str) -> String {
+    model.to_snake_case()
+}
+
+/// The PascalCase form of a name, for Rust types.
+pub fn type_name(name: &str) -> String {
+    name.to_upper_camel_case()
+}
+
+/// The default table of a model: snake_case, pluralised by the plain English rules that cover
+/// the catalogue (`Category` -> `categories`, `Address` -> `addresses`, `User` -> `users`).
+pub fn table_name(model: &str) -> String {
+    pluralize(&model.to_snake_case())
+}
+
+fn pluralize(word: &str) -> String {
+    if word.ends_with("ss") || word.ends_with('x') || word.ends_with("ch") || word.ends_with("sh") {
+        format!("{word}es")
+    } else if word.ends_with('s') {
+        word.to_string()
+    } else if let Some(stem) = word.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        format!("{stem}ies")
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// The base of a polymorphic reference's three columns: the column without its `_id` suffix.
+pub fn polymorphic_base(column: &str) -> String {
+    column.strip_suffix("_id").unwrap_or(column).to_string()
+}
+
+/// Whether a name must be double-quoted in SQL: not a plain lower-case identifier, or a word that
+/// Postgres reserves (`user`, `order`, `table`...).
+pub fn needs_quotes(name: &str) -> bool {
+    let mut chars = name.chars();
+    let plain_start = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let plain_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    !(plain_start && plain_rest) || is_reserved(name)
+}
+
+/// Quotes an identifier exactly when Postgres needs it, doubling inner quotes.
+pub fn quote_ident(name: &str) -> String {
+    if needs_quotes(name) { format!("\"{}\"", name.replace('"', "\"\"")) } else { name.to_string() }
+}
+
+/// Quotes a string literal, doubling single quotes (standard_conforming_strings is on since 9.1).
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Whether Postgres reserves the word (the "reserved" and "reserved (can be function or type)"
+/// columns of the SQL key words appendix, PostgreSQL 15).
+pub fn is_reserved(word: &str) -> bool {
+    RESERVED.binary_search(&word).is_ok()
+}
+
+const RESERVED: &[&str] = &[
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+    "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
+    "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
+    "current_schema", "current_time", "current_timestamp", "current_user", "default", "deferrable",
+    "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign", "freeze",
+    "from", "full", "grant", "group", "having", "ilike", "in", "initially", "inner", "intersect",
+    "into", "is", "isnull", "join", "lateral", "leading", "left", "like", "limit", "localtime",
+    "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or", "order",
+    "outer", "overlaps", "placing", "primary", "references", "returning", "right", "select",
+    "session_user", "similar", "some", "symmetric", "system_user", "table", "tablesample", "then",
+    "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "verbose", "when",
+    "where", "window", "with",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_list_is_sorted_for_binary_search() {
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn derives_plan_names() {
+        assert_eq!(table_name("Category"), "categories");
+        assert_eq!(table_name("Address"), "addresses");
+        assert_eq!(table_name("ShopSettings"), "shop_settings");
+        assert_eq!(table_name("FundsLedgerEntry"), "funds_ledger_entries");
+        assert_eq!(table_name("TelegramSession"), "telegram_sessions");
+        assert_eq!(table_name("Survey"), "surveys");
+        assert_eq!(column_name("providerPaymentId"), "provider_payment_id");
+        assert_eq!(polymorphic_base("purchase_request_id"), "purchase_request");
+        assert_eq!(polymorphic_base("created_by"), "created_by");
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(quote_ident("users"), "users");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("Order"), "\"Order\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}

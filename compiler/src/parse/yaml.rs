@@ -1,0 +1,187 @@
+//! YAML text in, a tree of spanned nodes out (serde-saphyr does the parsing; duplicate keys are
+//! rejected there). The decoder reads this tree so that it can report every error of a file.
+
+use std::sync::Arc;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::diag::{Diagnostic, Span};
+
+/// A YAML node and where it stands.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// Its place in the file.
+    pub span: Span,
+    /// The scalar as written (`yes`, `0x10`), for scalars that YAML resolved to non-strings.
+    pub raw: Option<String>,
+}
+
+/// A YAML value; mappings keep their order.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `~`, `null` or nothing.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in file order.
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key: keys must be strings.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// The key text.
+    pub name: String,
+    /// Where the key stands.
+    pub span: Span,
+}
+
+impl Value {
+    /// The YAML kind, for "expected a mapping, found a sequence".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Parses one file into a node tree, or the YAML syntax error.
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Diagnostic> {
+    match serde_saphyr::from_str::<Spanned<Raw>>(text) {
+        Ok(root) => Ok(convert(file, text, root)),
+        Err(err) => {
+            let loc = err.location();
+            let span = loc.map_or_else(|| span_at(file, text, 1, 1, 0, 0), |l| to_span(file, text, &l));
+            let full = err.without_snippet().to_string();
+            let message = strip_position(&full);
+            Err(Diagnostic::error("yaml-syntax", &span, "", format!("invalid YAML: {message}"))
+                .expected("a YAML mapping of catalogue keys"))
+        }
+    }
+}
+
+/// serde-saphyr prefixes messages with "line N column M: "; the span already says it.
+fn strip_position(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
+        _ => first.to_string(),
+    }
+}
+
+fn to_span(file: &Arc<str>, text: &str, loc: &Location) -> Span {
+    let sp = loc.span();
+    let start = sp.byte_offset().unwrap_or(0) as usize;
+    let len = sp.byte_len().unwrap_or(0) as usize;
+    span_at(file, text, loc.line() as u32, loc.column() as u32, start, len)
+}
+
+fn span_at(file: &Arc<str>, text: &str, line: u32, column: u32, start: usize, len: usize) -> Span {
+    let start = start.min(text.len());
+    Span { file: file.clone(), line: line.max(1), column: column.max(1), start, end: (start + len).min(text.len()) }
+}
+
+fn convert(file: &Arc<str>, text: &str, node: Spanned<Raw>) -> Node {
+    let span = to_span(file, text, &node.referenced);
+    let raw_text = || text.get(span.start..span.end).map(str::to_string).filter(|s| !s.is_empty());
+    let (value, raw) = match node.value {
+        Raw::Null => (Value::Null, None),
+        Raw::Bool(b) => (Value::Bool(b), raw_text()),
+        Raw::Int(i) => (Value::Int(i), raw_text()),
+        Raw::Float(f) => (Value::Float(f), raw_text()),
+        Raw::Str(s) => (Value::Str(s), None),
+        Raw::Seq(items) => (Value::Seq(items.into_iter().map(|n| convert(file, text, n)).collect()), None),
+        Raw::Map(entries) => (
+            Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let key = Key { span: to_span(file, text, &k.referenced), name: k.value };
+                        (key, convert(file, text, v))
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
+    };
+    Node { value, span, raw }
+}
+
+/// What serde-saphyr hands us; converted to [`Node`] right away.
+enum Raw {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<Raw>>),
+    Map(Vec<(Spanned<String>, Spanned<Raw>)>),
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RawVisitor;
+        impl<'de> Visitor<'de> for RawVisitor {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a YAML value")
+            }
+            fn visit_unit<E>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_none<E>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
+                Ok(Raw::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+                Ok(Raw::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Raw, E> {
+                i64::try_from(v).map(Raw::Int).or(Ok(Raw::Float(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
+                Ok(Raw::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
+                Ok(Raw::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Raw, E> {
+                Ok(Raw::Str(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Raw::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    entries.push((key, map.next_value()?));
+                }
+                Ok(Raw::Map(entries))
+            }
+        }
+        d.deserialize_any(RawVisitor)
+    }
+}

@@ -1,0 +1,159 @@
+//! IR in, relational plan out: every table with its columns in order, each column naming the Mongo
+//! path it comes from. The DDL emitter and `inspect` read this; validation checks its names.
+
+use serde::Serialize;
+
+use crate::diag::Span;
+use crate::ir::{Catalogue, ChildTable, Column, Field, Model, Storage};
+use crate::parse::syntax::VersionKey;
+use crate::types::PgType;
+
+/// All tables of the catalogue, parents before their children, models in catalogue order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schema {
+    /// The tables.
+    pub tables: Vec<Table>,
+}
+
+/// One table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// The model it belongs to.
+    pub model: String,
+    /// The Mongo collection (root) or the path of the embedded object or array (child).
+    pub source: String,
+    /// The parent table, for child tables.
+    pub parent: Option<Parent>,
+    /// Columns in order.
+    pub columns: Vec<PlanColumn>,
+    /// Where the table was declared.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A child table's link to its parent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parent {
+    /// Parent table.
+    pub table: String,
+    /// FK column in the child.
+    pub column: String,
+    /// One child row per parent row (an embedded object) rather than many (an array).
+    pub one_to_one: bool,
+}
+
+/// One column and its provenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanColumn {
+    /// Column name.
+    pub name: String,
+    /// Type.
+    pub pg: PgType,
+    /// NULL allowed.
+    pub nullable: bool,
+    /// SQL default.
+    pub default_sql: Option<String>,
+    /// Where the value comes from: a Mongo path, or a note for compiler-made columns.
+    pub source: String,
+    /// Where the column was declared (the field, or the model for compiler-made columns).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Builds the relational plan of a validated catalogue.
+pub fn plan(cat: &Catalogue) -> Schema {
+    let mut tables = Vec::new();
+    for model in &cat.models {
+        model_tables(model, &mut tables);
+    }
+    Schema { tables }
+}
+
+fn system(name: &str, pg: PgType, nullable: bool, default_sql: Option<&str>, source: &str, span: &Span) -> PlanColumn {
+    PlanColumn {
+        name: name.into(),
+        pg,
+        nullable,
+        default_sql: default_sql.map(str::to_string),
+        source: source.into(),
+        span: span.clone(),
+    }
+}
+
+fn model_tables(model: &Model, out: &mut Vec<Table>) {
+    let span = &model.span;
+    let mut columns = vec![
+        system("id", PgType::Uuid, false, None, "_id (uuid derived from the ObjectId)", span),
+        system("legacy_object_id", PgType::Text, false, None, "_id (24 hex digits)", span),
+    ];
+    let mut children = Vec::new();
+    collect(&model.fields, &mut columns, &mut children);
+    if model.timestamps.created_at {
+        columns.push(system("created_at", PgType::Timestamptz, false, Some("now()"), "createdAt (Mongoose timestamps)", span));
+    }
+    if model.timestamps.updated_at {
+        columns.push(system("updated_at", PgType::Timestamptz, false, Some("now()"), "updatedAt (Mongoose timestamps)", span));
+    }
+    if model.version_key == VersionKey::Keep {
+        columns.push(system("mongo_version", PgType::Int4, true, None, "__v (Mongoose version key)", span));
+    }
+    out.push(Table { name: model.table.clone(), model: model.name.clone(), source: model.collection.clone(), parent: None, columns, span: span.clone() });
+    for (child, path, span) in children {
+        child_tables(model, child, path, span, out);
+    }
+}
+
+fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, out: &mut Vec<Table>) {
+    let mut columns = vec![
+        system("id", PgType::Uuid, false, None, if child.item_id { "_id of the item (uuid)" } else { "(generated uuid)" }, &span),
+        system(&child.parent_column, PgType::Uuid, false, None, &format!("(parent row in {})", child.parent_table), &span),
+    ];
+    if !child.one_to_one {
+        columns.push(system("ordinal", PgType::Int4, false, None, &format!("(position in {path})"), &span));
+    }
+    if child.item_id {
+        columns.push(system("legacy_object_id", PgType::Text, false, None, &format!("{path}._id (24 hex digits)"), &span));
+    }
+    let mut grandchildren = Vec::new();
+    collect(&child.fields, &mut columns, &mut grandchildren);
+    out.push(Table {
+        name: child.name.clone(),
+        model: model.name.clone(),
+        source: path,
+        parent: Some(Parent { table: child.parent_table.clone(), column: child.parent_column.clone(), one_to_one: child.one_to_one }),
+        columns,
+        span,
+    });
+    for (g, gpath, gspan) in grandchildren {
+        child_tables(model, g, gpath, gspan, out);
+    }
+}
+
+fn column(c: &Column, source: &str, span: &Span) -> PlanColumn {
+    PlanColumn {
+        name: c.name.clone(),
+        pg: c.pg.clone(),
+        nullable: c.nullable,
+        default_sql: c.default_sql.clone(),
+        source: source.to_string(),
+        span: span.clone(),
+    }
+}
+
+fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mut Vec<(&'a ChildTable, String, Span)>) {
+    for f in fields {
+        match &f.storage {
+            Storage::Column(c) | Storage::Jsonb { column: c, .. } => columns.push(column(c, &f.mongo_path, &f.span)),
+            Storage::Polymorphic(p) => {
+                columns.push(column(&p.kind, &format!("{} (kind: ObjectId or string)", f.mongo_path), &f.span));
+                columns.push(column(&p.id, &format!("{} (when an ObjectId)", f.mongo_path), &f.span));
+                columns.push(column(&p.external_ref, &format!("{} (when a string)", f.mongo_path), &f.span));
+            }
+            Storage::Flattened { fields } => collect(fields, columns, children),
+            Storage::ChildTable(child) => children.push((child, f.mongo_path.clone(), f.span.clone())),
+            Storage::InJsonb | Storage::Skipped { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Checks that look across fields, models and tables: index, TTL and invariant paths, refPath
+//! discriminators, name collisions and lengths, and required-reference cycles.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, visit_expressions};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+use super::fold;
+use super::lower::Globals;
+use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::ident::MAX_IDENT_BYTES;
+use crate::ir::*;
+use crate::parse::syntax::{ModelDecl, Sp};
+use crate::plan::Schema;
+use crate::types::PgType;
+
+/// A Mongo path resolved to the columns that hold it.
+#[derive(Clone)]
+struct Target {
+    table: String,
+    columns: Vec<(String, PgType)>,
+    /// The path is an array field (any storage).
+    array: bool,
+}
+
+fn path_map(model: &Model) -> BTreeMap<String, Target> {
+    let mut map = BTreeMap::new();
+    let ts = |name: &str| Target { table: model.table.clone(), columns: vec![(name.into(), PgType::Timestamptz)], array: false };
+    if model.timestamps.created_at {
+        map.insert("createdAt".to_string(), ts("created_at"));
+    }
+    if model.timestamps.updated_at {
+        map.insert("updatedAt".to_string(), ts("updated_at"));
+    }
+    walk(&model.fields, &model.table, &mut map);
+    map
+}
+
+fn walk(fields: &[Field], table: &str, map: &mut BTreeMap<String, Target>) {
+    for f in fields {
+        let array = f.bson.contains(&crate::types::BsonType::Array);
+        let one = |c: &Column| Target { table: c.table.clone(), columns: vec![(c.name.clone(), c.pg.clone())], array };
+        match &f.storage {
+            Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
+                map.insert(f.mongo_path.clone(), one(c));
+            }
+            Storage::Polymorphic(p) => {
+                let cols = vec![(p.id.name.clone(), p.id.pg.clone()), (p.external_ref.name.clone(), p.external_ref.pg.clone())];
+                map.insert(f.mongo_path.clone(), Target { table: table.to_string(), columns: cols, array });
+            }
+            Storage::Flattened { fields } => walk(fields, table, map),
+            Storage::ChildTable(c) => {
+                map.insert(f.mongo_path.clone(), Target { table: c.name.clone(), columns: Vec::new(), array });
+                walk(&c.fields, &c.name, map);
+            }
+            Storage::InJsonb | Storage::Skipped { .. } => {}
+        }
+    }
+}
+
+fn unknown_path(span: &Span, path: &str, what: &str, field: &str, map: &BTreeMap<String, Target>) -> Diagnostic {
+    Diagnostic::error("unknown-field", span, path, format!("{what} names `{field}`, which is not a stored field of this model"))
+        .expected("the Mongo path of a field stored in columns (`status`, `quote.rate`, `passkeys.credentialId`)")
+        .maybe_hint(did_you_mean(field, map.keys().map(String::as_str)))
+}
+
+/// Checks and resolves the model-level declarations: indexes, TTL, invariants, discriminators.
+pub fn model_level(d: &ModelDecl, model: &mut Model, globals: &Globals, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+    let map = path_map(model);
+    for idx in &d.indexes {
+        if let Some(resolved) = index(idx, model, &map, diags) {
+            model.indexes.push(resolved);
+        }
+    }
+    if let Some(t) = &d.ttl {
+        let column = root_column(&t.field, "`ttl`", model, &map, diags);
+        if let Some((column, pg)) = column {
+            if pg != PgType::Timestamptz {
+                diags.push(
+                    Diagnostic::error("ttl-not-date", &t.field.span, &t.field.path, format!("TTL field `{}` is stored as {pg}, not a date", t.field.value))
+                        .expected("a `bson: date` field, `createdAt` or `updatedAt`"),
+                );
+            } else {
+                let batch = t.batch.as_ref().map_or(1000, |b| b.value);
+                if batch < 1 {
+                    let b = t.batch.as_ref().expect("batch is set when below 1");
+                    diags.push(Diagnostic::error("bad-value", &b.span, &b.path, "`batch` must be at least 1"));
+                }
+                model.ttl = Some(Ttl { column, after_secs: t.after.as_ref().map(|a| a.value), cadence_secs: t.cadence.value, batch });
+            }
+        }
+    }
+    invariants(d, model, &map, enums, diags);
+    discriminators(model, globals, &map, enums, diags);
+}
+
+fn root_column(field: &Sp<String>, what: &str, model: &Model, map: &BTreeMap<String, Target>, diags: &mut Vec<Diagnostic>) -> Option<(String, PgType)> {
+    let Some(t) = map.get(&field.value) else {
+        diags.push(unknown_path(&field.span, &field.path, what, &field.value, map));
+        return None;
+    };
+    if t.table != model.table || t.columns.len() != 1 {
+        diags.push(
+            Diagnostic::error("not-a-column", &field.span, &field.path, format!("{what} needs a single column of `{}`; `{}` is stored elsewhere", model.table, field.value))
+                .hint("name a scalar field of the document's top level"),
+        );
+        return None;
+    }
+    Some(t.columns[0].clone())
+}
+
+fn index(idx: &crate::parse::syntax::IndexDecl, model: &Model, map: &BTreeMap<String, Target>, diags: &mut Vec<Diagnostic>) -> Option<Index> {
+    let mut table: Option<String> = None;
+    let mut columns = Vec::new();
+    let mut ok = true;
+    for f in &idx.fields {
+        let (path, desc) = &f.value;
+        match map.get(path) {
+            Some(t) if !t.columns.is_empty() => {
+                if let Some(tab) = &table
+                    && tab != &t.table
+                {
+                    diags.push(
+                        Diagnostic::error("index-spans-tables", &f.span, &f.path, format!("`{path}` is stored in `{}`, but the index is on `{tab}`", t.table))
+                            .hint("an index covers one table: split it, or store the fields in the same table"),
+                    );
+                    ok = false;
+                }
+                table.get_or_insert_with(|| t.table.clone());
+                columns.extend(t.columns.iter().map(|(c, _)| (c.clone(), *desc)));
+            }
+            Some(_) => {
+                diags.push(Diagnostic::error("not-a-column", &f.span, &f.path, format!("`{path}` is a child table, not a column")).hint("index one of its fields: `<path>.<field>`"));
+                ok = false;
+            }
+            None => {
+                diags.push(unknown_path(&f.span, &f.path, "this index", path, map));
+                ok = false;
+            }
+        }
+    }
+    let table = table.unwrap_or_else(|| model.table.clone());
+    let table_columns: Vec<&str> = columns_of(model, &table, map);
+    if let Some(e) = &idx.expression {
+        ok &= sql_expr(e, "expression", &table_columns, diags);
+    }
+    let mut where_sql = idx.where_sql.as_ref().map(|w| w.value.clone());
+    if let Some(w) = &idx.where_sql {
+        ok &= sql_expr(w, "where", &table_columns, diags);
+    }
+    if idx.sparse {
+        let not_null: Vec<String> = columns.iter().map(|(c, _)| format!("{} IS NOT NULL", crate::ident::quote_ident(c))).collect();
+        let sparse = not_null.join(" AND ");
+        where_sql = Some(match where_sql {
+            Some(w) => format!("({w}) AND {sparse}"),
+            None => sparse,
+        });
+    }
+    if let Some(n) = &idx.name
+        && n.value.len() > MAX_IDENT_BYTES
+    {
+        diags.push(too_long(&n.span, &n.path, "index", &n.value));
+        ok = false;
+    }
+    ok.then(|| Index {
+        name: idx.name.as_ref().map(|n| n.value.clone()),
+        table,
+        columns,
+        expression: idx.expression.as_ref().map(|e| e.value.clone()),
+        unique: idx.unique,
+        where_sql,
+        span: idx.span.clone(),
+    })
+}
+
+fn columns_of<'a>(model: &'a Model, table: &str, map: &'a BTreeMap<String, Target>) -> Vec<&'a str> {
+    let mut cols: Vec<&str> = map.values().filter(|t| t.table == table).flat_map(|t| t.columns.iter().map(|(c, _)| c.as_str())).collect();
+    cols.extend(["id", "legacy_object_id"]);
+    if table == model.table {
+        cols.extend(["created_at", "updated_at", "mongo_version"]);
+    }
+    cols
+}
+
+/// Parses a SQL expression with the PostgreSQL dialect and checks that its bare identifiers are
+/// columns of the table.
+fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diagnostic>) -> bool {
+    let dialect = PostgreSqlDialect {};
+    let parsed = Parser::new(&dialect).try_with_sql(&sql.value).and_then(|mut p| {
+        let e = p.parse_expr()?;
+        match p.peek_token().token {
+            Token::EOF => Ok(e),
+            t => Err(sqlparser::parser::ParserError::ParserError(format!("unexpected `{t}` after the expression"))),
+        }
+    });
+    let expr = match parsed {
+        Ok(e) => e,
+        Err(err) => {
+            diags.push(
+                Diagnostic::error("bad-sql", &sql.span, &sql.path, format!("`{what}` is not a PostgreSQL expression: {err}"))
+                    .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
+            );
+            return false;
+        }
+    };
+    let mut unknown = Vec::new();
+    let _ = visit_expressions(&expr, |e| {
+        if let Expr::Identifier(id) = e
+            && !columns.contains(&id.value.as_str())
+        {
+            unknown.push(id.value.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    for name in &unknown {
+        diags.push(
+            Diagnostic::error("unknown-column", &sql.span, &sql.path, format!("`{what}` uses `{name}`, which is not a column of the table"))
+                .expected("Postgres column names (snake_case), not Mongo paths")
+                .maybe_hint(did_you_mean(name, columns.iter().copied())),
+        );
+    }
+    unknown.is_empty()
+}
+
+fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+    let inv = &d.invariants;
+    let mut out = Invariants { append_only: inv.append_only.is_some(), ..Default::default() };
+    let typed = |f: &Sp<String>, what: &str, want: &[&str], diags: &mut Vec<Diagnostic>| -> Option<String> {
+        let (col, pg) = root_column(f, what, model, map, diags)?;
+        let kind = match &pg {
+            PgType::Boolean => "boolean",
+            PgType::Text => "text",
+            PgType::Enum(_) => "enum",
+            PgType::Timestamptz => "timestamptz",
+            _ => "other",
+        };
+        if !want.contains(&kind) && !(want.contains(&"any")) {
+            diags.push(Diagnostic::error("type-mismatch", &f.span, &f.path, format!("{what} needs a {} field; `{}` is {pg}", want.join(" or "), f.value)));
+            return None;
+        }
+        Some(col)
+    };
+    if let Some(p) = &inv.one_primary {
+        let flag = typed(&p.flag, "`one_primary.flag`", &["boolean"], diags);
+        let per: Vec<Option<String>> = p.per.iter().map(|f| typed(f, "`one_primary.per`", &["any"], diags)).collect();
+        if let (Some(flag), true) = (flag, per.iter().all(Option::is_some)) {
+            out.one_primary = Some(OnePrimary { flag, per: per.into_iter().flatten().collect() });
+        }
+    }
+    if let Some(s) = &inv.slug {
+        let column = typed(&s.field, "`slug.field`", &["text"], diags);
+        let from = typed(&s.from, "`slug.from`", &["text"], diags);
+        if let (Some(column), Some(from)) = (column, from) {
+            out.slug = Some(Slug { column, from });
+        }
+    }
+    if let Some(t) = &inv.timeline {
+        let array_ok = match map.get(&t.field.value) {
+            Some(target) if target.array => true,
+            Some(_) => {
+                diags.push(Diagnostic::error("type-mismatch", &t.field.span, &t.field.path, format!("`timeline.field` needs an array field; `{}` is not one", t.field.value)));
+                false
+            }
+            None => {
+                diags.push(unknown_path(&t.field.span, &t.field.path, "`timeline.field`", &t.field.value, map));
+                false
+            }
+        };
+        let status = typed(&t.status, "`timeline.status`", &["enum", "text"], diags);
+        let status_values = status.as_ref().and_then(|_| enum_of(map, enums, &t.status.value));
+        let mut stamps = Vec::new();
+        for (value, field) in &t.stamps {
+            if let Some(values) = &status_values
+                && !values.contains(&value.value)
+            {
+                diags.push(
+                    Diagnostic::error("unknown-value", &value.span, &value.path, format!("`{}` is not a value of the status enum", value.value))
+                        .maybe_hint(did_you_mean(&value.value, values.iter().map(String::as_str))),
+                );
+            }
+            if let Some(col) = typed(field, "`timeline.stamps`", &["timestamptz"], diags) {
+                stamps.push((value.value.clone(), col));
+            }
+        }
+        if let (true, Some(status)) = (array_ok, status) {
+            out.timeline = Some(Timeline { field: t.field.value.clone(), status, stamps });
+        }
+    }
+    model.invariants = out;
+}
+
+/// The values of the enum stored at a root path, if it is an enum column.
+fn enum_of(map: &BTreeMap<String, Target>, enums: &[EnumType], path: &str) -> Option<Vec<String>> {
+    match map.get(path)?.columns.first()? {
+        (_, PgType::Enum(name)) => enums.iter().find(|e| &e.name == name).map(|e| e.values.clone()),
+        _ => None,
+    }
+}
+
+fn discriminators(model: &Model, globals: &Globals, map: &BTreeMap<String, Target>, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+    for f in &model.fields {
+        let Storage::Column(c) = &f.storage else { continue };
+        let Some(Reference::Discriminator { column: field }) = &c.reference else { continue };
+        let Some(target) = map.get(field).filter(|t| t.table == model.table && t.columns.len() == 1) else {
+            diags.push(unknown_path(&f.span, &f.yaml_path, "this `ref.discriminator`", field, map));
+            continue;
+        };
+        let values = match &target.columns[0].1 {
+            PgType::Enum(name) => enums.iter().find(|e| &e.name == name).map(|e| e.values.clone()).unwrap_or_default(),
+            _ => {
+                diags.push(
+                    Diagnostic::error("type-mismatch", &f.span, &f.yaml_path, format!("discriminator `{field}` must be an enum of model names"))
+                        .hint("declare it with `enum: [User, PurchaseRequest]`"),
+                );
+                continue;
+            }
+        };
+        for v in values {
+            if !globals.tables.contains_key(&v) {
+                diags.push(
+                    Diagnostic::error("dangling-reference", &f.span, &f.yaml_path, format!("discriminator `{field}` may name `{v}`, which is not a model of the catalogue"))
+                        .maybe_hint(did_you_mean(&v, globals.tables.keys().map(String::as_str))),
+                );
+            }
+        }
+    }
+}
+
+fn too_long(span: &Span, path: &str, what: &str, name: &str) -> Diagnostic {
+    Diagnostic::error("identifier-too-long", span, path, format!("{what} name `{name}` is {} bytes; Postgres keeps at most {MAX_IDENT_BYTES}", name.len()))
+        .hint("Postgres would silently truncate it; choose a shorter name (`column:`, `table:`, `prefix:`)")
+}
+
+/// Duplicate tables and columns (after case folding) and identifiers over 63 bytes.
+pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
+    let mut tables: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
+    for t in &schema.tables {
+        if t.name.len() > MAX_IDENT_BYTES {
+            diags.push(too_long(&t.span, &t.source, "table", &t.name));
+        }
+        if let Some(first) = tables.get(&fold(&t.name)) {
+            diags.push(
+                Diagnostic::error("duplicate-name", &t.span, &t.source, format!("table `{}` is derived twice: for {} `{}` and for {} `{}`", t.name, first.model, first.source, t.model, t.source))
+                    .related(&first.span, "first table of that name")
+                    .hint("set `table:` on one of them"),
+            );
+        } else {
+            tables.insert(fold(&t.name), t);
+        }
+        let mut cols: BTreeMap<String, &crate::plan::PlanColumn> = BTreeMap::new();
+        for c in &t.columns {
+            if c.name.len() > MAX_IDENT_BYTES {
+                diags.push(too_long(&c.span, &c.source, "column", &c.name));
+            }
+            if let Some(first) = cols.get(&fold(&c.name)) {
+                diags.push(
+                    Diagnostic::error("name-collision", &c.span, &c.source, format!("column `{}` of `{}` comes from both `{}` and `{}`", c.name, t.name, first.source, c.source))
+                        .related(&first.span, format!("`{}` is derived here", first.name))
+                        .hint("give one of the fields another `column:` name"),
+                );
+            } else {
+                cols.insert(fold(&c.name), c);
+            }
+        }
+    }
+    for e in &cat.enums {
+        if e.name.len() > MAX_IDENT_BYTES {
+            diags.push(too_long(&e.span, "enums", "enum", &e.name));
+        }
+        for v in &e.values {
+            if v.len() > MAX_IDENT_BYTES {
+                diags.push(Diagnostic::error("identifier-too-long", &e.span, &format!("enums.{}", e.name), format!("enum value `{v}` is {} bytes; Postgres enum labels hold at most {MAX_IDENT_BYTES}", v.len())));
+            }
+        }
+    }
+}
+
+/// Required (NOT NULL, with FK) references between models form a graph; a cycle in it has no
+/// insert order.
+pub fn reference_cycles(cat: &Catalogue, diags: &mut Vec<Diagnostic>) {
+    let mut edges: BTreeMap<&str, Vec<(&str, &Field)>> = BTreeMap::new();
+    for m in &cat.models {
+        let mut out = Vec::new();
+        required_refs(&m.fields, &mut out);
+        edges.insert(&m.name, out);
+    }
+    let mut reported: Vec<Vec<&str>> = Vec::new();
+    for start in edges.keys() {
+        let mut stack = vec![(*start, Vec::<(&str, &Field)>::new())];
+        while let Some((node, path)) = stack.pop() {
+            for (next, field) in edges.get(node).into_iter().flatten() {
+                let mut p = path.clone();
+                p.push((node, field));
+                if next == start {
+                    let mut models: Vec<&str> = p.iter().map(|(m, _)| *m).collect();
+                    models.sort();
+                    if !reported.contains(&models) {
+                        reported.push(models);
+                        diags.push(cycle_diag(&p, start));
+                    }
+                } else if !p.iter().any(|(m, _)| m == next) && p.len() < 32 {
+                    stack.push((next, p));
+                }
+            }
+        }
+    }
+}
+
+fn required_refs<'a>(fields: &'a [Field], out: &mut Vec<(&'a str, &'a Field)>) {
+    for f in fields {
+        match &f.storage {
+            Storage::Column(Column { nullable: false, reference: Some(Reference::Model { model, fk: true, .. }), .. }) => out.push((model, f)),
+            Storage::Flattened { fields } => required_refs(fields, out),
+            Storage::ChildTable(c) => required_refs(&c.fields, out),
+            _ => {}
+        }
+    }
+}
+
+fn cycle_diag(path: &[(&str, &Field)], start: &str) -> Diagnostic {
+    let chain: Vec<String> = path.iter().map(|(m, f)| format!("{m}.{}", f.mongo_path)).collect();
+    let (_, first) = path[0];
+    let mut d = Diagnostic::error(
+        "reference-cycle",
+        &first.span,
+        &first.yaml_path,
+        format!("required references form a cycle with no insert order: {} -> {start}", chain.join(" -> ")),
+    )
+    .hint("make one reference of the cycle optional (`required: false` or `nullable: true`): the backfill fills it in a second pass");
+    for (m, f) in &path[1..] {
+        d = d.related(&f.span, format!("{m}.{} is required", f.mongo_path));
+    }
+    d
+}
