@@ -31,6 +31,9 @@ pub struct Table {
     /// Where the table was declared.
     #[serde(skip)]
     pub span: Span,
+    /// The YAML path of the declaration (`table` for roots, the field's path for children).
+    #[serde(skip)]
+    pub yaml_path: String,
 }
 
 /// A child table's link to its parent.
@@ -60,6 +63,12 @@ pub struct PlanColumn {
     /// Where the column was declared (the field, or the model for compiler-made columns).
     #[serde(skip)]
     pub span: Span,
+    /// The YAML path of the declaration (`fields.quote.fields.rate`, `timestamps`).
+    #[serde(skip)]
+    pub yaml_path: String,
+    /// Made by the compiler (`id`, `created_at`...) rather than declared by a field.
+    #[serde(skip)]
+    pub system: bool,
 }
 
 /// Builds the relational plan of a validated catalogue.
@@ -79,6 +88,8 @@ fn system(name: &str, pg: PgType, nullable: bool, default_sql: Option<&str>, sou
         default_sql: default_sql.map(str::to_string),
         source: source.into(),
         span: span.clone(),
+        yaml_path: String::new(),
+        system: true,
     }
 }
 
@@ -99,13 +110,21 @@ fn model_tables(model: &Model, out: &mut Vec<Table>) {
     if model.version_key == VersionKey::Keep {
         columns.push(system("mongo_version", PgType::Int4, true, None, "__v (Mongoose version key)", span));
     }
-    out.push(Table { name: model.table.clone(), model: model.name.clone(), source: model.collection.clone(), parent: None, columns, span: span.clone() });
-    for (child, path, span) in children {
-        child_tables(model, child, path, span, out);
+    out.push(Table {
+        name: model.table.clone(),
+        model: model.name.clone(),
+        source: model.collection.clone(),
+        parent: None,
+        columns,
+        span: span.clone(),
+        yaml_path: "table".into(),
+    });
+    for (child, path, span, yaml_path) in children {
+        child_tables(model, child, path, span, yaml_path, out);
     }
 }
 
-fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, out: &mut Vec<Table>) {
+fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, yaml_path: String, out: &mut Vec<Table>) {
     let mut columns = vec![
         system("id", PgType::Uuid, false, None, if child.item_id { "_id of the item (uuid)" } else { "(generated uuid)" }, &span),
         system(&child.parent_column, PgType::Uuid, false, None, &format!("(parent row in {})", child.parent_table), &span),
@@ -125,34 +144,39 @@ fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, out
         parent: Some(Parent { table: child.parent_table.clone(), column: child.parent_column.clone(), one_to_one: child.one_to_one }),
         columns,
         span,
+        yaml_path,
     });
-    for (g, gpath, gspan) in grandchildren {
-        child_tables(model, g, gpath, gspan, out);
+    for (g, gpath, gspan, gyaml) in grandchildren {
+        child_tables(model, g, gpath, gspan, gyaml, out);
     }
 }
 
-fn column(c: &Column, source: &str, span: &Span) -> PlanColumn {
+fn column(c: &Column, source: &str, f: &Field) -> PlanColumn {
     PlanColumn {
         name: c.name.clone(),
         pg: c.pg.clone(),
         nullable: c.nullable,
         default_sql: c.default_sql.clone(),
         source: source.to_string(),
-        span: span.clone(),
+        span: f.span.clone(),
+        yaml_path: f.yaml_path.clone(),
+        system: false,
     }
 }
 
-fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mut Vec<(&'a ChildTable, String, Span)>) {
+type Children<'a> = Vec<(&'a ChildTable, String, Span, String)>;
+
+fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mut Children<'a>) {
     for f in fields {
         match &f.storage {
-            Storage::Column(c) | Storage::Jsonb { column: c, .. } => columns.push(column(c, &f.mongo_path, &f.span)),
+            Storage::Column(c) | Storage::Jsonb { column: c, .. } => columns.push(column(c, &f.mongo_path, f)),
             Storage::Polymorphic(p) => {
-                columns.push(column(&p.kind, &format!("{} (kind: ObjectId or string)", f.mongo_path), &f.span));
-                columns.push(column(&p.id, &format!("{} (when an ObjectId)", f.mongo_path), &f.span));
-                columns.push(column(&p.external_ref, &format!("{} (when a string)", f.mongo_path), &f.span));
+                columns.push(column(&p.kind, &format!("{} (kind: ObjectId or string)", f.mongo_path), f));
+                columns.push(column(&p.id, &format!("{} (when an ObjectId)", f.mongo_path), f));
+                columns.push(column(&p.external_ref, &format!("{} (when a string)", f.mongo_path), f));
             }
             Storage::Flattened { fields } => collect(fields, columns, children),
-            Storage::ChildTable(child) => children.push((child, f.mongo_path.clone(), f.span.clone())),
+            Storage::ChildTable(child) => children.push((child, f.mongo_path.clone(), f.span.clone(), f.yaml_path.clone())),
             Storage::InJsonb | Storage::Skipped { .. } => {}
         }
     }

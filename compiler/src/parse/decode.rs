@@ -322,9 +322,7 @@ impl Decoder {
                 self.err(
                     Diagnostic::error("unknown-type", &node.span, path, message)
                         .expected(format!("one of: {} (or any of them with `[]`)", PG_TYPE_NAMES.join(", ")))
-                        .maybe_hint(did_you_mean(base, PG_TYPE_NAMES.iter().copied()).or_else(|| {
-                            (base == "varchar" || base.starts_with("varchar(")).then(|| "use `text`".to_string())
-                        })),
+                        .maybe_hint(pg_type_hint(base)),
                 );
                 None
             }
@@ -547,6 +545,17 @@ impl Decoder {
         }
         out
     }
+}
+
+fn pg_type_hint(written: &str) -> Option<String> {
+    if written.starts_with("numeric(") && !written.contains(')') {
+        // In a flow mapping `{ pg: numeric(10,2) }` the comma ends the value.
+        return Some("quote it inside `{ ... }`: `pg: \"numeric(10,2)\"`".into());
+    }
+    if written == "varchar" || written.starts_with("varchar(") || written.starts_with("char") {
+        return Some("use `text`: Postgres stores it the same way, and a length limit is a CHECK".into());
+    }
+    did_you_mean(written, PG_TYPE_NAMES.iter().copied())
 }
 
 /// Parses `<n> <unit>` into seconds: `90 days`, `5 minutes`, `1 hour`, `30s`.

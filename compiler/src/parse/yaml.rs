@@ -67,23 +67,52 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Diagnostic> {
     match serde_saphyr::from_str::<Spanned<Raw>>(text) {
         Ok(root) => Ok(convert(file, text, root)),
         Err(err) => {
-            let loc = err.location();
-            let span = loc.map_or_else(|| span_at(file, text, 1, 1, 0, 0), |l| to_span(file, text, &l));
             let full = err.without_snippet().to_string();
-            let message = strip_position(&full);
+            let (message, line_col) = clean_message(&full);
+            let span = match (err.location().filter(|l| l.line() > 0), line_col) {
+                // The scanner's own position is more precise than the parser's start of document.
+                (_, Some((line, column))) => span_at_line(file, text, line, column),
+                (Some(l), None) => to_span(file, text, &l),
+                (None, None) => span_at(file, text, 1, 1, 0, 0),
+            };
             Err(Diagnostic::error("yaml-syntax", &span, "", format!("invalid YAML: {message}"))
                 .expected("a YAML mapping of catalogue keys"))
         }
     }
 }
 
-/// serde-saphyr prefixes messages with "line N column M: "; the span already says it.
-fn strip_position(message: &str) -> String {
+/// Cleans serde-saphyr's message: drops the "line N column M: " prefix and the " at line N,
+/// column M" suffix (the span says where) and its advice about parser options (ours are fixed:
+/// duplicate keys are always an error). Returns the position found in the text, if any.
+fn clean_message(message: &str) -> (String, Option<(u32, u32)>) {
     let first = message.lines().next().unwrap_or(message);
-    match first.split_once(": ") {
+    let mut text = match first.split_once(": ") {
         Some((head, rest)) if head.starts_with("line ") => rest.to_string(),
         _ => first.to_string(),
+    };
+    let mut position = None;
+    if let Some(i) = text.rfind(" at line ") {
+        let tail = &text[i + " at line ".len()..];
+        if let Some((line, col)) = tail.split_once(", column ") {
+            let col: String = col.chars().take_while(char::is_ascii_digit).collect();
+            if let (Ok(l), Ok(c)) = (line.trim().parse(), col.parse()) {
+                position = Some((l, c));
+            }
+        }
+        text.truncate(i);
     }
+    if let Some(i) = text.find(", set DuplicateKeyPolicy") {
+        text.truncate(i);
+    }
+    (text, position)
+}
+
+/// A span at a 1-based line and character column.
+fn span_at_line(file: &Arc<str>, text: &str, line: u32, column: u32) -> Span {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1) as usize).map(str::len).sum();
+    let line_text = text[line_start.min(text.len())..].lines().next().unwrap_or("");
+    let offset: usize = line_text.chars().take(column.saturating_sub(1) as usize).map(char::len_utf8).sum();
+    span_at(file, text, line, column, line_start + offset, 0)
 }
 
 fn to_span(file: &Arc<str>, text: &str, loc: &Location) -> Span {

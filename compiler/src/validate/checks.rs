@@ -340,11 +340,11 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     let mut tables: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
     for t in &schema.tables {
         if t.name.len() > MAX_IDENT_BYTES {
-            diags.push(too_long(&t.span, &t.source, "table", &t.name));
+            diags.push(too_long(&t.span, &t.yaml_path, "table", &t.name));
         }
         if let Some(first) = tables.get(&fold(&t.name)) {
             diags.push(
-                Diagnostic::error("duplicate-name", &t.span, &t.source, format!("table `{}` is derived twice: for {} `{}` and for {} `{}`", t.name, first.model, first.source, t.model, t.source))
+                Diagnostic::error("duplicate-name", &t.span, &t.yaml_path, format!("table `{}` is derived twice: for {} `{}` and for {} `{}`", t.name, first.model, first.source, t.model, t.source))
                     .related(&first.span, "first table of that name")
                     .hint("set `table:` on one of them"),
             );
@@ -354,13 +354,15 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
         let mut cols: BTreeMap<String, &crate::plan::PlanColumn> = BTreeMap::new();
         for c in &t.columns {
             if c.name.len() > MAX_IDENT_BYTES {
-                diags.push(too_long(&c.span, &c.source, "column", &c.name));
+                diags.push(too_long(&c.span, &c.yaml_path, "column", &c.name));
             }
             if let Some(first) = cols.get(&fold(&c.name)) {
+                // Point at the declared field; a compiler-made column is the context.
+                let (primary, other) = if c.system && !first.system { (*first, c) } else { (c, *first) };
                 diags.push(
-                    Diagnostic::error("name-collision", &c.span, &c.source, format!("column `{}` of `{}` comes from both `{}` and `{}`", c.name, t.name, first.source, c.source))
-                        .related(&first.span, format!("`{}` is derived here", first.name))
-                        .hint("give one of the fields another `column:` name"),
+                    Diagnostic::error("name-collision", &primary.span, &primary.yaml_path, format!("column `{}` of `{}` comes from both `{}` and `{}`", c.name, t.name, other.source, primary.source))
+                        .related(&other.span, format!("`{}` is also derived from {}", other.name, other.source))
+                        .hint(if other.system { "this column name is made by the compiler; give the field another `column:` name" } else { "give one of the fields another `column:` name" }),
                 );
             } else {
                 cols.insert(fold(&c.name), c);
