@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod diag;
+pub mod generate;
 pub mod ident;
 pub mod inspect;
 pub mod ir;

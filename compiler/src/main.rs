@@ -34,6 +34,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
+    /// Compile the catalogue into the committed outputs under `generated/`.
+    Generate {
+        /// The catalogue directory.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The output directory.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of the model file format (for editors).
     Schema,
     /// Print the validated catalogue: models, tables, and where every Mongo path is stored.
@@ -57,6 +66,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Validate { models, format } => validate(&models, format),
+        Command::Generate { models, out } => generate(&models, &out),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&schemac::json_schema::schema()).expect("schema serializes"));
             ExitCode::SUCCESS
@@ -115,4 +125,30 @@ fn inspect(models: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let v = match load(models) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let Some(cat) = &v.catalogue else {
+        eprint!("{}", diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal()));
+        eprintln!("the catalogue is invalid; nothing was written");
+        return ExitCode::from(1);
+    };
+    for (path, contents) in schemac::generate::outputs(cat) {
+        let target = out.join(path);
+        let same = std::fs::read_to_string(&target).is_ok_and(|old| old == contents);
+        if same {
+            eprintln!("unchanged {}", target.display());
+            continue;
+        }
+        if let Err(e) = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, contents)) {
+            eprintln!("error: cannot write {}: {e}", target.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("wrote {}", target.display());
+    }
+    ExitCode::SUCCESS
 }

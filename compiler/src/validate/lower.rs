@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::ident;
 use crate::ir::*;
 use crate::parse::syntax::*;
@@ -111,7 +111,7 @@ impl<'g> Lowerer<'g> {
             }
         };
         if !matches!(storage, Storage::Column(_)) {
-            self.no_column_options(d);
+            self.no_column_options(d, matches!(storage, Storage::Polymorphic(_)));
         }
         Some(base(storage))
     }
@@ -142,8 +142,10 @@ impl<'g> Lowerer<'g> {
         }
     }
 
-    fn no_column_options(&mut self, d: &FieldDecl) {
-        for (set, key) in [(d.unique, "unique"), (d.index, "index"), (d.sparse, "sparse")] {
+    /// `unique`, `index` and `sparse` need one column; a polymorphic reference may be indexed
+    /// (its id and external ref columns).
+    fn no_column_options(&mut self, d: &FieldDecl, polymorphic: bool) {
+        for (set, key) in [(d.unique, "unique"), (d.index && !polymorphic, "index"), (d.sparse, "sparse")] {
             if set {
                 self.err(
                     Diagnostic::error("misplaced-key", &d.span, &format!("{}.{key}", d.path), format!("`{key}` applies to a single column; field `{}` is not one", d.name.value))
@@ -431,7 +433,7 @@ impl<'g> Lowerer<'g> {
                 let fields = self.need_fields(d, fields)?;
                 Some(Storage::ChildTable(self.child_table(scope, d, mongo_path, &fields.value, true)))
             }
-            Store::Jsonb => Some(self.jsonb(scope, d, mongo_path)),
+            Store::Jsonb => Some(self.jsonb(scope, d, mongo_path, BsonType::Object)),
             Store::Array => {
                 self.err(Diagnostic::error("bad-store", &store.span, &store.path, "`store: array` is for arrays of scalars").expected("flatten, table or jsonb"));
                 None
@@ -449,7 +451,7 @@ impl<'g> Lowerer<'g> {
         fields
     }
 
-    fn jsonb(&mut self, scope: &Scope, d: &FieldDecl, mongo_path: &str) -> Storage {
+    fn jsonb(&mut self, scope: &Scope, d: &FieldDecl, mongo_path: &str, bson: BsonType) -> Storage {
         let shape = match &d.fields {
             Some(f) => {
                 let inner = Scope { mongo_prefix: format!("{mongo_path}."), in_jsonb: true, ..scope.clone() };
@@ -461,7 +463,7 @@ impl<'g> Lowerer<'g> {
         let column = Column {
             table: scope.table.clone(),
             name: self.column_name(scope, d),
-            default_sql: self.default_sql(d, BsonType::Mixed, &pg),
+            default_sql: self.default_sql(d, bson, &pg),
             pg,
             nullable: self.nullable(scope, d),
             unique: false,
@@ -510,7 +512,7 @@ impl<'g> Lowerer<'g> {
                 self.err(Diagnostic::error("conflicting-keys", &f.span, &f.path, "an array has `items` (scalars) or `fields` (subdocuments), not both"));
                 None
             }
-            (Some(Store::Jsonb), _, _) => Some(self.jsonb(scope, d, mongo_path)),
+            (Some(Store::Jsonb), _, _) => Some(self.jsonb(scope, d, mongo_path, BsonType::Array)),
             (Some(Store::Table), None, Some(fields)) => {
                 Some(Storage::ChildTable(self.child_table(scope, d, mongo_path, &fields.value, false)))
             }
@@ -640,10 +642,11 @@ fn literal_sql(v: &DefaultValue, pg: &PgType) -> Option<String> {
         DefaultValue::Str(s) if pg.is_exact_number() => s.clone(),
         DefaultValue::Str(s) => ident::quote_literal(s),
         DefaultValue::EmptyObject => "'{}'::jsonb".into(),
+        DefaultValue::List(items) if *pg == PgType::Jsonb => {
+            let json: Vec<serde_json::Value> = items.iter().map(json_value).collect();
+            format!("{}::jsonb", ident::quote_literal(&serde_json::Value::Array(json).to_string()))
+        }
         DefaultValue::List(items) => {
-            if *pg == PgType::Jsonb {
-                return Some("'[]'::jsonb").filter(|_| items.is_empty()).map(str::to_string);
-            }
             let inner: Vec<String> = items
                 .iter()
                 .map(|i| match i {
@@ -659,7 +662,14 @@ fn literal_sql(v: &DefaultValue, pg: &PgType) -> Option<String> {
     })
 }
 
-/// Span of a declaration, for diagnostics built outside this module.
-pub fn decl_span(d: &FieldDecl) -> &Span {
-    &d.name.span
+fn json_value(v: &DefaultValue) -> serde_json::Value {
+    match v {
+        DefaultValue::Bool(b) => (*b).into(),
+        DefaultValue::Int(i) => (*i).into(),
+        DefaultValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        DefaultValue::Str(s) => s.clone().into(),
+        DefaultValue::List(items) => items.iter().map(json_value).collect(),
+        DefaultValue::EmptyObject => serde_json::json!({}),
+        DefaultValue::Null | DefaultValue::Now => serde_json::Value::Null,
+    }
 }

@@ -1,0 +1,93 @@
+//! The `schemac` binary as a user runs it: exit codes (0 valid, 1 invalid, 2 usage or I/O),
+//! output formats, and the `schema` and `inspect` commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn schemac(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_schemac")).args(args).output().expect("schemac runs")
+}
+
+fn temp_catalogue(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("schemac-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("write model");
+    }
+    dir
+}
+
+const GOOD: &str = "model: Widget\ncollection: widgets\nphase: 1\nfields:\n  name: { bson: string, required: true }\n";
+const BAD: &str = "model: Widget\ncollection: widgets\nphase: 1\nfields:\n  name: { bson: strng }\n";
+
+fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn valid_catalogue_exits_zero_with_a_summary() {
+    let dir = temp_catalogue("good", &[("widget.yaml", GOOD)]);
+    let out = schemac(&["validate", "--models", arg(&dir)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 models, 1 tables, 0 enums"));
+}
+
+#[test]
+fn invalid_catalogue_exits_one_with_located_errors() {
+    let dir = temp_catalogue("bad", &[("widget.yaml", BAD)]);
+    let out = schemac(&["validate", "--models", arg(&dir)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("widget.yaml:5:17"), "{stderr}");
+    assert!(stderr.contains("did you mean `string`?"), "{stderr}");
+}
+
+#[test]
+fn json_format_is_machine_readable() {
+    let dir = temp_catalogue("json", &[("widget.yaml", BAD)]);
+    let out = schemac(&["validate", "--models", arg(&dir), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let first = &findings[0];
+    assert_eq!(first["code"], "unknown-type");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["yaml_path"], "fields.name.bson");
+    assert!(first["span"].as_str().expect("span is a string").ends_with("widget.yaml:5:17"));
+    assert_eq!(first["hint"], "did you mean `string`?");
+}
+
+#[test]
+fn missing_directory_and_bad_usage_exit_two() {
+    let out = schemac(&["validate", "--models", "/nonexistent/schemac/models"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/schemac/models"));
+    let empty = temp_catalogue("empty", &[]);
+    let out = schemac(&["validate", "--models", arg(&empty)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model files"));
+    assert_eq!(schemac(&["validate", "--frobnicate"]).status.code(), Some(2));
+    assert_eq!(schemac(&["validate", "--format", "xml"]).status.code(), Some(2));
+}
+
+#[test]
+fn schema_command_prints_a_json_schema() {
+    let out = schemac(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn inspect_prints_the_catalogue_or_refuses_an_invalid_one() {
+    let dir = temp_catalogue("inspect", &[("widget.yaml", GOOD)]);
+    let out = schemac(&["inspect", "--json", "--models", arg(&dir)]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    assert_eq!(doc["format"], "schemac-inspect/1");
+    assert_eq!(doc["models"][0]["table"], "widgets");
+    assert_eq!(doc["models"][0]["fields"][1]["columns"][0]["name"], "name");
+    let bad = temp_catalogue("inspect-bad", &[("widget.yaml", BAD)]);
+    assert_eq!(schemac(&["inspect", "--json", "--models", arg(&bad)]).status.code(), Some(1));
+}
