@@ -85,7 +85,12 @@ fn ser_opt_span<S: Serializer>(span: &Option<Span>, s: S) -> Result<S::Ok, S::Er
 
 impl Diagnostic {
     /// An error with a code, a message and a place.
-    pub fn error(code: &'static str, span: &Span, yaml_path: &str, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        span: &Span,
+        yaml_path: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -118,7 +123,10 @@ impl Diagnostic {
 
     /// Points at another place.
     pub fn related(mut self, span: &Span, message: impl Into<String>) -> Self {
-        self.related.push(Related { span: span.clone(), message: message.into() });
+        self.related.push(Related {
+            span: span.clone(),
+            message: message.into(),
+        });
         self
     }
 
@@ -130,7 +138,10 @@ impl Diagnostic {
 }
 
 /// Suggests the closest candidate to `word` ("did you mean `decimal128`?"), if one is close enough.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -160,7 +171,11 @@ impl Sources {
 
 /// Renders diagnostics for a terminal or a log; `color` adds ANSI styles.
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     for d in diags {
         let level = match d.severity {
@@ -179,7 +194,12 @@ pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> Str
             group = group.element(snippet(span, sources, AnnotationKind::Primary, ""));
         }
         for r in &d.related {
-            group = group.element(snippet(&r.span, sources, AnnotationKind::Context, &r.message));
+            group = group.element(snippet(
+                &r.span,
+                sources,
+                AnnotationKind::Context,
+                &r.message,
+            ));
         }
         for n in &notes {
             group = group.element(Level::NOTE.message(n.as_str()));
@@ -203,8 +223,14 @@ fn snippet<'a>(
     let text = sources.get(&span.file).unwrap_or("");
     let (start, end) = clamp_range(text, span.start, span.end);
     let annotation = kind.span(start..end);
-    let annotation = if label.is_empty() { annotation } else { annotation.label(label) };
-    Snippet::source(text).path(span.file.as_ref()).annotation(annotation)
+    let annotation = if label.is_empty() {
+        annotation
+    } else {
+        annotation.label(label)
+    };
+    Snippet::source(text)
+        .path(span.file.as_ref())
+        .annotation(annotation)
 }
 
 /// Keeps a byte range inside the text and on character boundaries; an empty range grows to

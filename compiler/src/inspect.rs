@@ -87,13 +87,24 @@ pub fn inspect(cat: &Catalogue) -> String {
 fn build<'a>(cat: &'a Catalogue, schema: &'a Schema) -> Inspect<'a> {
     Inspect {
         format: FORMAT,
-        enums: cat.enums.iter().map(|e| InspectEnum { name: &e.name, values: &e.values }).collect(),
+        enums: cat
+            .enums
+            .iter()
+            .map(|e| InspectEnum {
+                name: &e.name,
+                values: &e.values,
+            })
+            .collect(),
         models: cat.models.iter().map(|m| model(m, schema)).collect(),
     }
 }
 
 fn col(c: &Column) -> InspectColumn {
-    InspectColumn { name: c.name.clone(), pg_type: c.pg.to_string(), nullable: c.nullable }
+    InspectColumn {
+        name: c.name.clone(),
+        pg_type: c.pg.to_string(),
+        nullable: c.nullable,
+    }
 }
 
 fn model<'a>(m: &'a Model, schema: &'a Schema) -> InspectModel<'a> {
@@ -105,17 +116,41 @@ fn model<'a>(m: &'a Model, schema: &'a Schema) -> InspectModel<'a> {
         columns,
         reason: None,
     };
-    let c = |name: &str, t: &str, nullable| InspectColumn { name: name.into(), pg_type: t.into(), nullable };
-    let mut fields = vec![sys("_id", "objectId", "id", vec![c("id", "uuid", false), c("legacy_object_id", "text", false)])];
+    let c = |name: &str, t: &str, nullable| InspectColumn {
+        name: name.into(),
+        pg_type: t.into(),
+        nullable,
+    };
+    let mut fields = vec![sys(
+        "_id",
+        "objectId",
+        "id",
+        vec![c("id", "uuid", false), c("legacy_object_id", "text", false)],
+    )];
     walk(&m.fields, &m.table, &mut fields);
     if m.timestamps.created_at {
-        fields.push(sys("createdAt", "date", "timestamp", vec![c("created_at", "timestamptz", false)]));
+        fields.push(sys(
+            "createdAt",
+            "date",
+            "timestamp",
+            vec![c("created_at", "timestamptz", false)],
+        ));
     }
     if m.timestamps.updated_at {
-        fields.push(sys("updatedAt", "date", "timestamp", vec![c("updated_at", "timestamptz", false)]));
+        fields.push(sys(
+            "updatedAt",
+            "date",
+            "timestamp",
+            vec![c("updated_at", "timestamptz", false)],
+        ));
     }
     match m.version_key {
-        VersionKey::Keep => fields.push(sys("__v", "int32", "version_key", vec![c("mongo_version", "int4", true)])),
+        VersionKey::Keep => fields.push(sys(
+            "__v",
+            "int32",
+            "version_key",
+            vec![c("mongo_version", "int4", true)],
+        )),
         VersionKey::Drop => fields.push(InspectField {
             reason: Some("version_key: drop".into()),
             table: None,
@@ -187,7 +222,11 @@ fn in_jsonb(shape: &[Field], column: &Column, out: &mut Vec<InspectField>) {
         out.push(InspectField {
             mongo_path: f.mongo_path.clone(),
             bson: f.bson.iter().map(ToString::to_string).collect(),
-            storage: if matches!(f.storage, Storage::Skipped { .. }) { "skipped" } else { "in_jsonb" },
+            storage: if matches!(f.storage, Storage::Skipped { .. }) {
+                "skipped"
+            } else {
+                "in_jsonb"
+            },
             table: Some(column.table.clone()),
             columns: vec![col(column)],
             reason: match &f.storage {

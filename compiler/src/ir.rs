@@ -100,7 +100,7 @@ pub enum Storage {
     /// One column (scalars, references, scalar arrays as Postgres arrays, Mixed as jsonb).
     Column(Column),
     /// The plan's three columns for a Mixed ObjectId-or-string reference.
-    Polymorphic(Polymorphic),
+    Polymorphic(Box<Polymorphic>),
     /// Subfields as prefixed columns of the same table.
     Flattened {
         /// The subfields.

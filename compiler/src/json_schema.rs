@@ -206,7 +206,12 @@ mod tests {
     use crate::parse::keys;
 
     fn keys_of(v: &Value) -> Vec<String> {
-        let mut k: Vec<String> = v["properties"].as_object().expect("an object schema").keys().cloned().collect();
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .expect("an object schema")
+            .keys()
+            .cloned()
+            .collect();
         k.sort();
         k
     }
@@ -224,15 +229,36 @@ mod tests {
         let p = &s["properties"];
         assert_eq!(keys_of(&s), sorted(keys::MODEL));
         assert_eq!(keys_of(&s["$defs"]["field"]), sorted(keys::FIELD));
-        assert_eq!(keys_of(&p["timestamps"]["oneOf"][1]), sorted(keys::TIMESTAMPS));
-        assert_eq!(keys_of(&s["$defs"]["field"]["properties"]["ref"]["oneOf"][1]), sorted(keys::REF));
-        assert_eq!(keys_of(&s["$defs"]["field"]["properties"]["polymorphic"]), sorted(keys::POLYMORPHIC));
-        assert_eq!(keys_of(&s["$defs"]["field"]["properties"]["items"]["oneOf"][1]), sorted(keys::ITEMS));
+        assert_eq!(
+            keys_of(&p["timestamps"]["oneOf"][1]),
+            sorted(keys::TIMESTAMPS)
+        );
+        assert_eq!(
+            keys_of(&s["$defs"]["field"]["properties"]["ref"]["oneOf"][1]),
+            sorted(keys::REF)
+        );
+        assert_eq!(
+            keys_of(&s["$defs"]["field"]["properties"]["polymorphic"]),
+            sorted(keys::POLYMORPHIC)
+        );
+        assert_eq!(
+            keys_of(&s["$defs"]["field"]["properties"]["items"]["oneOf"][1]),
+            sorted(keys::ITEMS)
+        );
         assert_eq!(keys_of(&p["indexes"]["items"]), sorted(keys::INDEX));
         assert_eq!(keys_of(&p["ttl"]), sorted(keys::TTL));
         assert_eq!(keys_of(&p["invariants"]), sorted(keys::INVARIANTS));
-        assert_eq!(keys_of(&p["invariants"]["properties"]["one_primary"]), sorted(keys::ONE_PRIMARY));
-        assert_eq!(keys_of(&p["invariants"]["properties"]["slug"]), sorted(keys::SLUG));
-        assert_eq!(keys_of(&p["invariants"]["properties"]["timeline"]), sorted(keys::TIMELINE));
+        assert_eq!(
+            keys_of(&p["invariants"]["properties"]["one_primary"]),
+            sorted(keys::ONE_PRIMARY)
+        );
+        assert_eq!(
+            keys_of(&p["invariants"]["properties"]["slug"]),
+            sorted(keys::SLUG)
+        );
+        assert_eq!(
+            keys_of(&p["invariants"]["properties"]["timeline"]),
+            sorted(keys::TIMELINE)
+        );
     }
 }

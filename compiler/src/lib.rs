@@ -39,14 +39,19 @@ pub enum LoadError {
 
 /// Reads every `*.yaml` / `*.yml` file of a directory, in file-name order.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, LoadError> {
-    let io = |source| LoadError::Io { path: dir.display().to_string(), source };
+    let io = |source| LoadError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         if is_yaml && path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             files.push((path.display().to_string(), text));
         }
     }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use schemac::diag::{self, Severity};
 
 #[derive(Parser)]
-#[command(name = "schemac", version, about = "Compile a YAML catalogue of MongoDB collections to PostgreSQL")]
+#[command(
+    name = "schemac",
+    version,
+    about = "Compile a YAML catalogue of MongoDB collections to PostgreSQL"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,14 +65,22 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
         Command::Validate { models, format } => validate(&models, format),
         Command::Generate { models, out } => generate(&models, &out),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&schemac::json_schema::schema()).expect("schema serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schemac::json_schema::schema())
+                    .expect("schema serializes")
+            );
             ExitCode::SUCCESS
         }
         Command::Inspect { models, json: _ } => inspect(&models),
@@ -91,8 +103,15 @@ fn validate(models: &std::path::Path, format: Format) -> ExitCode {
     match format {
         Format::Json => print!("{}", diag::render_json(&v.diagnostics)),
         Format::Human => {
-            eprint!("{}", diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal()));
-            let errors = v.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            eprint!(
+                "{}",
+                diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal())
+            );
+            let errors = v
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
             let warnings = v.diagnostics.len() - errors;
             match &v.catalogue {
                 Some(cat) => eprintln!(
@@ -102,11 +121,18 @@ fn validate(models: &std::path::Path, format: Format) -> ExitCode {
                     schemac::plan::plan(cat).tables.len(),
                     cat.enums.len()
                 ),
-                None => eprintln!("{}: {errors} error(s), {warnings} warning(s)", models.display()),
+                None => eprintln!(
+                    "{}: {errors} error(s), {warnings} warning(s)",
+                    models.display()
+                ),
             }
         }
     }
-    if v.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if v.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn inspect(models: &std::path::Path) -> ExitCode {
@@ -120,7 +146,10 @@ fn inspect(models: &std::path::Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprint!("{}", diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal()));
+            eprint!(
+                "{}",
+                diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal())
+            );
             eprintln!("the catalogue is invalid; run `schemac validate` for details");
             ExitCode::from(1)
         }
@@ -133,7 +162,10 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
         Err(code) => return code,
     };
     let Some(cat) = &v.catalogue else {
-        eprint!("{}", diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal()));
+        eprint!(
+            "{}",
+            diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal())
+        );
         eprintln!("the catalogue is invalid; nothing was written");
         return ExitCode::from(1);
     };
@@ -144,7 +176,11 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
             eprintln!("unchanged {}", target.display());
             continue;
         }
-        if let Err(e) = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, contents)) {
+        if let Err(e) = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, contents))
+        {
             eprintln!("error: cannot write {}: {e}", target.display());
             return ExitCode::from(2);
         }

@@ -80,7 +80,14 @@ pub fn plan(cat: &Catalogue) -> Schema {
     Schema { tables }
 }
 
-fn system(name: &str, pg: PgType, nullable: bool, default_sql: Option<&str>, source: &str, span: &Span) -> PlanColumn {
+fn system(
+    name: &str,
+    pg: PgType,
+    nullable: bool,
+    default_sql: Option<&str>,
+    source: &str,
+    span: &Span,
+) -> PlanColumn {
     PlanColumn {
         name: name.into(),
         pg,
@@ -96,19 +103,54 @@ fn system(name: &str, pg: PgType, nullable: bool, default_sql: Option<&str>, sou
 fn model_tables(model: &Model, out: &mut Vec<Table>) {
     let span = &model.span;
     let mut columns = vec![
-        system("id", PgType::Uuid, false, None, "_id (uuid derived from the ObjectId)", span),
-        system("legacy_object_id", PgType::Text, false, None, "_id (24 hex digits)", span),
+        system(
+            "id",
+            PgType::Uuid,
+            false,
+            None,
+            "_id (uuid derived from the ObjectId)",
+            span,
+        ),
+        system(
+            "legacy_object_id",
+            PgType::Text,
+            false,
+            None,
+            "_id (24 hex digits)",
+            span,
+        ),
     ];
     let mut children = Vec::new();
     collect(&model.fields, &mut columns, &mut children);
     if model.timestamps.created_at {
-        columns.push(system("created_at", PgType::Timestamptz, false, Some("now()"), "createdAt (Mongoose timestamps)", span));
+        columns.push(system(
+            "created_at",
+            PgType::Timestamptz,
+            false,
+            Some("now()"),
+            "createdAt (Mongoose timestamps)",
+            span,
+        ));
     }
     if model.timestamps.updated_at {
-        columns.push(system("updated_at", PgType::Timestamptz, false, Some("now()"), "updatedAt (Mongoose timestamps)", span));
+        columns.push(system(
+            "updated_at",
+            PgType::Timestamptz,
+            false,
+            Some("now()"),
+            "updatedAt (Mongoose timestamps)",
+            span,
+        ));
     }
     if model.version_key == VersionKey::Keep {
-        columns.push(system("mongo_version", PgType::Int4, true, None, "__v (Mongoose version key)", span));
+        columns.push(system(
+            "mongo_version",
+            PgType::Int4,
+            true,
+            None,
+            "__v (Mongoose version key)",
+            span,
+        ));
     }
     out.push(Table {
         name: model.table.clone(),
@@ -124,16 +166,55 @@ fn model_tables(model: &Model, out: &mut Vec<Table>) {
     }
 }
 
-fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, yaml_path: String, out: &mut Vec<Table>) {
+fn child_tables(
+    model: &Model,
+    child: &ChildTable,
+    path: String,
+    span: Span,
+    yaml_path: String,
+    out: &mut Vec<Table>,
+) {
     let mut columns = vec![
-        system("id", PgType::Uuid, false, None, if child.item_id { "_id of the item (uuid)" } else { "(generated uuid)" }, &span),
-        system(&child.parent_column, PgType::Uuid, false, None, &format!("(parent row in {})", child.parent_table), &span),
+        system(
+            "id",
+            PgType::Uuid,
+            false,
+            None,
+            if child.item_id {
+                "_id of the item (uuid)"
+            } else {
+                "(generated uuid)"
+            },
+            &span,
+        ),
+        system(
+            &child.parent_column,
+            PgType::Uuid,
+            false,
+            None,
+            &format!("(parent row in {})", child.parent_table),
+            &span,
+        ),
     ];
     if !child.one_to_one {
-        columns.push(system("ordinal", PgType::Int4, false, None, &format!("(position in {path})"), &span));
+        columns.push(system(
+            "ordinal",
+            PgType::Int4,
+            false,
+            None,
+            &format!("(position in {path})"),
+            &span,
+        ));
     }
     if child.item_id {
-        columns.push(system("legacy_object_id", PgType::Text, false, None, &format!("{path}._id (24 hex digits)"), &span));
+        columns.push(system(
+            "legacy_object_id",
+            PgType::Text,
+            false,
+            None,
+            &format!("{path}._id (24 hex digits)"),
+            &span,
+        ));
     }
     let mut grandchildren = Vec::new();
     collect(&child.fields, &mut columns, &mut grandchildren);
@@ -141,7 +222,11 @@ fn child_tables(model: &Model, child: &ChildTable, path: String, span: Span, yam
         name: child.name.clone(),
         model: model.name.clone(),
         source: path,
-        parent: Some(Parent { table: child.parent_table.clone(), column: child.parent_column.clone(), one_to_one: child.one_to_one }),
+        parent: Some(Parent {
+            table: child.parent_table.clone(),
+            column: child.parent_column.clone(),
+            one_to_one: child.one_to_one,
+        }),
         columns,
         span,
         yaml_path,
@@ -169,14 +254,33 @@ type Children<'a> = Vec<(&'a ChildTable, String, Span, String)>;
 fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mut Children<'a>) {
     for f in fields {
         match &f.storage {
-            Storage::Column(c) | Storage::Jsonb { column: c, .. } => columns.push(column(c, &f.mongo_path, f)),
+            Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
+                columns.push(column(c, &f.mongo_path, f))
+            }
             Storage::Polymorphic(p) => {
-                columns.push(column(&p.kind, &format!("{} (kind: ObjectId or string)", f.mongo_path), f));
-                columns.push(column(&p.id, &format!("{} (when an ObjectId)", f.mongo_path), f));
-                columns.push(column(&p.external_ref, &format!("{} (when a string)", f.mongo_path), f));
+                columns.push(column(
+                    &p.kind,
+                    &format!("{} (kind: ObjectId or string)", f.mongo_path),
+                    f,
+                ));
+                columns.push(column(
+                    &p.id,
+                    &format!("{} (when an ObjectId)", f.mongo_path),
+                    f,
+                ));
+                columns.push(column(
+                    &p.external_ref,
+                    &format!("{} (when a string)", f.mongo_path),
+                    f,
+                ));
             }
             Storage::Flattened { fields } => collect(fields, columns, children),
-            Storage::ChildTable(child) => children.push((child, f.mongo_path.clone(), f.span.clone(), f.yaml_path.clone())),
+            Storage::ChildTable(child) => children.push((
+                child,
+                f.mongo_path.clone(),
+                f.span.clone(),
+                f.yaml_path.clone(),
+            )),
             Storage::InJsonb | Storage::Skipped { .. } => {}
         }
     }

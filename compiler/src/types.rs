@@ -61,7 +61,10 @@ impl BsonType {
 
     /// The catalogue spelling.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(t, _)| *t == self).map_or("?", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map_or("?", |(_, n)| n)
     }
 
     /// Whether values of this type are scalars that fit one column.
@@ -118,8 +121,19 @@ pub const UINT256: PgType = PgType::Numeric(Some((78, 0)));
 
 /// The spellings `pg:` accepts, for hints and the JSON Schema.
 pub const PG_TYPE_NAMES: &[&str] = &[
-    "uuid", "text", "int4", "int8", "float8", "numeric", "numeric(p,s)", "money", "uint256", "boolean",
-    "timestamptz", "bytea", "jsonb",
+    "uuid",
+    "text",
+    "int4",
+    "int8",
+    "float8",
+    "numeric",
+    "numeric(p,s)",
+    "money",
+    "uint256",
+    "boolean",
+    "timestamptz",
+    "bytea",
+    "jsonb",
 ];
 
 impl PgType {
@@ -235,7 +249,9 @@ pub fn compatible(bson: BsonType, pg: &PgType, has_resolver: bool) -> Result<(),
         (B::String, P::Uuid) => "a string becomes a uuid only through a reference resolver".into(),
         (B::Int64, P::Int4) => "int64 values do not fit int4".into(),
         (B::Int64, P::Float8) => "float8 rounds int64 values above 2^53".into(),
-        (B::Decimal128, P::Float8) => "float8 rounds decimal128 values; money must stay exact".into(),
+        (B::Decimal128, P::Float8) => {
+            "float8 rounds decimal128 values; money must stay exact".into()
+        }
         _ => format!("BSON {bson} values cannot be stored as {pg}"),
     })
 }
@@ -246,9 +262,18 @@ mod tests {
 
     #[test]
     fn parses_presets_and_arrays() {
-        assert_eq!(PgType::parse("money").unwrap().to_string(), "numeric(38,18)");
-        assert_eq!(PgType::parse("uint256").unwrap().to_string(), "numeric(78,0)");
-        assert_eq!(PgType::parse("numeric(10, 2)").unwrap().to_string(), "numeric(10,2)");
+        assert_eq!(
+            PgType::parse("money").unwrap().to_string(),
+            "numeric(38,18)"
+        );
+        assert_eq!(
+            PgType::parse("uint256").unwrap().to_string(),
+            "numeric(78,0)"
+        );
+        assert_eq!(
+            PgType::parse("numeric(10, 2)").unwrap().to_string(),
+            "numeric(10,2)"
+        );
         assert_eq!(PgType::parse("text[]").unwrap().to_string(), "text[]");
         assert!(PgType::parse("numeric(2,3)").is_err());
         assert!(PgType::parse("jsonb[]").is_err());

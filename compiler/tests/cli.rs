@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn schemac(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schemac")).args(args).output().expect("schemac runs")
+    Command::new(env!("CARGO_BIN_EXE_schemac"))
+        .args(args)
+        .output()
+        .expect("schemac runs")
 }
 
 fn temp_catalogue(name: &str, files: &[(&str, &str)]) -> PathBuf {
@@ -19,7 +22,8 @@ fn temp_catalogue(name: &str, files: &[(&str, &str)]) -> PathBuf {
 }
 
 const GOOD: &str = "model: Widget\ncollection: widgets\nphase: 1\nfields:\n  name: { bson: string, required: true }\n";
-const BAD: &str = "model: Widget\ncollection: widgets\nphase: 1\nfields:\n  name: { bson: strng }\n";
+const BAD: &str =
+    "model: Widget\ncollection: widgets\nphase: 1\nfields:\n  name: { bson: strng }\n";
 
 fn arg(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
@@ -29,7 +33,12 @@ fn arg(p: &Path) -> &str {
 fn valid_catalogue_exits_zero_with_a_summary() {
     let dir = temp_catalogue("good", &[("widget.yaml", GOOD)]);
     let out = schemac(&["validate", "--models", arg(&dir)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 models, 1 tables, 0 enums"));
 }
 
@@ -53,7 +62,12 @@ fn json_format_is_machine_readable() {
     assert_eq!(first["code"], "unknown-type");
     assert_eq!(first["severity"], "error");
     assert_eq!(first["yaml_path"], "fields.name.bson");
-    assert!(first["span"].as_str().expect("span is a string").ends_with("widget.yaml:5:17"));
+    assert!(
+        first["span"]
+            .as_str()
+            .expect("span is a string")
+            .ends_with("widget.yaml:5:17")
+    );
     assert_eq!(first["hint"], "did you mean `string`?");
 }
 
@@ -61,13 +75,21 @@ fn json_format_is_machine_readable() {
 fn missing_directory_and_bad_usage_exit_two() {
     let out = schemac(&["validate", "--models", "/nonexistent/schemac/models"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/schemac/models"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/schemac/models")
+    );
     let empty = temp_catalogue("empty", &[]);
     let out = schemac(&["validate", "--models", arg(&empty)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model files"));
-    assert_eq!(schemac(&["validate", "--frobnicate"]).status.code(), Some(2));
-    assert_eq!(schemac(&["validate", "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(
+        schemac(&["validate", "--frobnicate"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        schemac(&["validate", "--format", "xml"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -75,7 +97,10 @@ fn schema_command_prints_a_json_schema() {
     let out = schemac(&["schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON document");
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     assert_eq!(schema["additionalProperties"], false);
 }
 
@@ -89,5 +114,10 @@ fn inspect_prints_the_catalogue_or_refuses_an_invalid_one() {
     assert_eq!(doc["models"][0]["table"], "widgets");
     assert_eq!(doc["models"][0]["fields"][1]["columns"][0]["name"], "name");
     let bad = temp_catalogue("inspect-bad", &[("widget.yaml", BAD)]);
-    assert_eq!(schemac(&["inspect", "--json", "--models", arg(&bad)]).status.code(), Some(1));
+    assert_eq!(
+        schemac(&["inspect", "--json", "--models", arg(&bad)])
+            .status
+            .code(),
+        Some(1)
+    );
 }

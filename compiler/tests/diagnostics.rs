@@ -10,7 +10,11 @@ use schemac::diag::{render_human, render_json};
 
 fn split_fixture(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).expect("fixture is readable");
-    let stem = path.file_name().expect("fixture has a name").to_string_lossy().into_owned();
+    let stem = path
+        .file_name()
+        .expect("fixture has a name")
+        .to_string_lossy()
+        .into_owned();
     let mut files = vec![(format!("models/{stem}"), String::new())];
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("# file: ") {
@@ -31,7 +35,10 @@ fn invalid_catalogues_report_located_errors() {
         assert!(v.has_errors(), "{} should be invalid", path.display());
         assert!(v.catalogue.is_none(), "an invalid catalogue yields no IR");
         for d in &v.diagnostics {
-            let span = d.span.as_ref().expect("every finding of a model file is located");
+            let span = d
+                .span
+                .as_ref()
+                .expect("every finding of a model file is located");
             assert!(span.line >= 1 && span.column >= 1);
         }
         let human = render_human(&v.diagnostics, &v.sources, false);
@@ -45,7 +52,10 @@ fn valid_catalogues_inspect_as_expected() {
     insta::glob!("fixtures/valid/*.yaml", |path| {
         let v = schemac::validate_sources(split_fixture(path));
         let rendered = render_human(&v.diagnostics, &v.sources, false);
-        let cat = v.catalogue.as_ref().unwrap_or_else(|| panic!("{} should be valid:\n{rendered}", path.display()));
+        let cat = v
+            .catalogue
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} should be valid:\n{rendered}", path.display()));
         insta::assert_snapshot!("inspect", schemac::inspect::inspect(cat));
     });
 }

@@ -32,12 +32,81 @@ invariants:
 "#;
 
 const TOKENS: &[&str] = &[
-    "model", "collection", "phase", "fields", "bson", "pg", "store", "table", "items", "ref", "enum", "enums",
-    "polymorphic", "kinds", "indexes", "where", "expression", "ttl", "field", "after", "cadence", "invariants",
-    "timeline", "one_primary", "slug", "default", "now", "required", "string", "objectId", "mixed", "array",
-    "object", "money", "uint256", "numeric(10,2)", "text[]", "flatten", "jsonb", ":", ": ", "-", "- ", "{", "}", "[",
-    "]", ",", "\n", "\n  ", "\n    ", "'", "\"", "&a ", "*a", "<<: ", "!!str ", "~", "null", "true", "0x1F", "1e999",
-    "-0", "é", "🦀", "\t", "#", "?", "|", ">", "%YAML 1.2\n", "---\n", "...\n", "\u{feff}", "\0",
+    "model",
+    "collection",
+    "phase",
+    "fields",
+    "bson",
+    "pg",
+    "store",
+    "table",
+    "items",
+    "ref",
+    "enum",
+    "enums",
+    "polymorphic",
+    "kinds",
+    "indexes",
+    "where",
+    "expression",
+    "ttl",
+    "field",
+    "after",
+    "cadence",
+    "invariants",
+    "timeline",
+    "one_primary",
+    "slug",
+    "default",
+    "now",
+    "required",
+    "string",
+    "objectId",
+    "mixed",
+    "array",
+    "object",
+    "money",
+    "uint256",
+    "numeric(10,2)",
+    "text[]",
+    "flatten",
+    "jsonb",
+    ":",
+    ": ",
+    "-",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "'",
+    "\"",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!str ",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "1e999",
+    "-0",
+    "é",
+    "🦀",
+    "\t",
+    "#",
+    "?",
+    "|",
+    ">",
+    "%YAML 1.2\n",
+    "---\n",
+    "...\n",
+    "\u{feff}",
+    "\0",
 ];
 
 fn check(files: Vec<(String, String)>) {
@@ -51,8 +120,15 @@ fn check(files: Vec<(String, String)>) {
 }
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2000);
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2000);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -87,5 +163,9 @@ proptest! {
 #[test]
 fn the_base_file_of_the_edits_is_valid() {
     let v = schemac::validate_sources(vec![("models/a.yaml".into(), VALID.into())]);
-    assert!(v.catalogue.is_some(), "{}", render_human(&v.diagnostics, &v.sources, false));
+    assert!(
+        v.catalogue.is_some(),
+        "{}",
+        render_human(&v.diagnostics, &v.sources, false)
+    );
 }

@@ -25,16 +25,27 @@ struct Obj<'n> {
 
 impl<'n> Obj<'n> {
     fn get(&self, key: &str) -> Option<(&'n Node, String)> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| (v, join(&self.path, key)))
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| (v, join(&self.path, key)))
     }
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn sp<T>(value: T, node: &Node, path: &str) -> Sp<T> {
-    Sp { value, span: node.span.clone(), path: path.to_string() }
+    Sp {
+        value,
+        span: node.span.clone(),
+        path: path.to_string(),
+    }
 }
 
 impl Decoder {
@@ -42,11 +53,22 @@ impl Decoder {
         self.diags.push(d);
     }
 
-    fn obj<'n>(&mut self, node: &'n Node, path: &str, what: &str, known: &[&str]) -> Option<Obj<'n>> {
+    fn obj<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        known: &[&str],
+    ) -> Option<Obj<'n>> {
         let Value::Map(entries) = &node.value else {
             self.err(
-                Diagnostic::error("wrong-kind", &node.span, path, format!("{what} must be a mapping, found {}", node.value.kind()))
-                    .expected(format!("a mapping with keys: {}", known.join(", "))),
+                Diagnostic::error(
+                    "wrong-kind",
+                    &node.span,
+                    path,
+                    format!("{what} must be a mapping, found {}", node.value.kind()),
+                )
+                .expected(format!("a mapping with keys: {}", known.join(", "))),
             );
             return None;
         };
@@ -54,21 +76,35 @@ impl Decoder {
             if !known.contains(&key.name.as_str()) {
                 let kpath = join(path, &key.name);
                 self.err(
-                    Diagnostic::error("unknown-key", &key.span, &kpath, format!("unknown key `{}` in {what}", key.name))
-                        .expected(format!("one of: {}", known.join(", ")))
-                        .maybe_hint(did_you_mean(&key.name, known.iter().copied())),
+                    Diagnostic::error(
+                        "unknown-key",
+                        &key.span,
+                        &kpath,
+                        format!("unknown key `{}` in {what}", key.name),
+                    )
+                    .expected(format!("one of: {}", known.join(", ")))
+                    .maybe_hint(did_you_mean(&key.name, known.iter().copied())),
                 );
             }
         }
-        Some(Obj { entries, span: node.span.clone(), path: path.to_string() })
+        Some(Obj {
+            entries,
+            span: node.span.clone(),
+            path: path.to_string(),
+        })
     }
 
     fn required<'n>(&mut self, obj: &Obj<'n>, key: &str, what: &str) -> Option<(&'n Node, String)> {
         let found = obj.get(key);
         if found.is_none() {
             self.err(
-                Diagnostic::error("missing-key", &obj.span, &obj.path, format!("{what} is missing the required key `{key}`"))
-                    .expected(format!("`{key}:`")),
+                Diagnostic::error(
+                    "missing-key",
+                    &obj.span,
+                    &obj.path,
+                    format!("{what} is missing the required key `{key}`"),
+                )
+                .expected(format!("`{key}:`")),
             );
         }
         found
@@ -76,8 +112,13 @@ impl Decoder {
 
     fn wrong(&mut self, node: &Node, path: &str, expected: &str) {
         self.err(
-            Diagnostic::error("wrong-kind", &node.span, path, format!("expected {expected}, found {}", node.value.kind()))
-                .expected(expected.to_string()),
+            Diagnostic::error(
+                "wrong-kind",
+                &node.span,
+                path,
+                format!("expected {expected}, found {}", node.value.kind()),
+            )
+            .expected(expected.to_string()),
         );
     }
 
@@ -98,7 +139,12 @@ impl Decoder {
     fn nonempty(&mut self, node: &Node, path: &str, what: &str) -> Option<Sp<String>> {
         let s = self.string(node, path)?;
         if s.value.trim().is_empty() {
-            self.err(Diagnostic::error("empty-value", &node.span, path, format!("{what} must not be empty")));
+            self.err(Diagnostic::error(
+                "empty-value",
+                &node.span,
+                path,
+                format!("{what} must not be empty"),
+            ));
             return None;
         }
         Some(s)
@@ -129,7 +175,8 @@ impl Decoder {
     }
 
     fn opt_string(&mut self, obj: &Obj, key: &str) -> Option<Sp<String>> {
-        obj.get(key).and_then(|(n, p)| self.nonempty(n, &p, &format!("`{key}`")))
+        obj.get(key)
+            .and_then(|(n, p)| self.nonempty(n, &p, &format!("`{key}`")))
     }
 
     fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<Sp<String>>> {
@@ -137,28 +184,52 @@ impl Decoder {
             self.wrong(node, path, "a list of strings");
             return None;
         };
-        Some(items.iter().enumerate().filter_map(|(i, n)| self.string(n, &format!("{path}[{i}]"))).collect())
+        Some(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| self.string(n, &format!("{path}[{i}]")))
+                .collect(),
+        )
     }
 
     /// Decodes a whole model file.
     pub fn model(&mut self, file: &Arc<str>, root: &Node) -> Option<ModelDecl> {
         let obj = self.obj(root, "", "a model file", keys::MODEL)?;
-        let model = self.required(&obj, "model", "a model file").and_then(|(n, p)| self.nonempty(n, &p, "`model`"));
-        let collection =
-            self.required(&obj, "collection", "a model file").and_then(|(n, p)| self.nonempty(n, &p, "`collection`"));
+        let model = self
+            .required(&obj, "model", "a model file")
+            .and_then(|(n, p)| self.nonempty(n, &p, "`model`"));
+        let collection = self
+            .required(&obj, "collection", "a model file")
+            .and_then(|(n, p)| self.nonempty(n, &p, "`collection`"));
         let table = self.opt_string(&obj, "table");
-        let phase = obj.get("phase").and_then(|(n, p)| self.int(n, &p).map(|v| sp(v, n, &p)));
+        let phase = obj
+            .get("phase")
+            .and_then(|(n, p)| self.int(n, &p).map(|v| sp(v, n, &p)));
         let description = self.opt_string(&obj, "description").map(|s| s.value);
-        let timestamps = obj.get("timestamps").map_or(Some((false, false)), |(n, p)| self.timestamps(n, &p));
-        let version_key = obj.get("version_key").map_or(Some(VersionKey::Keep), |(n, p)| self.version_key(n, &p));
-        let enums = obj.get("enums").map(|(n, p)| self.enums(n, &p)).unwrap_or_default();
+        let timestamps = obj
+            .get("timestamps")
+            .map_or(Some((false, false)), |(n, p)| self.timestamps(n, &p));
+        let version_key = obj
+            .get("version_key")
+            .map_or(Some(VersionKey::Keep), |(n, p)| self.version_key(n, &p));
+        let enums = obj
+            .get("enums")
+            .map(|(n, p)| self.enums(n, &p))
+            .unwrap_or_default();
         let fields = match self.required(&obj, "fields", "a model file") {
             Some((n, p)) => self.fields(n, &p),
             None => None,
         };
-        let indexes = obj.get("indexes").map(|(n, p)| self.indexes(n, &p)).unwrap_or_default();
+        let indexes = obj
+            .get("indexes")
+            .map(|(n, p)| self.indexes(n, &p))
+            .unwrap_or_default();
         let ttl = obj.get("ttl").and_then(|(n, p)| self.ttl(n, &p));
-        let invariants = obj.get("invariants").map(|(n, p)| self.invariants(n, &p)).unwrap_or_default();
+        let invariants = obj
+            .get("invariants")
+            .map(|(n, p)| self.invariants(n, &p))
+            .unwrap_or_default();
         Some(ModelDecl {
             file: file.clone(),
             span: root.span.clone(),
@@ -182,12 +253,19 @@ impl Decoder {
             return Some((b, b));
         }
         let obj = self.obj(node, path, "`timestamps`", keys::TIMESTAMPS)?;
-        Some((self.opt_bool(&obj, "created_at").unwrap_or(false), self.opt_bool(&obj, "updated_at").unwrap_or(false)))
+        Some((
+            self.opt_bool(&obj, "created_at").unwrap_or(false),
+            self.opt_bool(&obj, "updated_at").unwrap_or(false),
+        ))
     }
 
     fn version_key(&mut self, node: &Node, path: &str) -> Option<VersionKey> {
         let s = self.string(node, path)?;
-        let choices = [("keep", VersionKey::Keep), ("drop", VersionKey::Drop), ("none", VersionKey::None)];
+        let choices = [
+            ("keep", VersionKey::Keep),
+            ("drop", VersionKey::Drop),
+            ("none", VersionKey::None),
+        ];
         self.choice(&s, &choices, "`version_key`")
     }
 
@@ -197,9 +275,14 @@ impl Decoder {
         }
         let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
         self.err(
-            Diagnostic::error("unknown-value", &s.span, &s.path, format!("unknown {what} `{}`", s.value))
-                .expected(format!("one of: {}", names.join(", ")))
-                .maybe_hint(did_you_mean(&s.value, names.iter().copied())),
+            Diagnostic::error(
+                "unknown-value",
+                &s.span,
+                &s.path,
+                format!("unknown {what} `{}`", s.value),
+            )
+            .expected(format!("one of: {}", names.join(", ")))
+            .maybe_hint(did_you_mean(&s.value, names.iter().copied())),
         );
         None
     }
@@ -213,7 +296,11 @@ impl Decoder {
         for (key, value) in entries {
             let vpath = join(path, &key.name);
             if let Some(values) = self.string_list(value, &vpath) {
-                let name = Sp { value: key.name.clone(), span: key.span.clone(), path: vpath };
+                let name = Sp {
+                    value: key.name.clone(),
+                    span: key.span.clone(),
+                    path: vpath,
+                };
                 out.push(EnumDecl { name, values });
             }
         }
@@ -222,17 +309,30 @@ impl Decoder {
 
     fn fields(&mut self, node: &Node, path: &str) -> Option<Sp<Vec<FieldDecl>>> {
         let Value::Map(entries) = &node.value else {
-            self.wrong(node, path, "a mapping from Mongo field names to field declarations");
+            self.wrong(
+                node,
+                path,
+                "a mapping from Mongo field names to field declarations",
+            );
             return None;
         };
-        let fields = entries.iter().filter_map(|(key, value)| self.field(key, value, &join(path, &key.name))).collect();
+        let fields = entries
+            .iter()
+            .filter_map(|(key, value)| self.field(key, value, &join(path, &key.name)))
+            .collect();
         Some(sp(fields, node, path))
     }
 
     fn field(&mut self, key: &Key, node: &Node, path: &str) -> Option<FieldDecl> {
-        let name = Sp { value: key.name.clone(), span: key.span.clone(), path: path.to_string() };
+        let name = Sp {
+            value: key.name.clone(),
+            span: key.span.clone(),
+            path: path.to_string(),
+        };
         let obj = self.obj(node, path, &format!("field `{}`", key.name), keys::FIELD)?;
-        let skip = obj.get("skip").and_then(|(n, p)| self.nonempty(n, &p, "a `skip` reason"));
+        let skip = obj
+            .get("skip")
+            .and_then(|(n, p)| self.nonempty(n, &p, "a `skip` reason"));
         let bson = match obj.get("bson") {
             Some((n, p)) => self.bson_types(n, &p),
             None if skip.is_some() => Vec::new(),
@@ -244,8 +344,16 @@ impl Decoder {
         let pg = obj.get("pg").and_then(|(n, p)| self.pg_type(n, &p));
         let store = obj.get("store").and_then(|(n, p)| {
             let s = self.string(n, &p)?;
-            self.choice(&s, Store::ALL.iter().map(|(v, n)| (*n, *v)).collect::<Vec<_>>().as_slice(), "`store`")
-                .map(|v| sp(v, n, &p))
+            self.choice(
+                &s,
+                Store::ALL
+                    .iter()
+                    .map(|(v, n)| (*n, *v))
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+                "`store`",
+            )
+            .map(|v| sp(v, n, &p))
         });
         let fields = match obj.get("fields") {
             Some((n, p)) => self.fields(n, &p),
@@ -260,17 +368,23 @@ impl Decoder {
             column: self.opt_string(&obj, "column"),
             required: self.opt_bool(&obj, "required").unwrap_or(false),
             nullable: self.opt_bool(&obj, "nullable"),
-            default: obj.get("default").and_then(|(n, p)| self.default_value(n, &p).map(|v| sp(v, n, &p))),
+            default: obj
+                .get("default")
+                .and_then(|(n, p)| self.default_value(n, &p).map(|v| sp(v, n, &p))),
             pg_default: obj.get("pg_default").and_then(|(n, p)| match &n.value {
                 Value::Null => Some(sp(None, n, &p)),
-                _ => self.nonempty(n, &p, "`pg_default`").map(|s| sp(Some(s.value), n, &p)),
+                _ => self
+                    .nonempty(n, &p, "`pg_default`")
+                    .map(|s| sp(Some(s.value), n, &p)),
             }),
             unique: self.opt_bool(&obj, "unique").unwrap_or(false),
             index: self.opt_bool(&obj, "index").unwrap_or(false),
             sparse: self.opt_bool(&obj, "sparse").unwrap_or(false),
             enum_use: obj.get("enum").and_then(|(n, p)| self.enum_use(n, &p)),
             reference: obj.get("ref").and_then(|(n, p)| self.reference(n, &p)),
-            polymorphic: obj.get("polymorphic").and_then(|(n, p)| self.polymorphic(n, &p)),
+            polymorphic: obj
+                .get("polymorphic")
+                .and_then(|(n, p)| self.polymorphic(n, &p)),
             store,
             prefix: obj.get("prefix").and_then(|(n, p)| self.string(n, &p)),
             table: self.opt_string(&obj, "table"),
@@ -279,7 +393,10 @@ impl Decoder {
             items: obj.get("items").and_then(|(n, p)| self.items(n, &p)),
             fields,
             renamed_from: self.opt_string(&obj, "renamed_from"),
-            lossy: obj.get("lossy").and_then(|(n, p)| self.nonempty(n, &p, "a `lossy` reason")).map(|s| s.value),
+            lossy: obj
+                .get("lossy")
+                .and_then(|(n, p)| self.nonempty(n, &p, "a `lossy` reason"))
+                .map(|s| s.value),
             skip,
             description: self.opt_string(&obj, "description").map(|s| s.value),
         })
@@ -293,18 +410,28 @@ impl Decoder {
                 None => {
                     let names = BsonType::ALL.iter().map(|(_, n)| *n);
                     this.err(
-                        Diagnostic::error("unknown-type", &n.span, p, format!("unknown BSON type `{}`", s.value))
-                            .expected(format!("one of: {}", names.clone().collect::<Vec<_>>().join(", ")))
-                            .maybe_hint(did_you_mean(&s.value, names)),
+                        Diagnostic::error(
+                            "unknown-type",
+                            &n.span,
+                            p,
+                            format!("unknown BSON type `{}`", s.value),
+                        )
+                        .expected(format!(
+                            "one of: {}",
+                            names.clone().collect::<Vec<_>>().join(", ")
+                        ))
+                        .maybe_hint(did_you_mean(&s.value, names)),
                     );
                     None
                 }
             }
         };
         match &node.value {
-            Value::Seq(items) if !items.is_empty() => {
-                items.iter().enumerate().filter_map(|(i, n)| one(self, n, &format!("{path}[{i}]"))).collect()
-            }
+            Value::Seq(items) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| one(self, n, &format!("{path}[{i}]")))
+                .collect(),
             Value::Seq(_) => {
                 self.wrong(node, path, "a BSON type or a non-empty list of them");
                 Vec::new()
@@ -321,7 +448,10 @@ impl Decoder {
                 let base = s.value.trim_end_matches("[]");
                 self.err(
                     Diagnostic::error("unknown-type", &node.span, path, message)
-                        .expected(format!("one of: {} (or any of them with `[]`)", PG_TYPE_NAMES.join(", ")))
+                        .expected(format!(
+                            "one of: {} (or any of them with `[]`)",
+                            PG_TYPE_NAMES.join(", ")
+                        ))
                         .maybe_hint(pg_type_hint(base)),
                 );
                 None
@@ -372,26 +502,55 @@ impl Decoder {
     fn reference(&mut self, node: &Node, path: &str) -> Option<Sp<RefDecl>> {
         if let Value::Str(_) = node.value {
             let model = self.string(node, path)?;
-            return Some(sp(RefDecl::Model { model, fk: true, on_delete: OnDelete::Restrict }, node, path));
+            return Some(sp(
+                RefDecl::Model {
+                    model,
+                    fk: true,
+                    on_delete: OnDelete::Restrict,
+                },
+                node,
+                path,
+            ));
         }
         let obj = self.obj(node, path, "`ref`", keys::REF)?;
         if let Some((n, p)) = obj.get("discriminator") {
             if let Some(other) = obj.get("model") {
-                self.err(Diagnostic::error("conflicting-keys", &other.0.span, &other.1, "`ref` takes `model` or `discriminator`, not both"));
+                self.err(Diagnostic::error(
+                    "conflicting-keys",
+                    &other.0.span,
+                    &other.1,
+                    "`ref` takes `model` or `discriminator`, not both",
+                ));
             }
-            return self.string(n, &p).map(|d| sp(RefDecl::Discriminator(d), node, path));
+            return self
+                .string(n, &p)
+                .map(|d| sp(RefDecl::Discriminator(d), node, path));
         }
-        let model = self.required(&obj, "model", "`ref`").and_then(|(n, p)| self.nonempty(n, &p, "`model`"))?;
+        let model = self
+            .required(&obj, "model", "`ref`")
+            .and_then(|(n, p)| self.nonempty(n, &p, "`model`"))?;
         let fk = self.opt_bool(&obj, "fk").unwrap_or(true);
         let on_delete = match obj.get("on_delete") {
             Some((n, p)) => {
                 let s = self.string(n, &p)?;
-                let choices = [("restrict", OnDelete::Restrict), ("cascade", OnDelete::Cascade), ("set_null", OnDelete::SetNull)];
+                let choices = [
+                    ("restrict", OnDelete::Restrict),
+                    ("cascade", OnDelete::Cascade),
+                    ("set_null", OnDelete::SetNull),
+                ];
                 self.choice(&s, &choices, "`on_delete`")?
             }
             None => OnDelete::Restrict,
         };
-        Some(sp(RefDecl::Model { model, fk, on_delete }, node, path))
+        Some(sp(
+            RefDecl::Model {
+                model,
+                fk,
+                on_delete,
+            },
+            node,
+            path,
+        ))
     }
 
     fn polymorphic(&mut self, node: &Node, path: &str) -> Option<PolyDecl> {
@@ -412,7 +571,14 @@ impl Decoder {
     fn items(&mut self, node: &Node, path: &str) -> Option<ItemsDecl> {
         if let Value::Str(_) = node.value {
             let bson = self.bson_types(node, path);
-            return Some(ItemsDecl { span: node.span.clone(), path: path.to_string(), bson, pg: None, enum_use: None, reference: None });
+            return Some(ItemsDecl {
+                span: node.span.clone(),
+                path: path.to_string(),
+                bson,
+                pg: None,
+                enum_use: None,
+                reference: None,
+            });
         }
         let obj = self.obj(node, path, "`items`", keys::ITEMS)?;
         let bson = match self.required(&obj, "bson", "`items`") {
@@ -434,7 +600,11 @@ impl Decoder {
             self.wrong(node, path, "a list of indexes");
             return Vec::new();
         };
-        items.iter().enumerate().filter_map(|(i, n)| self.index(n, &format!("{path}[{i}]"))).collect()
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| self.index(n, &format!("{path}[{i}]")))
+            .collect()
     }
 
     fn index(&mut self, node: &Node, path: &str) -> Option<IndexDecl> {
@@ -444,8 +614,16 @@ impl Decoder {
                 .string_list(n, &p)?
                 .into_iter()
                 .map(|s| match s.value.strip_prefix('-') {
-                    Some(rest) => Sp { value: (rest.to_string(), true), span: s.span, path: s.path },
-                    None => Sp { value: (s.value.clone(), false), span: s.span, path: s.path },
+                    Some(rest) => Sp {
+                        value: (rest.to_string(), true),
+                        span: s.span,
+                        path: s.path,
+                    },
+                    None => Sp {
+                        value: (s.value.clone(), false),
+                        span: s.span,
+                        path: s.path,
+                    },
                 })
                 .collect(),
             None => Vec::new(),
@@ -453,8 +631,13 @@ impl Decoder {
         let expression = self.opt_string(&obj, "expression");
         if fields.is_empty() && expression.is_none() {
             self.err(
-                Diagnostic::error("missing-key", &node.span, path, "an index needs `fields` or `expression`")
-                    .expected("`fields: [a, -b]` or `expression: lower(name)`"),
+                Diagnostic::error(
+                    "missing-key",
+                    &node.span,
+                    path,
+                    "an index needs `fields` or `expression`",
+                )
+                .expected("`fields: [a, -b]` or `expression: lower(name)`"),
             );
             return None;
         }
@@ -476,9 +659,14 @@ impl Decoder {
             Some(secs) => Some(sp(secs, node, path)),
             None => {
                 self.err(
-                    Diagnostic::error("bad-duration", &node.span, path, format!("`{}` is not a duration", s.value))
-                        .expected("`<n> seconds|minutes|hours|days`, n > 0")
-                        .hint("write e.g. `90 days` or `5 minutes`"),
+                    Diagnostic::error(
+                        "bad-duration",
+                        &node.span,
+                        path,
+                        format!("`{}` is not a duration", s.value),
+                    )
+                    .expected("`<n> seconds|minutes|hours|days`, n > 0")
+                    .hint("write e.g. `90 days` or `5 minutes`"),
                 );
                 None
             }
@@ -487,16 +675,31 @@ impl Decoder {
 
     fn ttl(&mut self, node: &Node, path: &str) -> Option<TtlDecl> {
         let obj = self.obj(node, path, "`ttl`", keys::TTL)?;
-        let field = self.required(&obj, "field", "`ttl`").and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
-        let cadence = self.required(&obj, "cadence", "`ttl`").and_then(|(n, p)| self.duration(n, &p));
+        let field = self
+            .required(&obj, "field", "`ttl`")
+            .and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
+        let cadence = self
+            .required(&obj, "cadence", "`ttl`")
+            .and_then(|(n, p)| self.duration(n, &p));
         let after = obj.get("after").and_then(|(n, p)| self.duration(n, &p));
-        let batch = obj.get("batch").and_then(|(n, p)| self.int(n, &p).map(|v| sp(v, n, &p)));
-        Some(TtlDecl { span: node.span.clone(), path: path.to_string(), field: field?, after, cadence: cadence?, batch })
+        let batch = obj
+            .get("batch")
+            .and_then(|(n, p)| self.int(n, &p).map(|v| sp(v, n, &p)));
+        Some(TtlDecl {
+            span: node.span.clone(),
+            path: path.to_string(),
+            field: field?,
+            after,
+            cadence: cadence?,
+            batch,
+        })
     }
 
     fn invariants(&mut self, node: &Node, path: &str) -> InvariantsDecl {
         let mut out = InvariantsDecl::default();
-        let Some(obj) = self.obj(node, path, "`invariants`", keys::INVARIANTS) else { return out };
+        let Some(obj) = self.obj(node, path, "`invariants`", keys::INVARIANTS) else {
+            return out;
+        };
         if let Some((n, p)) = obj.get("append_only")
             && self.boolean(n, &p) == Some(true)
         {
@@ -505,8 +708,12 @@ impl Decoder {
         if let Some((n, p)) = obj.get("one_primary")
             && let Some(o) = self.obj(n, &p, "`one_primary`", keys::ONE_PRIMARY)
         {
-            let flag = self.required(&o, "flag", "`one_primary`").and_then(|(n, p)| self.nonempty(n, &p, "`flag`"));
-            let per = self.required(&o, "per", "`one_primary`").and_then(|(n, p)| self.string_list(n, &p));
+            let flag = self
+                .required(&o, "flag", "`one_primary`")
+                .and_then(|(n, p)| self.nonempty(n, &p, "`flag`"));
+            let per = self
+                .required(&o, "per", "`one_primary`")
+                .and_then(|(n, p)| self.string_list(n, &p));
             if let (Some(flag), Some(per)) = (flag, per) {
                 out.one_primary = Some(OnePrimaryDecl { flag, per });
             }
@@ -514,8 +721,12 @@ impl Decoder {
         if let Some((n, p)) = obj.get("slug")
             && let Some(o) = self.obj(n, &p, "`slug`", keys::SLUG)
         {
-            let field = self.required(&o, "field", "`slug`").and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
-            let from = self.required(&o, "from", "`slug`").and_then(|(n, p)| self.nonempty(n, &p, "`from`"));
+            let field = self
+                .required(&o, "field", "`slug`")
+                .and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
+            let from = self
+                .required(&o, "from", "`slug`")
+                .and_then(|(n, p)| self.nonempty(n, &p, "`from`"));
             if let (Some(field), Some(from)) = (field, from) {
                 out.slug = Some(SlugDecl { field, from });
             }
@@ -523,8 +734,12 @@ impl Decoder {
         if let Some((n, p)) = obj.get("timeline")
             && let Some(o) = self.obj(n, &p, "`timeline`", keys::TIMELINE)
         {
-            let field = self.required(&o, "field", "`timeline`").and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
-            let status = self.required(&o, "status", "`timeline`").and_then(|(n, p)| self.nonempty(n, &p, "`status`"));
+            let field = self
+                .required(&o, "field", "`timeline`")
+                .and_then(|(n, p)| self.nonempty(n, &p, "`field`"));
+            let status = self
+                .required(&o, "status", "`timeline`")
+                .and_then(|(n, p)| self.nonempty(n, &p, "`status`"));
             let mut stamps = Vec::new();
             if let Some((sn, sp_)) = o.get("stamps") {
                 match &sn.value {
@@ -532,7 +747,14 @@ impl Decoder {
                         for (k, v) in entries {
                             let vp = join(&sp_, &k.name);
                             if let Some(target) = self.string(v, &vp) {
-                                stamps.push((Sp { value: k.name.clone(), span: k.span.clone(), path: vp }, target));
+                                stamps.push((
+                                    Sp {
+                                        value: k.name.clone(),
+                                        span: k.span.clone(),
+                                        path: vp,
+                                    },
+                                    target,
+                                ));
                             }
                         }
                     }
@@ -540,7 +762,11 @@ impl Decoder {
                 }
             }
             if let (Some(field), Some(status)) = (field, status) {
-                out.timeline = Some(TimelineDecl { field, status, stamps });
+                out.timeline = Some(TimelineDecl {
+                    field,
+                    status,
+                    stamps,
+                });
             }
         }
         out
@@ -553,7 +779,9 @@ fn pg_type_hint(written: &str) -> Option<String> {
         return Some("quote it inside `{ ... }`: `pg: \"numeric(10,2)\"`".into());
     }
     if written == "varchar" || written.starts_with("varchar(") || written.starts_with("char") {
-        return Some("use `text`: Postgres stores it the same way, and a length limit is a CHECK".into());
+        return Some(
+            "use `text`: Postgres stores it the same way, and a length limit is a CHECK".into(),
+        );
     }
     did_you_mean(written, PG_TYPE_NAMES.iter().copied())
 }

@@ -3,14 +3,45 @@
 
 /// Keys of a model file's root.
 pub const MODEL: &[&str] = &[
-    "model", "collection", "table", "phase", "description", "timestamps", "version_key", "enums", "fields",
-    "indexes", "ttl", "invariants",
+    "model",
+    "collection",
+    "table",
+    "phase",
+    "description",
+    "timestamps",
+    "version_key",
+    "enums",
+    "fields",
+    "indexes",
+    "ttl",
+    "invariants",
 ];
 /// Keys of a field declaration.
 pub const FIELD: &[&str] = &[
-    "bson", "pg", "column", "required", "nullable", "default", "pg_default", "unique", "index", "sparse", "enum",
-    "ref", "polymorphic", "store", "prefix", "table", "parent_column", "item_id", "items", "fields",
-    "renamed_from", "lossy", "skip", "description",
+    "bson",
+    "pg",
+    "column",
+    "required",
+    "nullable",
+    "default",
+    "pg_default",
+    "unique",
+    "index",
+    "sparse",
+    "enum",
+    "ref",
+    "polymorphic",
+    "store",
+    "prefix",
+    "table",
+    "parent_column",
+    "item_id",
+    "items",
+    "fields",
+    "renamed_from",
+    "lossy",
+    "skip",
+    "description",
 ];
 /// Keys of `timestamps` in mapping form.
 pub const TIMESTAMPS: &[&str] = &["created_at", "updated_at"];

@@ -86,8 +86,12 @@ pub enum Store {
 
 impl Store {
     /// The catalogue spellings.
-    pub const ALL: &[(Store, &str)] =
-        &[(Store::Flatten, "flatten"), (Store::Table, "table"), (Store::Jsonb, "jsonb"), (Store::Array, "array")];
+    pub const ALL: &[(Store, &str)] = &[
+        (Store::Flatten, "flatten"),
+        (Store::Table, "table"),
+        (Store::Jsonb, "jsonb"),
+        (Store::Array, "array"),
+    ];
 }
 
 /// A Mongo default (`default:`).

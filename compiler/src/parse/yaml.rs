@@ -63,7 +63,7 @@ impl Value {
 }
 
 /// Parses one file into a node tree, or the YAML syntax error.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Diagnostic> {
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Box<Diagnostic>> {
     match serde_saphyr::from_str::<Spanned<Raw>>(text) {
         Ok(root) => Ok(convert(file, text, root)),
         Err(err) => {
@@ -75,8 +75,10 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Diagnostic> {
                 (Some(l), None) => to_span(file, text, &l),
                 (None, None) => span_at(file, text, 1, 1, 0, 0),
             };
-            Err(Diagnostic::error("yaml-syntax", &span, "", format!("invalid YAML: {message}"))
-                .expected("a YAML mapping of catalogue keys"))
+            Err(Box::new(
+                Diagnostic::error("yaml-syntax", &span, "", format!("invalid YAML: {message}"))
+                    .expected("a YAML mapping of catalogue keys"),
+            ))
         }
     }
 }
@@ -109,9 +111,20 @@ fn clean_message(message: &str) -> (String, Option<(u32, u32)>) {
 
 /// A span at a 1-based line and character column.
 fn span_at_line(file: &Arc<str>, text: &str, line: u32, column: u32) -> Span {
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1) as usize).map(str::len).sum();
-    let line_text = text[line_start.min(text.len())..].lines().next().unwrap_or("");
-    let offset: usize = line_text.chars().take(column.saturating_sub(1) as usize).map(char::len_utf8).sum();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1) as usize)
+        .map(str::len)
+        .sum();
+    let line_text = text[line_start.min(text.len())..]
+        .lines()
+        .next()
+        .unwrap_or("");
+    let offset: usize = line_text
+        .chars()
+        .take(column.saturating_sub(1) as usize)
+        .map(char::len_utf8)
+        .sum();
     span_at(file, text, line, column, line_start + offset, 0)
 }
 
@@ -119,30 +132,53 @@ fn to_span(file: &Arc<str>, text: &str, loc: &Location) -> Span {
     let sp = loc.span();
     let start = sp.byte_offset().unwrap_or(0) as usize;
     let len = sp.byte_len().unwrap_or(0) as usize;
-    span_at(file, text, loc.line() as u32, loc.column() as u32, start, len)
+    span_at(
+        file,
+        text,
+        loc.line() as u32,
+        loc.column() as u32,
+        start,
+        len,
+    )
 }
 
 fn span_at(file: &Arc<str>, text: &str, line: u32, column: u32, start: usize, len: usize) -> Span {
     let start = start.min(text.len());
-    Span { file: file.clone(), line: line.max(1), column: column.max(1), start, end: (start + len).min(text.len()) }
+    Span {
+        file: file.clone(),
+        line: line.max(1),
+        column: column.max(1),
+        start,
+        end: (start + len).min(text.len()),
+    }
 }
 
 fn convert(file: &Arc<str>, text: &str, node: Spanned<Raw>) -> Node {
     let span = to_span(file, text, &node.referenced);
-    let raw_text = || text.get(span.start..span.end).map(str::to_string).filter(|s| !s.is_empty());
+    let raw_text = || {
+        text.get(span.start..span.end)
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
     let (value, raw) = match node.value {
         Raw::Null => (Value::Null, None),
         Raw::Bool(b) => (Value::Bool(b), raw_text()),
         Raw::Int(i) => (Value::Int(i), raw_text()),
         Raw::Float(f) => (Value::Float(f), raw_text()),
         Raw::Str(s) => (Value::Str(s), None),
-        Raw::Seq(items) => (Value::Seq(items.into_iter().map(|n| convert(file, text, n)).collect()), None),
+        Raw::Seq(items) => (
+            Value::Seq(items.into_iter().map(|n| convert(file, text, n)).collect()),
+            None,
+        ),
         Raw::Map(entries) => (
             Value::Map(
                 entries
                     .into_iter()
                     .map(|(k, v)| {
-                        let key = Key { span: to_span(file, text, &k.referenced), name: k.value };
+                        let key = Key {
+                            span: to_span(file, text, &k.referenced),
+                            name: k.value,
+                        };
                         (key, convert(file, text, v))
                     })
                     .collect(),

@@ -29,7 +29,11 @@ struct Target {
 
 fn path_map(model: &Model) -> BTreeMap<String, Target> {
     let mut map = BTreeMap::new();
-    let ts = |name: &str| Target { table: model.table.clone(), columns: vec![(name.into(), PgType::Timestamptz)], array: false };
+    let ts = |name: &str| Target {
+        table: model.table.clone(),
+        columns: vec![(name.into(), PgType::Timestamptz)],
+        array: false,
+    };
     if model.timestamps.created_at {
         map.insert("createdAt".to_string(), ts("created_at"));
     }
@@ -43,18 +47,39 @@ fn path_map(model: &Model) -> BTreeMap<String, Target> {
 fn walk(fields: &[Field], table: &str, map: &mut BTreeMap<String, Target>) {
     for f in fields {
         let array = f.bson.contains(&crate::types::BsonType::Array);
-        let one = |c: &Column| Target { table: c.table.clone(), columns: vec![(c.name.clone(), c.pg.clone())], array };
+        let one = |c: &Column| Target {
+            table: c.table.clone(),
+            columns: vec![(c.name.clone(), c.pg.clone())],
+            array,
+        };
         match &f.storage {
             Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
                 map.insert(f.mongo_path.clone(), one(c));
             }
             Storage::Polymorphic(p) => {
-                let cols = vec![(p.id.name.clone(), p.id.pg.clone()), (p.external_ref.name.clone(), p.external_ref.pg.clone())];
-                map.insert(f.mongo_path.clone(), Target { table: table.to_string(), columns: cols, array });
+                let cols = vec![
+                    (p.id.name.clone(), p.id.pg.clone()),
+                    (p.external_ref.name.clone(), p.external_ref.pg.clone()),
+                ];
+                map.insert(
+                    f.mongo_path.clone(),
+                    Target {
+                        table: table.to_string(),
+                        columns: cols,
+                        array,
+                    },
+                );
             }
             Storage::Flattened { fields } => walk(fields, table, map),
             Storage::ChildTable(c) => {
-                map.insert(f.mongo_path.clone(), Target { table: c.name.clone(), columns: Vec::new(), array });
+                map.insert(
+                    f.mongo_path.clone(),
+                    Target {
+                        table: c.name.clone(),
+                        columns: Vec::new(),
+                        array,
+                    },
+                );
                 walk(&c.fields, &c.name, map);
             }
             Storage::InJsonb | Storage::Skipped { .. } => {}
@@ -62,14 +87,26 @@ fn walk(fields: &[Field], table: &str, map: &mut BTreeMap<String, Target>) {
     }
 }
 
-fn unknown_path(span: &Span, path: &str, what: &str, field: &str, map: &BTreeMap<String, Target>) -> Diagnostic {
+fn unknown_path(
+    span: &Span,
+    path: &str,
+    what: &str,
+    field: &str,
+    map: &BTreeMap<String, Target>,
+) -> Diagnostic {
     Diagnostic::error("unknown-field", span, path, format!("{what} names `{field}`, which is not a stored field of this model"))
         .expected("the Mongo path of a field stored in columns (`status`, `quote.rate`, `passkeys.credentialId`)")
         .maybe_hint(did_you_mean(field, map.keys().map(String::as_str)))
 }
 
 /// Checks and resolves the model-level declarations: indexes, TTL, invariants, discriminators.
-pub fn model_level(d: &ModelDecl, model: &mut Model, globals: &Globals, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+pub fn model_level(
+    d: &ModelDecl,
+    model: &mut Model,
+    globals: &Globals,
+    enums: &[EnumType],
+    diags: &mut Vec<Diagnostic>,
+) {
     let map = path_map(model);
     for idx in &d.indexes {
         if let Some(resolved) = index(idx, model, &map, diags) {
@@ -81,16 +118,34 @@ pub fn model_level(d: &ModelDecl, model: &mut Model, globals: &Globals, enums: &
         if let Some((column, pg)) = column {
             if pg != PgType::Timestamptz {
                 diags.push(
-                    Diagnostic::error("ttl-not-date", &t.field.span, &t.field.path, format!("TTL field `{}` is stored as {pg}, not a date", t.field.value))
-                        .expected("a `bson: date` field, `createdAt` or `updatedAt`"),
+                    Diagnostic::error(
+                        "ttl-not-date",
+                        &t.field.span,
+                        &t.field.path,
+                        format!(
+                            "TTL field `{}` is stored as {pg}, not a date",
+                            t.field.value
+                        ),
+                    )
+                    .expected("a `bson: date` field, `createdAt` or `updatedAt`"),
                 );
             } else {
                 let batch = t.batch.as_ref().map_or(1000, |b| b.value);
                 if batch < 1 {
                     let b = t.batch.as_ref().expect("batch is set when below 1");
-                    diags.push(Diagnostic::error("bad-value", &b.span, &b.path, "`batch` must be at least 1"));
+                    diags.push(Diagnostic::error(
+                        "bad-value",
+                        &b.span,
+                        &b.path,
+                        "`batch` must be at least 1",
+                    ));
                 }
-                model.ttl = Some(Ttl { column, after_secs: t.after.as_ref().map(|a| a.value), cadence_secs: t.cadence.value, batch });
+                model.ttl = Some(Ttl {
+                    column,
+                    after_secs: t.after.as_ref().map(|a| a.value),
+                    cadence_secs: t.cadence.value,
+                    batch,
+                });
             }
         }
     }
@@ -98,22 +153,47 @@ pub fn model_level(d: &ModelDecl, model: &mut Model, globals: &Globals, enums: &
     discriminators(model, globals, &map, enums, diags);
 }
 
-fn root_column(field: &Sp<String>, what: &str, model: &Model, map: &BTreeMap<String, Target>, diags: &mut Vec<Diagnostic>) -> Option<(String, PgType)> {
+fn root_column(
+    field: &Sp<String>,
+    what: &str,
+    model: &Model,
+    map: &BTreeMap<String, Target>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(String, PgType)> {
     let Some(t) = map.get(&field.value) else {
-        diags.push(unknown_path(&field.span, &field.path, what, &field.value, map));
+        diags.push(unknown_path(
+            &field.span,
+            &field.path,
+            what,
+            &field.value,
+            map,
+        ));
         return None;
     };
     if t.table != model.table || t.columns.len() != 1 {
         diags.push(
-            Diagnostic::error("not-a-column", &field.span, &field.path, format!("{what} needs a single column of `{}`; `{}` is stored elsewhere", model.table, field.value))
-                .hint("name a scalar field of the document's top level"),
+            Diagnostic::error(
+                "not-a-column",
+                &field.span,
+                &field.path,
+                format!(
+                    "{what} needs a single column of `{}`; `{}` is stored elsewhere",
+                    model.table, field.value
+                ),
+            )
+            .hint("name a scalar field of the document's top level"),
         );
         return None;
     }
     Some(t.columns[0].clone())
 }
 
-fn index(idx: &crate::parse::syntax::IndexDecl, model: &Model, map: &BTreeMap<String, Target>, diags: &mut Vec<Diagnostic>) -> Option<Index> {
+fn index(
+    idx: &crate::parse::syntax::IndexDecl,
+    model: &Model,
+    map: &BTreeMap<String, Target>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Index> {
     let mut table: Option<String> = None;
     let mut columns = Vec::new();
     let mut ok = true;
@@ -134,7 +214,15 @@ fn index(idx: &crate::parse::syntax::IndexDecl, model: &Model, map: &BTreeMap<St
                 columns.extend(t.columns.iter().map(|(c, _)| (c.clone(), *desc)));
             }
             Some(_) => {
-                diags.push(Diagnostic::error("not-a-column", &f.span, &f.path, format!("`{path}` is a child table, not a column")).hint("index one of its fields: `<path>.<field>`"));
+                diags.push(
+                    Diagnostic::error(
+                        "not-a-column",
+                        &f.span,
+                        &f.path,
+                        format!("`{path}` is a child table, not a column"),
+                    )
+                    .hint("index one of its fields: `<path>.<field>`"),
+                );
                 ok = false;
             }
             None => {
@@ -153,7 +241,10 @@ fn index(idx: &crate::parse::syntax::IndexDecl, model: &Model, map: &BTreeMap<St
         ok &= sql_expr(w, "where", &table_columns, diags);
     }
     if idx.sparse {
-        let not_null: Vec<String> = columns.iter().map(|(c, _)| format!("{} IS NOT NULL", crate::ident::quote_ident(c))).collect();
+        let not_null: Vec<String> = columns
+            .iter()
+            .map(|(c, _)| format!("{} IS NOT NULL", crate::ident::quote_ident(c)))
+            .collect();
         let sparse = not_null.join(" AND ");
         where_sql = Some(match where_sql {
             Some(w) => format!("({w}) AND {sparse}"),
@@ -177,8 +268,16 @@ fn index(idx: &crate::parse::syntax::IndexDecl, model: &Model, map: &BTreeMap<St
     })
 }
 
-fn columns_of<'a>(model: &'a Model, table: &str, map: &'a BTreeMap<String, Target>) -> Vec<&'a str> {
-    let mut cols: Vec<&str> = map.values().filter(|t| t.table == table).flat_map(|t| t.columns.iter().map(|(c, _)| c.as_str())).collect();
+fn columns_of<'a>(
+    model: &'a Model,
+    table: &str,
+    map: &'a BTreeMap<String, Target>,
+) -> Vec<&'a str> {
+    let mut cols: Vec<&str> = map
+        .values()
+        .filter(|t| t.table == table)
+        .flat_map(|t| t.columns.iter().map(|(c, _)| c.as_str()))
+        .collect();
     cols.extend(["id", "legacy_object_id"]);
     if table == model.table {
         cols.extend(["created_at", "updated_at", "mongo_version"]);
@@ -190,19 +289,28 @@ fn columns_of<'a>(model: &'a Model, table: &str, map: &'a BTreeMap<String, Targe
 /// columns of the table.
 fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diagnostic>) -> bool {
     let dialect = PostgreSqlDialect {};
-    let parsed = Parser::new(&dialect).try_with_sql(&sql.value).and_then(|mut p| {
-        let e = p.parse_expr()?;
-        match p.peek_token().token {
-            Token::EOF => Ok(e),
-            t => Err(sqlparser::parser::ParserError::ParserError(format!("unexpected `{t}` after the expression"))),
-        }
-    });
+    let parsed = Parser::new(&dialect)
+        .try_with_sql(&sql.value)
+        .and_then(|mut p| {
+            let e = p.parse_expr()?;
+            match p.peek_token().token {
+                Token::EOF => Ok(e),
+                t => Err(sqlparser::parser::ParserError::ParserError(format!(
+                    "unexpected `{t}` after the expression"
+                ))),
+            }
+        });
     let expr = match parsed {
         Ok(e) => e,
         Err(err) => {
             diags.push(
-                Diagnostic::error("bad-sql", &sql.span, &sql.path, format!("`{what}` is not a PostgreSQL expression: {err}"))
-                    .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
+                Diagnostic::error(
+                    "bad-sql",
+                    &sql.span,
+                    &sql.path,
+                    format!("`{what}` is not a PostgreSQL expression: {err}"),
+                )
+                .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
             );
             return false;
         }
@@ -218,18 +326,36 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
     });
     for name in &unknown {
         diags.push(
-            Diagnostic::error("unknown-column", &sql.span, &sql.path, format!("`{what}` uses `{name}`, which is not a column of the table"))
-                .expected("Postgres column names (snake_case), not Mongo paths")
-                .maybe_hint(did_you_mean(name, columns.iter().copied())),
+            Diagnostic::error(
+                "unknown-column",
+                &sql.span,
+                &sql.path,
+                format!("`{what}` uses `{name}`, which is not a column of the table"),
+            )
+            .expected("Postgres column names (snake_case), not Mongo paths")
+            .maybe_hint(did_you_mean(name, columns.iter().copied())),
         );
     }
     unknown.is_empty()
 }
 
-fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+fn invariants(
+    d: &ModelDecl,
+    model: &mut Model,
+    map: &BTreeMap<String, Target>,
+    enums: &[EnumType],
+    diags: &mut Vec<Diagnostic>,
+) {
     let inv = &d.invariants;
-    let mut out = Invariants { append_only: inv.append_only.is_some(), ..Default::default() };
-    let typed = |f: &Sp<String>, what: &str, want: &[&str], diags: &mut Vec<Diagnostic>| -> Option<String> {
+    let mut out = Invariants {
+        append_only: inv.append_only.is_some(),
+        ..Default::default()
+    };
+    let typed = |f: &Sp<String>,
+                 what: &str,
+                 want: &[&str],
+                 diags: &mut Vec<Diagnostic>|
+     -> Option<String> {
         let (col, pg) = root_column(f, what, model, map, diags)?;
         let kind = match &pg {
             PgType::Boolean => "boolean",
@@ -239,16 +365,32 @@ fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, 
             _ => "other",
         };
         if !want.contains(&kind) && !(want.contains(&"any")) {
-            diags.push(Diagnostic::error("type-mismatch", &f.span, &f.path, format!("{what} needs a {} field; `{}` is {pg}", want.join(" or "), f.value)));
+            diags.push(Diagnostic::error(
+                "type-mismatch",
+                &f.span,
+                &f.path,
+                format!(
+                    "{what} needs a {} field; `{}` is {pg}",
+                    want.join(" or "),
+                    f.value
+                ),
+            ));
             return None;
         }
         Some(col)
     };
     if let Some(p) = &inv.one_primary {
         let flag = typed(&p.flag, "`one_primary.flag`", &["boolean"], diags);
-        let per: Vec<Option<String>> = p.per.iter().map(|f| typed(f, "`one_primary.per`", &["any"], diags)).collect();
+        let per: Vec<Option<String>> = p
+            .per
+            .iter()
+            .map(|f| typed(f, "`one_primary.per`", &["any"], diags))
+            .collect();
         if let (Some(flag), true) = (flag, per.iter().all(Option::is_some)) {
-            out.one_primary = Some(OnePrimary { flag, per: per.into_iter().flatten().collect() });
+            out.one_primary = Some(OnePrimary {
+                flag,
+                per: per.into_iter().flatten().collect(),
+            });
         }
     }
     if let Some(s) = &inv.slug {
@@ -262,24 +404,48 @@ fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, 
         let array_ok = match map.get(&t.field.value) {
             Some(target) if target.array => true,
             Some(_) => {
-                diags.push(Diagnostic::error("type-mismatch", &t.field.span, &t.field.path, format!("`timeline.field` needs an array field; `{}` is not one", t.field.value)));
+                diags.push(Diagnostic::error(
+                    "type-mismatch",
+                    &t.field.span,
+                    &t.field.path,
+                    format!(
+                        "`timeline.field` needs an array field; `{}` is not one",
+                        t.field.value
+                    ),
+                ));
                 false
             }
             None => {
-                diags.push(unknown_path(&t.field.span, &t.field.path, "`timeline.field`", &t.field.value, map));
+                diags.push(unknown_path(
+                    &t.field.span,
+                    &t.field.path,
+                    "`timeline.field`",
+                    &t.field.value,
+                    map,
+                ));
                 false
             }
         };
         let status = typed(&t.status, "`timeline.status`", &["enum", "text"], diags);
-        let status_values = status.as_ref().and_then(|_| enum_of(map, enums, &t.status.value));
+        let status_values = status
+            .as_ref()
+            .and_then(|_| enum_of(map, enums, &t.status.value));
         let mut stamps = Vec::new();
         for (value, field) in &t.stamps {
             if let Some(values) = &status_values
                 && !values.contains(&value.value)
             {
                 diags.push(
-                    Diagnostic::error("unknown-value", &value.span, &value.path, format!("`{}` is not a value of the status enum", value.value))
-                        .maybe_hint(did_you_mean(&value.value, values.iter().map(String::as_str))),
+                    Diagnostic::error(
+                        "unknown-value",
+                        &value.span,
+                        &value.path,
+                        format!("`{}` is not a value of the status enum", value.value),
+                    )
+                    .maybe_hint(did_you_mean(
+                        &value.value,
+                        values.iter().map(String::as_str),
+                    )),
                 );
             }
             if let Some(col) = typed(field, "`timeline.stamps`", &["timestamptz"], diags) {
@@ -287,7 +453,11 @@ fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, 
             }
         }
         if let (true, Some(status)) = (array_ok, status) {
-            out.timeline = Some(Timeline { field: t.field.value.clone(), status, stamps });
+            out.timeline = Some(Timeline {
+                field: t.field.value.clone(),
+                status,
+                stamps,
+            });
         }
     }
     model.invariants = out;
@@ -296,25 +466,56 @@ fn invariants(d: &ModelDecl, model: &mut Model, map: &BTreeMap<String, Target>, 
 /// The values of the enum stored at a root path, if it is an enum column.
 fn enum_of(map: &BTreeMap<String, Target>, enums: &[EnumType], path: &str) -> Option<Vec<String>> {
     match map.get(path)?.columns.first()? {
-        (_, PgType::Enum(name)) => enums.iter().find(|e| &e.name == name).map(|e| e.values.clone()),
+        (_, PgType::Enum(name)) => enums
+            .iter()
+            .find(|e| &e.name == name)
+            .map(|e| e.values.clone()),
         _ => None,
     }
 }
 
-fn discriminators(model: &Model, globals: &Globals, map: &BTreeMap<String, Target>, enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
+fn discriminators(
+    model: &Model,
+    globals: &Globals,
+    map: &BTreeMap<String, Target>,
+    enums: &[EnumType],
+    diags: &mut Vec<Diagnostic>,
+) {
     for f in &model.fields {
-        let Storage::Column(c) = &f.storage else { continue };
-        let Some(Reference::Discriminator { column: field }) = &c.reference else { continue };
-        let Some(target) = map.get(field).filter(|t| t.table == model.table && t.columns.len() == 1) else {
-            diags.push(unknown_path(&f.span, &f.yaml_path, "this `ref.discriminator`", field, map));
+        let Storage::Column(c) = &f.storage else {
+            continue;
+        };
+        let Some(Reference::Discriminator { column: field }) = &c.reference else {
+            continue;
+        };
+        let Some(target) = map
+            .get(field)
+            .filter(|t| t.table == model.table && t.columns.len() == 1)
+        else {
+            diags.push(unknown_path(
+                &f.span,
+                &f.yaml_path,
+                "this `ref.discriminator`",
+                field,
+                map,
+            ));
             continue;
         };
         let values = match &target.columns[0].1 {
-            PgType::Enum(name) => enums.iter().find(|e| &e.name == name).map(|e| e.values.clone()).unwrap_or_default(),
+            PgType::Enum(name) => enums
+                .iter()
+                .find(|e| &e.name == name)
+                .map(|e| e.values.clone())
+                .unwrap_or_default(),
             _ => {
                 diags.push(
-                    Diagnostic::error("type-mismatch", &f.span, &f.yaml_path, format!("discriminator `{field}` must be an enum of model names"))
-                        .hint("declare it with `enum: [User, PurchaseRequest]`"),
+                    Diagnostic::error(
+                        "type-mismatch",
+                        &f.span,
+                        &f.yaml_path,
+                        format!("discriminator `{field}` must be an enum of model names"),
+                    )
+                    .hint("declare it with `enum: [User, PurchaseRequest]`"),
                 );
                 continue;
             }
@@ -344,9 +545,17 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
         }
         if let Some(first) = tables.get(&fold(&t.name)) {
             diags.push(
-                Diagnostic::error("duplicate-name", &t.span, &t.yaml_path, format!("table `{}` is derived twice: for {} `{}` and for {} `{}`", t.name, first.model, first.source, t.model, t.source))
-                    .related(&first.span, "first table of that name")
-                    .hint("set `table:` on one of them"),
+                Diagnostic::error(
+                    "duplicate-name",
+                    &t.span,
+                    &t.yaml_path,
+                    format!(
+                        "table `{}` is derived twice: for {} `{}` and for {} `{}`",
+                        t.name, first.model, first.source, t.model, t.source
+                    ),
+                )
+                .related(&first.span, "first table of that name")
+                .hint("set `table:` on one of them"),
             );
         } else {
             tables.insert(fold(&t.name), t);
@@ -358,7 +567,11 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
             }
             if let Some(first) = cols.get(&fold(&c.name)) {
                 // Point at the declared field; a compiler-made column is the context.
-                let (primary, other) = if c.system && !first.system { (*first, c) } else { (c, *first) };
+                let (primary, other) = if c.system && !first.system {
+                    (*first, c)
+                } else {
+                    (c, *first)
+                };
                 diags.push(
                     Diagnostic::error("name-collision", &primary.span, &primary.yaml_path, format!("column `{}` of `{}` comes from both `{}` and `{}`", c.name, t.name, other.source, primary.source))
                         .related(&other.span, format!("`{}` is also derived from {}", other.name, other.source))
@@ -415,7 +628,14 @@ pub fn reference_cycles(cat: &Catalogue, diags: &mut Vec<Diagnostic>) {
 fn required_refs<'a>(fields: &'a [Field], out: &mut Vec<(&'a str, &'a Field)>) {
     for f in fields {
         match &f.storage {
-            Storage::Column(Column { nullable: false, reference: Some(Reference::Model { model, fk: true, .. }), .. }) => out.push((model, f)),
+            Storage::Column(Column {
+                nullable: false,
+                reference:
+                    Some(Reference::Model {
+                        model, fk: true, ..
+                    }),
+                ..
+            }) => out.push((model, f)),
             Storage::Flattened { fields } => required_refs(fields, out),
             Storage::ChildTable(c) => required_refs(&c.fields, out),
             _ => {}
@@ -424,7 +644,10 @@ fn required_refs<'a>(fields: &'a [Field], out: &mut Vec<(&'a str, &'a Field)>) {
 }
 
 fn cycle_diag(path: &[(&str, &Field)], start: &str) -> Diagnostic {
-    let chain: Vec<String> = path.iter().map(|(m, f)| format!("{m}.{}", f.mongo_path)).collect();
+    let chain: Vec<String> = path
+        .iter()
+        .map(|(m, f)| format!("{m}.{}", f.mongo_path))
+        .collect();
     let (_, first) = path[0];
     let mut d = Diagnostic::error(
         "reference-cycle",

@@ -45,7 +45,12 @@ struct Scope {
 impl<'g> Lowerer<'g> {
     /// A lowerer for one model.
     pub fn new(globals: &'g Globals, model: &str) -> Self {
-        Lowerer { globals, diags: Vec::new(), new_enums: Vec::new(), model_snake: ident::model_snake(model) }
+        Lowerer {
+            globals,
+            diags: Vec::new(),
+            new_enums: Vec::new(),
+            model_snake: ident::model_snake(model),
+        }
     }
 
     /// Lowers the fields of a model's root table.
@@ -74,8 +79,13 @@ impl<'g> Lowerer<'g> {
         let mongo_path = format!("{}{}", scope.mongo_prefix, d.name.value);
         if d.name.value == "_id" || d.name.value == "__v" {
             self.err(
-                Diagnostic::error("reserved-field", &d.name.span, &d.path, format!("`{}` is managed by the compiler", d.name.value))
-                    .hint("`_id` is always `id` + `legacy_object_id`; `__v` follows `version_key`"),
+                Diagnostic::error(
+                    "reserved-field",
+                    &d.name.span,
+                    &d.path,
+                    format!("`{}` is managed by the compiler", d.name.value),
+                )
+                .hint("`_id` is always `id` + `legacy_object_id`; `__v` follows `version_key`"),
             );
             return None;
         }
@@ -92,17 +102,22 @@ impl<'g> Lowerer<'g> {
             yaml_path: d.path.clone(),
         };
         if let Some(reason) = &d.skip {
-            return Some(base(Storage::Skipped { reason: reason.value.clone() }));
+            return Some(base(Storage::Skipped {
+                reason: reason.value.clone(),
+            }));
         }
         let bson = self.main_bson(d)?;
         let storage = if scope.in_jsonb {
             if let Some(sub) = &d.fields {
-                let inner = Scope { mongo_prefix: format!("{mongo_path}."), ..scope.clone() };
+                let inner = Scope {
+                    mongo_prefix: format!("{mongo_path}."),
+                    ..scope.clone()
+                };
                 self.field_list(&inner, &sub.value);
             }
             Storage::InJsonb
         } else if let Some(poly) = &d.polymorphic {
-            Storage::Polymorphic(self.polymorphic(scope, d, bson, poly)?)
+            Storage::Polymorphic(Box::new(self.polymorphic(scope, d, bson, poly)?))
         } else {
             match bson {
                 BsonType::Object => self.object(scope, d, &mongo_path)?,
@@ -123,8 +138,15 @@ impl<'g> Lowerer<'g> {
             [] => None,
             [one] => Some(*one),
             many => {
-                let numeric = many.iter().all(|t| matches!(t, BsonType::Int32 | BsonType::Int64 | BsonType::Double | BsonType::Number));
-                let id_or_string = many.iter().all(|t| matches!(t, BsonType::ObjectId | BsonType::String));
+                let numeric = many.iter().all(|t| {
+                    matches!(
+                        t,
+                        BsonType::Int32 | BsonType::Int64 | BsonType::Double | BsonType::Number
+                    )
+                });
+                let id_or_string = many
+                    .iter()
+                    .all(|t| matches!(t, BsonType::ObjectId | BsonType::String));
                 if numeric {
                     Some(BsonType::Number)
                 } else if id_or_string {
@@ -132,9 +154,14 @@ impl<'g> Lowerer<'g> {
                 } else {
                     let span = &d.bson[0].span;
                     self.err(
-                        Diagnostic::error("bad-type-union", span, &d.bson[0].path, "this union of BSON types cannot share one column")
-                            .expected("one type, `[objectId, string]` with a `ref`, or numeric types")
-                            .hint("use `bson: mixed` with `store`/`polymorphic`, or split the field"),
+                        Diagnostic::error(
+                            "bad-type-union",
+                            span,
+                            &d.bson[0].path,
+                            "this union of BSON types cannot share one column",
+                        )
+                        .expected("one type, `[objectId, string]` with a `ref`, or numeric types")
+                        .hint("use `bson: mixed` with `store`/`polymorphic`, or split the field"),
                     );
                     None
                 }
@@ -145,16 +172,33 @@ impl<'g> Lowerer<'g> {
     /// `unique`, `index` and `sparse` need one column; a polymorphic reference may be indexed
     /// (its id and external ref columns).
     fn no_column_options(&mut self, d: &FieldDecl, polymorphic: bool) {
-        for (set, key) in [(d.unique, "unique"), (d.index && !polymorphic, "index"), (d.sparse, "sparse")] {
+        for (set, key) in [
+            (d.unique, "unique"),
+            (d.index && !polymorphic, "index"),
+            (d.sparse, "sparse"),
+        ] {
             if set {
                 self.err(
-                    Diagnostic::error("misplaced-key", &d.span, &format!("{}.{key}", d.path), format!("`{key}` applies to a single column; field `{}` is not one", d.name.value))
-                        .hint("declare the index under `indexes:` with the subfield paths"),
+                    Diagnostic::error(
+                        "misplaced-key",
+                        &d.span,
+                        &format!("{}.{key}", d.path),
+                        format!(
+                            "`{key}` applies to a single column; field `{}` is not one",
+                            d.name.value
+                        ),
+                    )
+                    .hint("declare the index under `indexes:` with the subfield paths"),
                 );
             }
         }
         if d.renamed_from.is_some() {
-            self.err(Diagnostic::error("misplaced-key", &d.span, &format!("{}.renamed_from", d.path), "`renamed_from` applies to a single column"));
+            self.err(Diagnostic::error(
+                "misplaced-key",
+                &d.span,
+                &format!("{}.renamed_from", d.path),
+                "`renamed_from` applies to a single column",
+            ));
         }
     }
 
@@ -169,7 +213,10 @@ impl<'g> Lowerer<'g> {
         if let Some(n) = d.nullable {
             return n;
         }
-        let has_default = d.default.as_ref().is_some_and(|v| v.value != DefaultValue::Null);
+        let has_default = d
+            .default
+            .as_ref()
+            .is_some_and(|v| v.value != DefaultValue::Null);
         !((d.required && !scope.optional_parent) || has_default)
     }
 
@@ -180,18 +227,41 @@ impl<'g> Lowerer<'g> {
             reference = self.reference(scope, r);
             if bson != BsonType::ObjectId && !d.bson.iter().any(|b| b.value == BsonType::ObjectId) {
                 self.err(
-                    Diagnostic::error("type-mismatch", &r.span, &r.path, format!("a `ref` needs ObjectId values, but the field is BSON {bson}"))
-                        .hint("use `bson: objectId` or `bson: [objectId, string]`"),
+                    Diagnostic::error(
+                        "type-mismatch",
+                        &r.span,
+                        &r.path,
+                        format!("a `ref` needs ObjectId values, but the field is BSON {bson}"),
+                    )
+                    .hint("use `bson: objectId` or `bson: [objectId, string]`"),
                 );
             }
         }
-        let pg = self.scalar_type(d, bson, d.enum_use.as_ref(), d.pg.as_ref(), reference.is_some(), &column, &scope.table)?;
+        let pg = self.scalar_type(
+            d,
+            bson,
+            d.enum_use.as_ref(),
+            d.pg.as_ref(),
+            reference.is_some(),
+            &column,
+            &scope.table,
+        )?;
         if reference.is_some() && pg != PgType::Uuid {
             let span = d.pg.as_ref().map_or(&d.span, |p| &p.span);
-            self.err(Diagnostic::error("type-mismatch", span, &d.path, format!("a reference is stored as uuid, not {pg}")));
+            self.err(Diagnostic::error(
+                "type-mismatch",
+                span,
+                &d.path,
+                format!("a reference is stored as uuid, not {pg}"),
+            ));
         }
         if bson == BsonType::Mixed && d.store.is_some() {
-            self.err(Diagnostic::error("misplaced-key", &d.span, &format!("{}.store", d.path), "a Mixed field is one jsonb column; `store` is for objects and arrays"));
+            self.err(Diagnostic::error(
+                "misplaced-key",
+                &d.span,
+                &format!("{}.store", d.path),
+                "a Mixed field is one jsonb column; `store` is for objects and arrays",
+            ));
         }
         let default_sql = self.default_sql(d, bson, &pg);
         Some(Storage::Column(Column {
@@ -222,10 +292,20 @@ impl<'g> Lowerer<'g> {
     ) -> Option<PgType> {
         if let Some(e) = enum_use {
             if bson != BsonType::String {
-                self.err(Diagnostic::error("type-mismatch", &d.span, &d.path, format!("an `enum` needs BSON string values, not {bson}")));
+                self.err(Diagnostic::error(
+                    "type-mismatch",
+                    &d.span,
+                    &d.path,
+                    format!("an `enum` needs BSON string values, not {bson}"),
+                ));
             }
             if let Some(p) = pg {
-                self.err(Diagnostic::error("conflicting-keys", &p.span, &p.path, "give `enum` or `pg`, not both"));
+                self.err(Diagnostic::error(
+                    "conflicting-keys",
+                    &p.span,
+                    &p.path,
+                    "give `enum` or `pg`, not both",
+                ));
             }
             let name = self.enum_type(e, table, column)?;
             return Some(PgType::Enum(name));
@@ -246,18 +326,30 @@ impl<'g> Lowerer<'g> {
         };
         if let PgType::Array(_) = pg_type {
             let span = pg.map_or(&d.span, |p| &p.span);
-            self.err(Diagnostic::error("type-mismatch", span, &d.path, "an array type needs `bson: array` with `items`"));
+            self.err(Diagnostic::error(
+                "type-mismatch",
+                span,
+                &d.path,
+                "an array type needs `bson: array` with `items`",
+            ));
             return None;
         }
         if let Err(why) = types::compatible(bson, &pg_type, has_resolver) {
             let span = pg.map_or(&d.span, |p| &p.span);
             let hint = if bson == BsonType::String && pg_type == PgType::Uuid {
-                "add `ref: <Model>` so strings are resolved to uuids, or store them as `text`".to_string()
+                "add `ref: <Model>` so strings are resolved to uuids, or store them as `text`"
+                    .to_string()
             } else {
                 format!("BSON {bson} fits: {}", fitting(bson))
             };
             self.err(
-                Diagnostic::error("impossible-type-pair", span, &d.path, format!("cannot store BSON {bson} as {pg_type}: {why}")).hint(hint),
+                Diagnostic::error(
+                    "impossible-type-pair",
+                    span,
+                    &d.path,
+                    format!("cannot store BSON {bson} as {pg_type}: {why}"),
+                )
+                .hint(hint),
             );
             return None;
         }
@@ -271,9 +363,19 @@ impl<'g> Lowerer<'g> {
                     Some(name.value.clone())
                 } else {
                     self.err(
-                        Diagnostic::error("unknown-enum", &name.span, &name.path, format!("unknown enum `{}`", name.value))
-                            .expected("an enum declared under `enums:` in any model file, or an inline list")
-                            .maybe_hint(did_you_mean(&name.value, self.globals.enums.keys().map(String::as_str))),
+                        Diagnostic::error(
+                            "unknown-enum",
+                            &name.span,
+                            &name.path,
+                            format!("unknown enum `{}`", name.value),
+                        )
+                        .expected(
+                            "an enum declared under `enums:` in any model file, or an inline list",
+                        )
+                        .maybe_hint(did_you_mean(
+                            &name.value,
+                            self.globals.enums.keys().map(String::as_str),
+                        )),
                     );
                     None
                 }
@@ -294,32 +396,64 @@ impl<'g> Lowerer<'g> {
         if let Some(v) = self.globals.enums.get(name) {
             return Some(v.clone());
         }
-        self.new_enums.iter().find(|e| e.name == name).map(|e| e.values.clone())
+        self.new_enums
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.values.clone())
     }
 
     fn reference(&mut self, scope: &Scope, r: &Sp<RefDecl>) -> Option<Reference> {
         match &r.value {
-            RefDecl::Model { model, fk, on_delete } => match self.globals.tables.get(&model.value) {
+            RefDecl::Model {
+                model,
+                fk,
+                on_delete,
+            } => match self.globals.tables.get(&model.value) {
                 Some(table) => {
                     if *on_delete == OnDelete::SetNull && !*fk {
-                        self.err(Diagnostic::error("conflicting-keys", &r.span, &r.path, "`on_delete` needs a foreign key (`fk: true`)"));
+                        self.err(Diagnostic::error(
+                            "conflicting-keys",
+                            &r.span,
+                            &r.path,
+                            "`on_delete` needs a foreign key (`fk: true`)",
+                        ));
                     }
-                    Some(Reference::Model { model: model.value.clone(), table: table.clone(), fk: *fk, on_delete: *on_delete })
+                    Some(Reference::Model {
+                        model: model.value.clone(),
+                        table: table.clone(),
+                        fk: *fk,
+                        on_delete: *on_delete,
+                    })
                 }
                 None => {
                     self.err(
-                        Diagnostic::error("dangling-reference", &model.span, &model.path, format!("`{}` is not a model of the catalogue", model.value))
-                            .expected("the `model:` name of a file in the catalogue")
-                            .maybe_hint(did_you_mean(&model.value, self.globals.tables.keys().map(String::as_str))),
+                        Diagnostic::error(
+                            "dangling-reference",
+                            &model.span,
+                            &model.path,
+                            format!("`{}` is not a model of the catalogue", model.value),
+                        )
+                        .expected("the `model:` name of a file in the catalogue")
+                        .maybe_hint(did_you_mean(
+                            &model.value,
+                            self.globals.tables.keys().map(String::as_str),
+                        )),
                     );
                     None
                 }
             },
             RefDecl::Discriminator(field) => {
                 if !scope.root {
-                    self.err(Diagnostic::error("misplaced-key", &r.span, &r.path, "a discriminated reference must be a root field"));
+                    self.err(Diagnostic::error(
+                        "misplaced-key",
+                        &r.span,
+                        &r.path,
+                        "a discriminated reference must be a root field",
+                    ));
                 }
-                Some(Reference::Discriminator { column: field.value.clone() })
+                Some(Reference::Discriminator {
+                    column: field.value.clone(),
+                })
             }
         }
     }
@@ -332,8 +466,13 @@ impl<'g> Lowerer<'g> {
         let ok = default_fits(&default.value, bson);
         if !ok {
             self.err(
-                Diagnostic::error("bad-default", &default.span, &default.path, format!("this default does not fit BSON {bson}"))
-                    .expected(format!("a {bson} value")),
+                Diagnostic::error(
+                    "bad-default",
+                    &default.span,
+                    &default.path,
+                    format!("this default does not fit BSON {bson}"),
+                )
+                .expected(format!("a {bson} value")),
             );
             return None;
         }
@@ -343,46 +482,92 @@ impl<'g> Lowerer<'g> {
             && !values.contains(v)
         {
             self.err(
-                Diagnostic::error("bad-default", &default.span, &default.path, format!("`{v}` is not a value of enum `{name}`"))
-                    .expected(format!("one of: {}", values.join(", ")))
-                    .maybe_hint(did_you_mean(v, values.iter().map(String::as_str))),
+                Diagnostic::error(
+                    "bad-default",
+                    &default.span,
+                    &default.path,
+                    format!("`{v}` is not a value of enum `{name}`"),
+                )
+                .expected(format!("one of: {}", values.join(", ")))
+                .maybe_hint(did_you_mean(v, values.iter().map(String::as_str))),
             );
             return None;
         }
         literal_sql(&default.value, pg)
     }
 
-    fn polymorphic(&mut self, scope: &Scope, d: &FieldDecl, bson: BsonType, p: &PolyDecl) -> Option<Polymorphic> {
+    fn polymorphic(
+        &mut self,
+        scope: &Scope,
+        d: &FieldDecl,
+        bson: BsonType,
+        p: &PolyDecl,
+    ) -> Option<Polymorphic> {
         if bson != BsonType::Mixed && bson != BsonType::ObjectId {
-            self.err(Diagnostic::error("type-mismatch", &p.span, &p.path, format!("a polymorphic reference holds an ObjectId or a string, not BSON {bson}")).hint("use `bson: mixed`"));
+            self.err(
+                Diagnostic::error(
+                    "type-mismatch",
+                    &p.span,
+                    &p.path,
+                    format!(
+                        "a polymorphic reference holds an ObjectId or a string, not BSON {bson}"
+                    ),
+                )
+                .hint("use `bson: mixed`"),
+            );
         }
         if p.kinds.is_empty() {
             self.err(
-                Diagnostic::error("polymorphic-without-kinds", &p.span, &p.path, format!("polymorphic reference `{}` lists no kinds", d.name.value))
-                    .expected(format!("`kinds:` with values from: {}", REF_KINDS.join(", ")))
-                    .hint("an ObjectId is kind `entity`, an external string is kind `template`"),
+                Diagnostic::error(
+                    "polymorphic-without-kinds",
+                    &p.span,
+                    &p.path,
+                    format!("polymorphic reference `{}` lists no kinds", d.name.value),
+                )
+                .expected(format!(
+                    "`kinds:` with values from: {}",
+                    REF_KINDS.join(", ")
+                ))
+                .hint("an ObjectId is kind `entity`, an external string is kind `template`"),
             );
             return None;
         }
         for k in &p.kinds {
             if !REF_KINDS.contains(&k.value.as_str()) {
                 self.err(
-                    Diagnostic::error("unknown-value", &k.span, &k.path, format!("unknown reference kind `{}`", k.value))
-                        .expected(format!("one of: {}", REF_KINDS.join(", ")))
-                        .maybe_hint(did_you_mean(&k.value, REF_KINDS.iter().copied())),
+                    Diagnostic::error(
+                        "unknown-value",
+                        &k.span,
+                        &k.path,
+                        format!("unknown reference kind `{}`", k.value),
+                    )
+                    .expected(format!("one of: {}", REF_KINDS.join(", ")))
+                    .maybe_hint(did_you_mean(&k.value, REF_KINDS.iter().copied())),
                 );
             }
         }
         let reference = match &p.target {
             Some(t) => {
-                let decl = Sp { value: RefDecl::Model { model: t.clone(), fk: p.fk, on_delete: OnDelete::Restrict }, span: t.span.clone(), path: t.path.clone() };
+                let decl = Sp {
+                    value: RefDecl::Model {
+                        model: t.clone(),
+                        fk: p.fk,
+                        on_delete: OnDelete::Restrict,
+                    },
+                    span: t.span.clone(),
+                    path: t.path.clone(),
+                };
                 Some(self.reference(scope, &decl)?)
             }
             None => None,
         };
         let base = match &d.column {
             Some(c) => c.value.clone(),
-            None => ident::polymorphic_base(&format!("{}{}", scope.col_prefix, ident::column_name(&d.name.value))),
+            None => ident::polymorphic_base(&format!(
+                "{}{}",
+                scope.col_prefix,
+                ident::column_name(&d.name.value)
+            )),
         };
         let col = |name: String, pg: PgType, nullable: bool, reference: Option<Reference>| Column {
             table: scope.table.clone(),
@@ -398,8 +583,16 @@ impl<'g> Lowerer<'g> {
         };
         let required = d.required && !scope.optional_parent;
         Some(Polymorphic {
-            kind: col(format!("{base}_ref_kind"), PgType::Enum(REF_KIND_ENUM.into()), !required, None),
-            id: Column { index: d.index, ..col(format!("{base}_id"), PgType::Uuid, true, reference) },
+            kind: col(
+                format!("{base}_ref_kind"),
+                PgType::Enum(REF_KIND_ENUM.into()),
+                !required,
+                None,
+            ),
+            id: Column {
+                index: d.index,
+                ..col(format!("{base}_id"), PgType::Uuid, true, reference)
+            },
             external_ref: col(format!("{base}_external_ref"), PgType::Text, true, None),
             kinds: p.kinds.iter().map(|k| k.value.clone()).collect(),
         })
@@ -408,8 +601,13 @@ impl<'g> Lowerer<'g> {
     fn object(&mut self, scope: &Scope, d: &FieldDecl, mongo_path: &str) -> Option<Storage> {
         let Some(store) = &d.store else {
             self.err(
-                Diagnostic::error("missing-store", &d.span, &d.path, format!("embedded object `{}` needs `store`", d.name.value))
-                    .expected("`store: flatten`, `store: table` or `store: jsonb`"),
+                Diagnostic::error(
+                    "missing-store",
+                    &d.span,
+                    &d.path,
+                    format!("embedded object `{}` needs `store`", d.name.value),
+                )
+                .expected("`store: flatten`, `store: table` or `store: jsonb`"),
             );
             return None;
         };
@@ -427,25 +625,53 @@ impl<'g> Lowerer<'g> {
                     optional_parent: scope.optional_parent || !d.required,
                     ..scope.clone()
                 };
-                Some(Storage::Flattened { fields: self.field_list(&inner, &fields.value) })
+                Some(Storage::Flattened {
+                    fields: self.field_list(&inner, &fields.value),
+                })
             }
             Store::Table => {
                 let fields = self.need_fields(d, fields)?;
-                Some(Storage::ChildTable(self.child_table(scope, d, mongo_path, &fields.value, true)))
+                Some(Storage::ChildTable(self.child_table(
+                    scope,
+                    d,
+                    mongo_path,
+                    &fields.value,
+                    true,
+                )))
             }
             Store::Jsonb => Some(self.jsonb(scope, d, mongo_path, BsonType::Object)),
             Store::Array => {
-                self.err(Diagnostic::error("bad-store", &store.span, &store.path, "`store: array` is for arrays of scalars").expected("flatten, table or jsonb"));
+                self.err(
+                    Diagnostic::error(
+                        "bad-store",
+                        &store.span,
+                        &store.path,
+                        "`store: array` is for arrays of scalars",
+                    )
+                    .expected("flatten, table or jsonb"),
+                );
                 None
             }
         }
     }
 
-    fn need_fields<'d>(&mut self, d: &FieldDecl, fields: Option<&'d Sp<Vec<FieldDecl>>>) -> Option<&'d Sp<Vec<FieldDecl>>> {
+    fn need_fields<'d>(
+        &mut self,
+        d: &FieldDecl,
+        fields: Option<&'d Sp<Vec<FieldDecl>>>,
+    ) -> Option<&'d Sp<Vec<FieldDecl>>> {
         if fields.is_none() {
             self.err(
-                Diagnostic::error("missing-key", &d.span, &d.path, format!("`{}` is stored in columns, so its `fields` must be declared", d.name.value))
-                    .hint("list the subdocument's fields, or use `store: jsonb` for a free-form value"),
+                Diagnostic::error(
+                    "missing-key",
+                    &d.span,
+                    &d.path,
+                    format!(
+                        "`{}` is stored in columns, so its `fields` must be declared",
+                        d.name.value
+                    ),
+                )
+                .hint("list the subdocument's fields, or use `store: jsonb` for a free-form value"),
             );
         }
         fields
@@ -454,7 +680,11 @@ impl<'g> Lowerer<'g> {
     fn jsonb(&mut self, scope: &Scope, d: &FieldDecl, mongo_path: &str, bson: BsonType) -> Storage {
         let shape = match &d.fields {
             Some(f) => {
-                let inner = Scope { mongo_prefix: format!("{mongo_path}."), in_jsonb: true, ..scope.clone() };
+                let inner = Scope {
+                    mongo_prefix: format!("{mongo_path}."),
+                    in_jsonb: true,
+                    ..scope.clone()
+                };
                 self.field_list(&inner, &f.value)
             }
             None => Vec::new(),
@@ -475,7 +705,14 @@ impl<'g> Lowerer<'g> {
         Storage::Jsonb { column, shape }
     }
 
-    fn child_table(&mut self, scope: &Scope, d: &FieldDecl, mongo_path: &str, fields: &[FieldDecl], one_to_one: bool) -> ChildTable {
+    fn child_table(
+        &mut self,
+        scope: &Scope,
+        d: &FieldDecl,
+        mongo_path: &str,
+        fields: &[FieldDecl],
+        one_to_one: bool,
+    ) -> ChildTable {
         let name = match &d.table {
             Some(t) => t.value.clone(),
             None => format!("{}_{}", scope.owner, ident::column_name(&d.name.value)),
@@ -509,17 +746,27 @@ impl<'g> Lowerer<'g> {
         let store = d.store.as_ref().map(|s| s.value);
         match (store, &d.items, &d.fields) {
             (_, Some(_), Some(f)) => {
-                self.err(Diagnostic::error("conflicting-keys", &f.span, &f.path, "an array has `items` (scalars) or `fields` (subdocuments), not both"));
+                self.err(Diagnostic::error(
+                    "conflicting-keys",
+                    &f.span,
+                    &f.path,
+                    "an array has `items` (scalars) or `fields` (subdocuments), not both",
+                ));
                 None
             }
             (Some(Store::Jsonb), _, _) => Some(self.jsonb(scope, d, mongo_path, BsonType::Array)),
-            (Some(Store::Table), None, Some(fields)) => {
-                Some(Storage::ChildTable(self.child_table(scope, d, mongo_path, &fields.value, false)))
-            }
+            (Some(Store::Table), None, Some(fields)) => Some(Storage::ChildTable(
+                self.child_table(scope, d, mongo_path, &fields.value, false),
+            )),
             (None, None, Some(_)) => {
                 self.err(
-                    Diagnostic::error("missing-store", &d.span, &d.path, format!("array of subdocuments `{}` needs `store`", d.name.value))
-                        .expected("`store: table` or `store: jsonb`"),
+                    Diagnostic::error(
+                        "missing-store",
+                        &d.span,
+                        &d.path,
+                        format!("array of subdocuments `{}` needs `store`", d.name.value),
+                    )
+                    .expected("`store: table` or `store: jsonb`"),
                 );
                 None
             }
@@ -531,7 +778,12 @@ impl<'g> Lowerer<'g> {
                     _ => "`store: flatten` is for objects",
                 };
                 let span = d.store.as_ref().map_or(&d.span, |s| &s.span);
-                self.err(Diagnostic::error("bad-store", span, &d.path, format!("{what} (field `{}`)", d.name.value)));
+                self.err(Diagnostic::error(
+                    "bad-store",
+                    span,
+                    &d.path,
+                    format!("{what} (field `{}`)", d.name.value),
+                ));
                 None
             }
             (None, None, None) => {
@@ -546,16 +798,40 @@ impl<'g> Lowerer<'g> {
 
     fn scalar_array(&mut self, scope: &Scope, d: &FieldDecl, items: &ItemsDecl) -> Option<Storage> {
         let column = self.column_name(scope, d);
-        let Some(first) = items.bson.first() else { return None };
-        if items.bson.len() > 1 && !items.bson.iter().all(|b| matches!(b.value, BsonType::Int32 | BsonType::Int64 | BsonType::Double | BsonType::Number)) {
-            self.err(Diagnostic::error("bad-type-union", &items.span, &items.path, "array items of different kinds cannot share one Postgres array").hint("use `store: jsonb`"));
+        let first = items.bson.first()?;
+        if items.bson.len() > 1
+            && !items.bson.iter().all(|b| {
+                matches!(
+                    b.value,
+                    BsonType::Int32 | BsonType::Int64 | BsonType::Double | BsonType::Number
+                )
+            })
+        {
+            self.err(
+                Diagnostic::error(
+                    "bad-type-union",
+                    &items.span,
+                    &items.path,
+                    "array items of different kinds cannot share one Postgres array",
+                )
+                .hint("use `store: jsonb`"),
+            );
             return None;
         }
-        let elem_bson = if items.bson.len() > 1 { BsonType::Number } else { first.value };
+        let elem_bson = if items.bson.len() > 1 {
+            BsonType::Number
+        } else {
+            first.value
+        };
         if !elem_bson.is_scalar() {
             self.err(
-                Diagnostic::error("bad-store", &first.span, &first.path, format!("a Postgres array holds scalars, not {elem_bson}"))
-                    .hint("use `fields:` with `store: table`, or `store: jsonb`"),
+                Diagnostic::error(
+                    "bad-store",
+                    &first.span,
+                    &first.path,
+                    format!("a Postgres array holds scalars, not {elem_bson}"),
+                )
+                .hint("use `fields:` with `store: table`, or `store: jsonb`"),
             );
             return None;
         }
@@ -563,8 +839,20 @@ impl<'g> Lowerer<'g> {
             Some(r) => self.reference(scope, r),
             None => None,
         };
-        let elem_decl = FieldDecl { path: items.path.clone(), span: items.span.clone(), ..d.clone() };
-        let elem = self.scalar_type(&elem_decl, elem_bson, items.enum_use.as_ref(), items.pg.as_ref(), reference.is_some(), &column, &scope.table)?;
+        let elem_decl = FieldDecl {
+            path: items.path.clone(),
+            span: items.span.clone(),
+            ..d.clone()
+        };
+        let elem = self.scalar_type(
+            &elem_decl,
+            elem_bson,
+            items.enum_use.as_ref(),
+            items.pg.as_ref(),
+            reference.is_some(),
+            &column,
+            &scope.table,
+        )?;
         let pg = PgType::Array(Box::new(elem));
         if let Some(DefaultValue::List(values)) = d.default.as_ref().map(|v| &v.value)
             && let PgType::Array(inner) = &pg
@@ -576,7 +864,15 @@ impl<'g> Lowerer<'g> {
                     && !allowed.contains(s)
                 {
                     let span = d.default.as_ref().map_or(&d.span, |v| &v.span);
-                    self.err(Diagnostic::error("bad-default", span, &d.path, format!("`{s}` is not a value of enum `{name}`")).expected(format!("values from: {}", allowed.join(", "))));
+                    self.err(
+                        Diagnostic::error(
+                            "bad-default",
+                            span,
+                            &d.path,
+                            format!("`{s}` is not a value of enum `{name}`"),
+                        )
+                        .expected(format!("values from: {}", allowed.join(", "))),
+                    );
                 }
             }
         }
@@ -609,8 +905,16 @@ fn fitting(bson: BsonType) -> String {
         PgType::Bytea,
         PgType::Jsonb,
     ];
-    let ok: Vec<String> = all.iter().filter(|t| types::compatible(bson, t, false).is_ok()).map(ToString::to_string).collect();
-    if ok.is_empty() { "no column type (use `store`)".into() } else { ok.join(", ") }
+    let ok: Vec<String> = all
+        .iter()
+        .filter(|t| types::compatible(bson, t, false).is_ok())
+        .map(ToString::to_string)
+        .collect();
+    if ok.is_empty() {
+        "no column type (use `store`)".into()
+    } else {
+        ok.join(", ")
+    }
 }
 
 fn default_fits(v: &DefaultValue, bson: BsonType) -> bool {
@@ -619,7 +923,10 @@ fn default_fits(v: &DefaultValue, bson: BsonType) -> bool {
         DefaultValue::Null => true,
         DefaultValue::Now => bson == B::Date,
         DefaultValue::Bool(_) => bson == B::Bool,
-        DefaultValue::Int(_) => matches!(bson, B::Int32 | B::Int64 | B::Double | B::Number | B::Decimal128),
+        DefaultValue::Int(_) => matches!(
+            bson,
+            B::Int32 | B::Int64 | B::Double | B::Number | B::Decimal128
+        ),
         DefaultValue::Float(_) => matches!(bson, B::Double | B::Number | B::Decimal128),
         DefaultValue::Str(s) => match bson {
             B::String => true,
@@ -644,20 +951,28 @@ fn literal_sql(v: &DefaultValue, pg: &PgType) -> Option<String> {
         DefaultValue::EmptyObject => "'{}'::jsonb".into(),
         DefaultValue::List(items) if *pg == PgType::Jsonb => {
             let json: Vec<serde_json::Value> = items.iter().map(json_value).collect();
-            format!("{}::jsonb", ident::quote_literal(&serde_json::Value::Array(json).to_string()))
+            format!(
+                "{}::jsonb",
+                ident::quote_literal(&serde_json::Value::Array(json).to_string())
+            )
         }
         DefaultValue::List(items) => {
             let inner: Vec<String> = items
                 .iter()
                 .map(|i| match i {
-                    DefaultValue::Str(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+                    DefaultValue::Str(s) => {
+                        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+                    }
                     DefaultValue::Bool(b) => b.to_string(),
                     DefaultValue::Int(n) => n.to_string(),
                     DefaultValue::Float(f) => f.to_string(),
                     _ => String::new(),
                 })
                 .collect();
-            format!("{}::{pg}", ident::quote_literal(&format!("{{{}}}", inner.join(","))))
+            format!(
+                "{}::{pg}",
+                ident::quote_literal(&format!("{{{}}}", inner.join(",")))
+            )
         }
     })
 }
@@ -666,7 +981,9 @@ fn json_value(v: &DefaultValue) -> serde_json::Value {
     match v {
         DefaultValue::Bool(b) => (*b).into(),
         DefaultValue::Int(i) => (*i).into(),
-        DefaultValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        DefaultValue::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
         DefaultValue::Str(s) => s.clone().into(),
         DefaultValue::List(items) => items.iter().map(json_value).collect(),
         DefaultValue::EmptyObject => serde_json::json!({}),

@@ -30,7 +30,9 @@ pub struct Validated {
 impl Validated {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
@@ -45,7 +47,7 @@ pub fn validate_sources(files: Vec<(String, String)>) -> Validated {
         let name: Arc<str> = name.into();
         match yaml::parse(&name, &text) {
             Ok(root) => decls.extend(decoder.model(&name, &root)),
-            Err(d) => decoder.diags.push(d),
+            Err(d) => decoder.diags.push(*d),
         }
         sources.add(name, text);
     }
@@ -56,7 +58,11 @@ pub fn validate_sources(files: Vec<(String, String)>) -> Validated {
         catalogue = None;
     }
     diags.sort_by(|a, b| a.span.cmp(&b.span));
-    Validated { catalogue, diagnostics: diags, sources }
+    Validated {
+        catalogue,
+        diagnostics: diags,
+        sources,
+    }
 }
 
 fn fold(s: &str) -> String {
@@ -85,11 +91,27 @@ fn lower_all(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Catalogue {
         let phase = match &d.phase {
             Some(p) if (1..=9).contains(&p.value) => p.value as u8,
             Some(p) => {
-                diags.push(Diagnostic::error("bad-phase", &p.span, &p.path, format!("phase {} is out of range", p.value)).expected("a migration phase from 1 to 9"));
+                diags.push(
+                    Diagnostic::error(
+                        "bad-phase",
+                        &p.span,
+                        &p.path,
+                        format!("phase {} is out of range", p.value),
+                    )
+                    .expected("a migration phase from 1 to 9"),
+                );
                 1
             }
             None => {
-                diags.push(Diagnostic::error("missing-key", &d.span, "", "a model file is missing the required key `phase`").expected("`phase: 1` (the migration phase of the plan)"));
+                diags.push(
+                    Diagnostic::error(
+                        "missing-key",
+                        &d.span,
+                        "",
+                        "a model file is missing the required key `phase`",
+                    )
+                    .expected("`phase: 1` (the migration phase of the plan)"),
+                );
                 1
             }
         };
@@ -99,7 +121,10 @@ fn lower_all(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Catalogue {
             table,
             phase,
             description: d.description.clone(),
-            timestamps: Timestamps { created_at: d.timestamps.0, updated_at: d.timestamps.1 },
+            timestamps: Timestamps {
+                created_at: d.timestamps.0,
+                updated_at: d.timestamps.1,
+            },
             version_key: d.version_key,
             fields,
             indexes: Vec::new(),
@@ -111,11 +136,14 @@ fn lower_all(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Catalogue {
         models.push(model);
     }
     if models.iter().any(uses_polymorphic) && !enums.iter().any(|e| e.name == REF_KIND_ENUM) {
-        enums.insert(0, EnumType {
-            name: REF_KIND_ENUM.into(),
-            values: REF_KINDS.iter().map(|s| s.to_string()).collect(),
-            span: models[0].span.clone(),
-        });
+        enums.insert(
+            0,
+            EnumType {
+                name: REF_KIND_ENUM.into(),
+                values: REF_KINDS.iter().map(|s| s.to_string()).collect(),
+                span: models[0].span.clone(),
+            },
+        );
     }
     check_enums(&enums, diags);
     let catalogue = Catalogue { models, enums };
@@ -147,24 +175,39 @@ fn register(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Globals {
     for d in decls {
         if let Some(first) = seen_models.get(&fold(&d.model.value)) {
             diags.push(
-                Diagnostic::error("duplicate-name", &d.model.span, &d.model.path, format!("model `{}` is declared twice", d.model.value))
-                    .related(&first.model.span, "first declared here"),
+                Diagnostic::error(
+                    "duplicate-name",
+                    &d.model.span,
+                    &d.model.path,
+                    format!("model `{}` is declared twice", d.model.value),
+                )
+                .related(&first.model.span, "first declared here"),
             );
         } else {
             seen_models.insert(fold(&d.model.value), d);
         }
         if let Some(first) = seen_collections.get(&fold(&d.collection.value)) {
             diags.push(
-                Diagnostic::error("duplicate-name", &d.collection.span, &d.collection.path, format!("collection `{}` is mapped twice", d.collection.value))
-                    .related(&first.collection.span, "first mapped here"),
+                Diagnostic::error(
+                    "duplicate-name",
+                    &d.collection.span,
+                    &d.collection.path,
+                    format!("collection `{}` is mapped twice", d.collection.value),
+                )
+                .related(&first.collection.span, "first mapped here"),
             );
         } else {
             seen_collections.insert(fold(&d.collection.value), d);
         }
-        let table = d.table.as_ref().map_or_else(|| ident::table_name(&d.model.value), |t| t.value.clone());
+        let table = d
+            .table
+            .as_ref()
+            .map_or_else(|| ident::table_name(&d.model.value), |t| t.value.clone());
         tables.entry(d.model.value.clone()).or_insert(table);
         for e in &d.enums {
-            enums.entry(e.name.value.clone()).or_insert_with(|| e.values.iter().map(|v| v.value.clone()).collect());
+            enums
+                .entry(e.name.value.clone())
+                .or_insert_with(|| e.values.iter().map(|v| v.value.clone()).collect());
         }
     }
     Globals { tables, enums }
@@ -174,24 +217,46 @@ fn check_enums(enums: &[EnumType], diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<String, &EnumType> = BTreeMap::new();
     for e in enums {
         if let Some(first) = seen.get(&fold(&e.name)) {
-            let what = if e.name == REF_KIND_ENUM { " (the builtin enum of polymorphic references)" } else { "" };
+            let what = if e.name == REF_KIND_ENUM {
+                " (the builtin enum of polymorphic references)"
+            } else {
+                ""
+            };
             diags.push(
-                Diagnostic::error("duplicate-name", &e.span, "enums", format!("enum `{}` is declared twice{what}", e.name))
-                    .related(&first.span, "first declared here")
-                    .hint("enum names are global to the catalogue: prefix them with the model's name"),
+                Diagnostic::error(
+                    "duplicate-name",
+                    &e.span,
+                    "enums",
+                    format!("enum `{}` is declared twice{what}", e.name),
+                )
+                .related(&first.span, "first declared here")
+                .hint("enum names are global to the catalogue: prefix them with the model's name"),
             );
         } else {
             seen.insert(fold(&e.name), e);
         }
         if e.values.is_empty() {
-            diags.push(Diagnostic::error("empty-enum", &e.span, "enums", format!("enum `{}` has no values", e.name)));
+            diags.push(Diagnostic::error(
+                "empty-enum",
+                &e.span,
+                "enums",
+                format!("enum `{}` has no values", e.name),
+            ));
         }
         let mut values: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, v) in e.values.iter().enumerate() {
             if let Some(first) = values.insert(v, i) {
                 diags.push(
-                    Diagnostic::error("duplicate-enum-value", &e.span, &format!("enums.{}[{i}]", e.name), format!("enum `{}` lists `{v}` twice (positions {first} and {i})", e.name))
-                        .hint("Postgres enum labels are unique; remove one"),
+                    Diagnostic::error(
+                        "duplicate-enum-value",
+                        &e.span,
+                        &format!("enums.{}[{i}]", e.name),
+                        format!(
+                            "enum `{}` lists `{v}` twice (positions {first} and {i})",
+                            e.name
+                        ),
+                    )
+                    .hint("Postgres enum labels are unique; remove one"),
                 );
             }
         }
