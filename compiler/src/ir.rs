@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::diag::Span;
-use crate::parse::syntax::{DefaultValue, OnDelete, VersionKey};
+use crate::parse::syntax::{DefaultValue, IndexMethod, OnDelete, VersionKey};
 use crate::types::{BsonType, PgType};
 
 /// The whole catalogue, models in file-name order.
@@ -145,6 +145,8 @@ pub struct Column {
     pub sparse: bool,
     /// Previous name, for RENAME.
     pub renamed_from: Option<String>,
+    /// A CHECK expression over the table's columns.
+    pub check: Option<String>,
     /// What it points to.
     pub reference: Option<Reference>,
 }
@@ -218,6 +220,8 @@ pub struct Index {
     pub unique: bool,
     /// Partial predicate.
     pub where_sql: Option<String>,
+    /// Access method.
+    pub using: IndexMethod,
     /// Where declared.
     #[serde(skip)]
     pub span: Span,

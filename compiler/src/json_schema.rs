@@ -100,7 +100,8 @@ fn field() -> Value {
             "renamed_from": s("previous column name"),
             "lossy": s("why the round trip is not exact"),
             "skip": s("why the field is not stored"),
-            "description": s("column comment")
+            "description": s("column comment"),
+            "check": s("SQL boolean expression over the table's columns (Mongoose min, max, maxlength...)")
         }
     })
 }
@@ -148,7 +149,8 @@ pub fn schema() -> Value {
                         "expression": { "type": "string" },
                         "unique": { "type": "boolean" },
                         "sparse": { "type": "boolean" },
-                        "where": { "type": "string" }
+                        "where": { "type": "string" },
+                        "using": { "enum": ["btree", "gin", "gist", "hash", "brin"] }
                     }
                 }
             },

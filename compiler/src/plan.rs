@@ -60,6 +60,8 @@ pub struct PlanColumn {
     pub default_sql: Option<String>,
     /// Where the value comes from: a Mongo path, or a note for compiler-made columns.
     pub source: String,
+    /// A CHECK expression.
+    pub check: Option<String>,
     /// Where the column was declared (the field, or the model for compiler-made columns).
     #[serde(skip)]
     pub span: Span,
@@ -94,6 +96,7 @@ fn system(
         nullable,
         default_sql: default_sql.map(str::to_string),
         source: source.into(),
+        check: None,
         span: span.clone(),
         yaml_path: String::new(),
         system: true,
@@ -243,6 +246,7 @@ fn column(c: &Column, source: &str, f: &Field) -> PlanColumn {
         nullable: c.nullable,
         default_sql: c.default_sql.clone(),
         source: source.to_string(),
+        check: c.check.clone(),
         span: f.span.clone(),
         yaml_path: f.yaml_path.clone(),
         system: false,

@@ -17,14 +17,18 @@ pub fn catalogue(input: TokenStream) -> TokenStream {
 }
 
 fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
-    let root = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
+    let root = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
     let dir = PathBuf::from(root).join(lit.value());
     let files = schemac::read_dir(&dir).map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
     let inputs: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
     let v = schemac::validate_sources(files);
     let Some(cat) = &v.catalogue else {
         let rendered = schemac::diag::render_human(&v.diagnostics, &v.sources, false);
-        return Err(syn::Error::new(lit.span(), format!("invalid catalogue `{}`:\n{rendered}", lit.value())));
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("invalid catalogue `{}`:\n{rendered}", lit.value()),
+        ));
     };
     let rows = cat.models.iter().map(|m| {
         let (name, collection, table) = (&m.name, &m.collection, &m.table);

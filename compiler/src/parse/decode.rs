@@ -399,6 +399,7 @@ impl Decoder {
                 .map(|s| s.value),
             skip,
             description: self.opt_string(&obj, "description").map(|s| s.value),
+            check: self.opt_string(&obj, "check"),
         })
     }
 
@@ -650,6 +651,18 @@ impl Decoder {
             unique: self.opt_bool(&obj, "unique").unwrap_or(false),
             sparse: self.opt_bool(&obj, "sparse").unwrap_or(false),
             where_sql: self.opt_string(&obj, "where"),
+            using: obj.get("using").and_then(|(n, p)| {
+                let s = self.string(n, &p)?;
+                let choices = [
+                    ("btree", IndexMethod::Btree),
+                    ("gin", IndexMethod::Gin),
+                    ("gist", IndexMethod::Gist),
+                    ("hash", IndexMethod::Hash),
+                    ("brin", IndexMethod::Brin),
+                ];
+                self.choice(&s, &choices, "index method")
+                    .map(|m| sp(m, n, &p))
+            }),
         })
     }
 

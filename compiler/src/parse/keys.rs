@@ -42,6 +42,7 @@ pub const FIELD: &[&str] = &[
     "lossy",
     "skip",
     "description",
+    "check",
 ];
 /// Keys of `timestamps` in mapping form.
 pub const TIMESTAMPS: &[&str] = &["created_at", "updated_at"];
@@ -52,7 +53,15 @@ pub const POLYMORPHIC: &[&str] = &["target", "kinds", "fk"];
 /// Keys of `items` in mapping form.
 pub const ITEMS: &[&str] = &["bson", "pg", "enum", "ref"];
 /// Keys of an index.
-pub const INDEX: &[&str] = &["name", "fields", "expression", "unique", "sparse", "where"];
+pub const INDEX: &[&str] = &[
+    "name",
+    "fields",
+    "expression",
+    "unique",
+    "sparse",
+    "where",
+    "using",
+];
 /// Keys of `ttl`.
 pub const TTL: &[&str] = &["field", "after", "cadence", "batch"];
 /// Keys of `invariants`.

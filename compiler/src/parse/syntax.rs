@@ -241,6 +241,8 @@ pub struct FieldDecl {
     pub skip: Option<Sp<String>>,
     /// `description`.
     pub description: Option<String>,
+    /// `check`: a SQL boolean expression the column must satisfy (Mongoose `min`, `max`...).
+    pub check: Option<Sp<String>>,
 }
 
 /// One entry of `indexes`.
@@ -262,6 +264,24 @@ pub struct IndexDecl {
     pub sparse: bool,
     /// `where`.
     pub where_sql: Option<Sp<String>>,
+    /// `using`: the index method.
+    pub using: Option<Sp<IndexMethod>>,
+}
+
+/// A Postgres index access method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexMethod {
+    /// The default.
+    Btree,
+    /// Arrays and jsonb containment.
+    Gin,
+    /// Geometry and ranges.
+    Gist,
+    /// Equality only.
+    Hash,
+    /// Block ranges of ordered data.
+    Brin,
 }
 
 /// `ttl`.

@@ -14,7 +14,7 @@ use super::lower::Globals;
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::ident::MAX_IDENT_BYTES;
 use crate::ir::*;
-use crate::parse::syntax::{ModelDecl, Sp};
+use crate::parse::syntax::{IndexMethod, ModelDecl, Sp};
 use crate::plan::Schema;
 use crate::types::PgType;
 
@@ -149,6 +149,7 @@ pub fn model_level(
             }
         }
     }
+    column_checks(&model.fields, model, &map, diags);
     invariants(d, model, &map, enums, diags);
     discriminators(model, globals, &map, enums, diags);
 }
@@ -264,6 +265,7 @@ fn index(
         expression: idx.expression.as_ref().map(|e| e.value.clone()),
         unique: idx.unique,
         where_sql,
+        using: idx.using.as_ref().map_or(IndexMethod::Btree, |u| u.value),
         span: idx.span.clone(),
     })
 }
@@ -461,6 +463,33 @@ fn invariants(
         }
     }
     model.invariants = out;
+}
+
+/// Each column `check` parses as a PostgreSQL expression over its table's columns.
+fn column_checks(
+    fields: &[Field],
+    model: &Model,
+    map: &BTreeMap<String, Target>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for f in fields {
+        match &f.storage {
+            Storage::Column(c) => {
+                if let Some(check) = &c.check {
+                    let path = format!("{}.check", f.yaml_path);
+                    let sql = Sp {
+                        value: check.clone(),
+                        span: f.span.clone(),
+                        path,
+                    };
+                    sql_expr(&sql, "check", &columns_of(model, &c.table, map), diags);
+                }
+            }
+            Storage::Flattened { fields } => column_checks(fields, model, map, diags),
+            Storage::ChildTable(child) => column_checks(&child.fields, model, map, diags),
+            _ => {}
+        }
+    }
 }
 
 /// The values of the enum stored at a root path, if it is an enum column.

@@ -192,6 +192,17 @@ impl<'g> Lowerer<'g> {
                 );
             }
         }
+        if let Some(c) = &d.check {
+            self.err(
+                Diagnostic::error(
+                    "misplaced-key",
+                    &c.span,
+                    &c.path,
+                    "`check` applies to a single column",
+                )
+                .hint("put it on the subfields"),
+            );
+        }
         if d.renamed_from.is_some() {
             self.err(Diagnostic::error(
                 "misplaced-key",
@@ -274,6 +285,7 @@ impl<'g> Lowerer<'g> {
             index: d.index,
             sparse: d.sparse,
             renamed_from: d.renamed_from.as_ref().map(|r| r.value.clone()),
+            check: d.check.as_ref().map(|c| c.value.clone()),
             reference,
         }))
     }
@@ -579,6 +591,7 @@ impl<'g> Lowerer<'g> {
             index: false,
             sparse: false,
             renamed_from: None,
+            check: None,
             reference,
         };
         let required = d.required && !scope.optional_parent;
@@ -700,6 +713,7 @@ impl<'g> Lowerer<'g> {
             index: false,
             sparse: false,
             renamed_from: None,
+            check: None,
             reference: None,
         };
         Storage::Jsonb { column, shape }
@@ -887,6 +901,7 @@ impl<'g> Lowerer<'g> {
             index: d.index,
             sparse: d.sparse,
             renamed_from: d.renamed_from.as_ref().map(|r| r.value.clone()),
+            check: d.check.as_ref().map(|c| c.value.clone()),
             reference,
         }))
     }
