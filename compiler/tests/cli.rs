@@ -11,8 +11,9 @@ fn schemac(args: &[&str]) -> Output {
         .expect("schemac runs")
 }
 
+/// A catalogue directory under the target dir (swept by `cargo clean`, never left in /tmp).
 fn temp_catalogue(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("schemac-cli-{name}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     for (file, text) in files {
