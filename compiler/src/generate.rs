@@ -3,8 +3,12 @@
 
 use crate::ir::Catalogue;
 
-/// The generated files, in a fixed order. Today: the inspect document (`catalogue.json`), the
-/// machine-readable mapping other tools read. The DDL and Rust stages add theirs here.
+/// The generated files other than migrations, in a fixed order: the inspect document
+/// (`catalogue.json`, the mapping other tools read) and the TTL cleanup script. Migrations are
+/// history, not a function of today's catalogue: `migrate new` writes them.
 pub fn outputs(cat: &Catalogue) -> Vec<(&'static str, String)> {
-    vec![("catalogue.json", crate::inspect::inspect(cat))]
+    vec![
+        ("catalogue.json", crate::inspect::inspect(cat)),
+        ("sql/ttl_cleanup.sql", crate::ttl::cleanup_sql(cat)),
+    ]
 }

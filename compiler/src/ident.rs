@@ -211,3 +211,67 @@ mod tests {
         assert_eq!(quote_literal("it's"), "'it''s'");
     }
 }
+
+/// A name the compiler derives (an index, a constraint, a trigger), made to fit Postgres' 63
+/// bytes: a longer one keeps a readable prefix and ends in `_` plus 8 hex digits of a hash of the
+/// full name, so two long names that share a prefix stay distinct and the result never changes
+/// between runs. Returns the name and whether it was shortened.
+pub fn derived_name(full: &str) -> (String, bool) {
+    if full.len() <= MAX_IDENT_BYTES {
+        return (full.to_string(), false);
+    }
+    let mut cut = MAX_IDENT_BYTES - 9;
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let prefix = full[..cut].trim_end_matches('_');
+    (format!("{prefix}_{:08x}", fnv1a32(full.as_bytes())), true)
+}
+
+/// FNV-1a, 32 bits: a fixed, documented hash (std's hashers may change between Rust releases).
+fn fnv1a32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+#[cfg(test)]
+mod derived_name_tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(
+            derived_name("users_email_key"),
+            ("users_email_key".into(), false)
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened_deterministically_and_stay_distinct() {
+        let a = format!(
+            "{}_a_idx",
+            "purchase_request_seller_delivery_info".repeat(2)
+        );
+        let b = format!(
+            "{}_b_idx",
+            "purchase_request_seller_delivery_info".repeat(2)
+        );
+        let (sa, shortened) = derived_name(&a);
+        assert!(shortened);
+        assert!(sa.len() <= MAX_IDENT_BYTES, "{sa}");
+        assert_eq!(derived_name(&a).0, sa);
+        assert_ne!(derived_name(&b).0, sa);
+        assert!(
+            sa.starts_with("purchase_request_seller_delivery_infopurchase"),
+            "{sa}"
+        );
+    }
+
+    #[test]
+    fn shortening_never_splits_a_character() {
+        let name = "é".repeat(40);
+        let (s, _) = derived_name(&name);
+        assert!(s.len() <= MAX_IDENT_BYTES);
+    }
+}

@@ -36,6 +36,8 @@ pub struct Model {
     pub collection: String,
     /// Root table.
     pub table: String,
+    /// The root table's previous name, for RENAME.
+    pub renamed_from: Option<String>,
     /// Migration phase.
     pub phase: u8,
     /// Table comment.
@@ -280,6 +282,24 @@ pub struct Timeline {
     pub status: String,
     /// (status value, date column) pairs.
     pub stamps: Vec<(String, String)>,
+    /// Date columns set only while NULL.
+    pub stamp_once: Vec<String>,
+    /// The entry appended on a status change.
+    pub entry: Vec<(String, EntryValue)>,
+    /// The entry appended on insert, if any.
+    pub insert_entry: Vec<(String, EntryValue)>,
+}
+
+/// A value of a timeline entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryValue {
+    /// `$status`: the new status.
+    Status,
+    /// `$now`: the time, as an ISO-8601 UTC string with milliseconds (JavaScript's toISOString).
+    Now,
+    /// A text.
+    Text(String),
 }
 
 /// The builtin enum of polymorphic reference kinds (migration plan, rule 1).

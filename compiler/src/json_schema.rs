@@ -120,6 +120,7 @@ pub fn schema() -> Value {
             "model": { "type": "string" },
             "collection": { "type": "string" },
             "table": { "type": "string" },
+            "renamed_from": { "type": "string", "description": "the table's previous name: migrations rename it" },
             "phase": { "type": "integer", "minimum": 1, "maximum": 9 },
             "description": { "type": "string" },
             "timestamps": {
@@ -182,22 +183,29 @@ pub fn schema() -> Value {
                         "required": ["field", "from"],
                         "properties": { "field": { "type": "string" }, "from": { "type": "string" } }
                     },
-                    "timeline": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["field", "status"],
-                        "properties": {
-                            "field": { "type": "string" },
-                            "status": { "type": "string" },
-                            "stamps": { "type": "object", "additionalProperties": { "type": "string" } }
-                        }
-                    }
+                    "timeline": timeline()
                 }
             }
         },
         "$defs": {
             "fields": { "type": "object", "additionalProperties": { "$ref": "#/$defs/field" } },
             "field": field()
+        }
+    })
+}
+
+fn timeline() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["field", "status", "entry"],
+        "properties": {
+            "field": { "type": "string" },
+            "status": { "type": "string" },
+            "entry": { "type": "object", "additionalProperties": { "type": "string" }, "description": "the appended object: key -> `$status`, `$now` or a text" },
+            "insert_entry": { "type": "object", "additionalProperties": { "type": "string" }, "description": "the object appended when a document is created" },
+            "stamps": { "type": "object", "additionalProperties": { "type": "string" } },
+            "stamp_once": { "type": "array", "items": { "type": "string" }, "description": "stamps set only while unset" }
         }
     })
 }

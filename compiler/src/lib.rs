@@ -6,14 +6,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod apply;
+pub mod check;
+pub mod db;
+pub mod desired;
 pub mod diag;
 pub mod generate;
+pub mod history;
 pub mod ident;
 pub mod inspect;
+pub mod introspect;
 pub mod ir;
 pub mod json_schema;
+pub mod migrate;
 pub mod parse;
 pub mod plan;
+pub mod ttl;
 pub mod types;
 pub mod validate;
 

@@ -1,5 +1,6 @@
 //! The `schemac` command: reads arguments and files, calls the library, prints results.
-//! Exit codes: 0 success, 1 invalid catalogue, 2 usage or I/O error.
+//! Exit codes: 0 success, 1 invalid catalogue, refused migration, drift or failed apply, 2 usage
+//! or I/O error.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -47,6 +48,21 @@ enum Command {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+    /// The drift gate: fail when generated files, the migration history and the catalogue disagree.
+    Check {
+        /// The catalogue directory.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The generated directory (holds `migrations/`).
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Write, apply and inspect migrations.
+    #[command(subcommand)]
+    Migrate(Migrate),
     /// Print the JSON Schema of the model file format (for editors).
     Schema,
     /// Print the validated catalogue: models, tables, and where every Mongo path is stored.
@@ -57,6 +73,68 @@ enum Command {
         /// Print JSON (the only format; the flag documents intent in scripts).
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Migrate {
+    /// Diff the last snapshot against the catalogue and write the next migration(s).
+    New {
+        /// The migration's name (`[a-z0-9_]+`).
+        name: String,
+        /// Acknowledge an unsafe change: a rule code (`SC102`) or a code and object (`SC102:users.phone`).
+        #[arg(long = "allow", value_name = "RULE[:OBJECT]")]
+        allow: Vec<String>,
+        /// The catalogue directory.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The migration directory.
+        #[arg(long, default_value = "generated/migrations")]
+        dir: PathBuf,
+        /// Output format of refusals.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Apply pending migrations, each in a transaction unless marked otherwise.
+    Apply {
+        /// The database (`postgres://user@host:port/db`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// The migration directory.
+        #[arg(long, default_value = "generated/migrations")]
+        dir: PathBuf,
+    },
+    /// Show applied and pending migrations.
+    Status {
+        /// The database (`postgres://user@host:port/db`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// The migration directory.
+        #[arg(long, default_value = "generated/migrations")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// After merging two branches that each added a migration: move the later one to the end.
+    Rebase {
+        /// Migrations to move (default: the ones schemac.sum does not list).
+        names: Vec<String>,
+        /// Acknowledge unsafe changes again (see `migrate new`).
+        #[arg(long = "allow", value_name = "RULE[:OBJECT]")]
+        allow: Vec<String>,
+        /// The catalogue directory.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// The migration directory.
+        #[arg(long, default_value = "generated/migrations")]
+        dir: PathBuf,
+    },
+    /// Re-sign schemac.sum after a deliberate edit of a migration that was never applied anywhere.
+    Hash {
+        /// The migration directory.
+        #[arg(long, default_value = "generated/migrations")]
+        dir: PathBuf,
     },
 }
 
@@ -84,7 +162,270 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Inspect { models, json: _ } => inspect(&models),
+        Command::Check {
+            models,
+            out,
+            format,
+        } => check(&models, &out, format),
+        Command::Migrate(m) => migrate(m),
     }
+}
+
+fn catalogue(models: &std::path::Path) -> Result<schemac::ir::Catalogue, ExitCode> {
+    let v = load(models)?;
+    match v.catalogue {
+        Some(cat) => Ok(cat),
+        None => {
+            eprint!(
+                "{}",
+                diag::render_human(&v.diagnostics, &v.sources, std::io::stderr().is_terminal())
+            );
+            eprintln!("the catalogue is invalid; nothing was done");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn check(models: &std::path::Path, out: &std::path::Path, format: Format) -> ExitCode {
+    let findings = match schemac::check::check(models, out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&findings).expect("findings serialize")
+        ),
+        Format::Human => {
+            for f in &findings {
+                eprintln!("{} {}: {}\n  hint: {}", f.code, f.file, f.message, f.hint);
+                if let Some(d) = &f.diff {
+                    let lines: Vec<&str> = d.lines().collect();
+                    for l in lines.iter().take(60) {
+                        eprintln!("  {l}");
+                    }
+                    if lines.len() > 60 {
+                        eprintln!("  ... ({} more lines)", lines.len() - 60);
+                    }
+                }
+            }
+            if findings.is_empty() {
+                eprintln!("ok: generated files and migrations match the catalogue");
+            }
+        }
+    }
+    if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("schemac {}", args.join(" "))
+}
+
+fn report_planned(planned: &Option<schemac::migrate::Planned>) {
+    match planned {
+        None => eprintln!("no changes: the catalogue matches the last migration"),
+        Some(p) => {
+            for f in &p.findings {
+                eprintln!("warning: {} {} ({}), allowed", f.code, f.object, f.message);
+            }
+            for f in &p.files {
+                eprintln!(
+                    "wrote {}.sql{}",
+                    f.name,
+                    if f.transactional {
+                        ""
+                    } else {
+                        " (runs outside a transaction)"
+                    }
+                );
+            }
+        }
+    }
+}
+
+fn migrate(m: Migrate) -> ExitCode {
+    use schemac::migrate::{Allow, MigrateError};
+    let fail = |e: MigrateError, format: Format| {
+        if let (MigrateError::Refused(findings), Format::Json) = (&e, format) {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(findings).expect("findings serialize")
+            );
+        } else {
+            eprintln!("error: {e}");
+        }
+        match e {
+            MigrateError::Io { .. } | MigrateError::BadName(_) => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        }
+    };
+    match m {
+        Migrate::New {
+            name,
+            allow,
+            models,
+            dir,
+            format,
+        } => {
+            let allow = match Allow::parse(&allow) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let cat = match catalogue(&models) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let planned = schemac::migrate::next(&dir, &cat, &name, &allow, &command_line())
+                .and_then(|p| {
+                    if let Some(p) = &p {
+                        schemac::migrate::write(&dir, p)?;
+                    }
+                    Ok(p)
+                });
+            match planned {
+                Ok(p) => {
+                    report_planned(&p);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, format),
+            }
+        }
+        Migrate::Rebase {
+            names,
+            allow,
+            models,
+            dir,
+        } => {
+            let allow = match Allow::parse(&allow) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let cat = match catalogue(&models) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match schemac::migrate::rebase(&dir, &cat, &names, &allow, &command_line()) {
+                Ok(p) => {
+                    report_planned(&p);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, Format::Human),
+            }
+        }
+        Migrate::Hash { dir } => match schemac::history::read(&dir) {
+            Ok(h) => match schemac::history::write_sum(&h) {
+                Ok(()) => {
+                    eprintln!(
+                        "re-signed {}",
+                        dir.join(schemac::history::SUM_FILE).display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", dir.display());
+                    ExitCode::from(2)
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Migrate::Apply { database_url, dir } => {
+            let (mut client, history) = match connect(&database_url, &dir) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let report = schemac::apply::apply(&mut client, &history, |m, took| {
+                eprintln!("applied {} in {} ms", m.name, took.as_millis());
+            });
+            match report {
+                Ok(r) => {
+                    eprintln!(
+                        "{} migration(s) applied, {} already applied",
+                        r.applied.len(),
+                        r.already_applied
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Migrate::Status {
+            database_url,
+            dir,
+            format,
+        } => {
+            let (mut client, history) = match connect(&database_url, &dir) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            match schemac::apply::status(&mut client, &history) {
+                Ok(lines) => {
+                    match format {
+                        Format::Json => println!(
+                            "{}",
+                            serde_json::to_string_pretty(&lines).expect("status serializes")
+                        ),
+                        Format::Human => {
+                            for l in &lines {
+                                println!("{l}");
+                            }
+                        }
+                    }
+                    let bad = lines.iter().any(|l| {
+                        matches!(
+                            l,
+                            schemac::apply::Status::ChecksumChanged { .. }
+                                | schemac::apply::Status::MissingFile(_)
+                        )
+                    });
+                    if bad {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn connect(
+    url: &str,
+    dir: &std::path::Path,
+) -> Result<(postgres::Client, schemac::history::History), ExitCode> {
+    let history = schemac::history::read(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+        eprintln!("error: cannot connect to {url}: {e}");
+        eprintln!("hint: check --database-url / DATABASE_URL and that the server runs");
+        ExitCode::from(2)
+    })?;
+    Ok((client, history))
 }
 
 fn load(models: &std::path::Path) -> Result<schemac::Validated, ExitCode> {
@@ -185,6 +526,48 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
         eprintln!("wrote {}", target.display());
+    }
+    let dir = out.join("migrations");
+    let history = match schemac::history::read(&dir) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if history.migrations.is_empty() {
+        let planned = schemac::migrate::next(
+            &dir,
+            cat,
+            "initial",
+            &Default::default(),
+            "schemac generate",
+        )
+        .and_then(|p| {
+            if let Some(p) = &p {
+                schemac::migrate::write(&dir, p)?;
+            }
+            Ok(p)
+        });
+        match planned {
+            Ok(p) => report_planned(&p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        match schemac::migrate::last_snapshot(&history) {
+            Ok(last) if last != schemac::migrate::target(cat).0 => eprintln!(
+                "note: the catalogue differs from the last migration ({}): run `schemac migrate new <name>`",
+                history.migrations.last().map_or("", |m| m.name.as_str())
+            ),
+            Ok(_) => eprintln!("unchanged {} (no schema change)", dir.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
     }
     ExitCode::SUCCESS
 }

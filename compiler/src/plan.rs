@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::diag::Span;
-use crate::ir::{Catalogue, ChildTable, Column, Field, Model, Storage};
+use crate::ir::{Catalogue, ChildTable, Column, Field, Model, Reference, Storage};
 use crate::parse::syntax::VersionKey;
 use crate::types::PgType;
 
@@ -24,10 +24,19 @@ pub struct Table {
     pub model: String,
     /// The Mongo collection (root) or the path of the embedded object or array (child).
     pub source: String,
+    /// The table's previous name (root tables), for RENAME.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// The parent table, for child tables.
     pub parent: Option<Parent>,
     /// Columns in order.
     pub columns: Vec<PlanColumn>,
+    /// The model's description (roots) or the field's (children).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The polymorphic references stored in this table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub polymorphic: Vec<PolymorphicRef>,
     /// Where the table was declared.
     #[serde(skip)]
     pub span: Span,
@@ -47,6 +56,25 @@ pub struct Parent {
     pub one_to_one: bool,
 }
 
+/// The plan's three columns of one polymorphic (ObjectId-or-string) reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolymorphicRef {
+    /// The Mongo path.
+    pub source: String,
+    /// `<base>_ref_kind`.
+    pub kind: String,
+    /// `<base>_id`.
+    pub id: String,
+    /// `<base>_external_ref`.
+    pub external_ref: String,
+    /// Allowed kinds (`entity`, `template`).
+    pub kinds: Vec<String>,
+    /// The reference may be absent (all three NULL).
+    pub optional: bool,
+    /// Index the id and external_ref columns.
+    pub index: bool,
+}
+
 /// One column and its provenance.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanColumn {
@@ -62,6 +90,24 @@ pub struct PlanColumn {
     pub source: String,
     /// A CHECK expression.
     pub check: Option<String>,
+    /// The field's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What a uuid column points to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    /// A unique index on the column alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+    /// A plain index on the column alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub index: bool,
+    /// The column's own index skips NULLs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sparse: bool,
+    /// The column's previous name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// Where the column was declared (the field, or the model for compiler-made columns).
     #[serde(skip)]
     pub span: Span,
@@ -97,6 +143,12 @@ fn system(
         default_sql: default_sql.map(str::to_string),
         source: source.into(),
         check: None,
+        description: None,
+        reference: None,
+        unique: false,
+        index: false,
+        sparse: false,
+        renamed_from: None,
         span: span.clone(),
         yaml_path: String::new(),
         system: true,
@@ -124,7 +176,8 @@ fn model_tables(model: &Model, out: &mut Vec<Table>) {
         ),
     ];
     let mut children = Vec::new();
-    collect(&model.fields, &mut columns, &mut children);
+    let mut polymorphic = Vec::new();
+    collect(&model.fields, &mut columns, &mut polymorphic, &mut children);
     if model.timestamps.created_at {
         columns.push(system(
             "created_at",
@@ -159,13 +212,16 @@ fn model_tables(model: &Model, out: &mut Vec<Table>) {
         name: model.table.clone(),
         model: model.name.clone(),
         source: model.collection.clone(),
+        renamed_from: model.renamed_from.clone(),
         parent: None,
         columns,
+        description: model.description.clone(),
+        polymorphic,
         span: span.clone(),
         yaml_path: "table".into(),
     });
-    for (child, path, span, yaml_path) in children {
-        child_tables(model, child, path, span, yaml_path, out);
+    for (child, path, span, yaml_path, description) in children {
+        child_tables(model, child, path, span, yaml_path, description, out);
     }
 }
 
@@ -175,6 +231,7 @@ fn child_tables(
     path: String,
     span: Span,
     yaml_path: String,
+    description: Option<String>,
     out: &mut Vec<Table>,
 ) {
     let mut columns = vec![
@@ -183,10 +240,10 @@ fn child_tables(
             PgType::Uuid,
             false,
             None,
-            if child.item_id {
-                "_id of the item (uuid)"
+            &if child.item_id {
+                format!("{path}._id (uuid derived from the item's ObjectId)")
             } else {
-                "(generated uuid)"
+                format!("(uuid derived from the parent row and the position in {path})")
             },
             &span,
         ),
@@ -220,22 +277,31 @@ fn child_tables(
         ));
     }
     let mut grandchildren = Vec::new();
-    collect(&child.fields, &mut columns, &mut grandchildren);
+    let mut polymorphic = Vec::new();
+    collect(
+        &child.fields,
+        &mut columns,
+        &mut polymorphic,
+        &mut grandchildren,
+    );
     out.push(Table {
         name: child.name.clone(),
         model: model.name.clone(),
         source: path,
+        renamed_from: None,
         parent: Some(Parent {
             table: child.parent_table.clone(),
             column: child.parent_column.clone(),
             one_to_one: child.one_to_one,
         }),
         columns,
+        description,
+        polymorphic,
         span,
         yaml_path,
     });
-    for (g, gpath, gspan, gyaml) in grandchildren {
-        child_tables(model, g, gpath, gspan, gyaml, out);
+    for (g, gpath, gspan, gyaml, gdesc) in grandchildren {
+        child_tables(model, g, gpath, gspan, gyaml, gdesc, out);
     }
 }
 
@@ -247,21 +313,43 @@ fn column(c: &Column, source: &str, f: &Field) -> PlanColumn {
         default_sql: c.default_sql.clone(),
         source: source.to_string(),
         check: c.check.clone(),
+        description: f.description.clone(),
+        reference: c.reference.clone(),
+        unique: c.unique,
+        index: c.index,
+        sparse: c.sparse,
+        renamed_from: c.renamed_from.clone(),
         span: f.span.clone(),
         yaml_path: f.yaml_path.clone(),
         system: false,
     }
 }
 
-type Children<'a> = Vec<(&'a ChildTable, String, Span, String)>;
+/// Child tables met while collecting columns: the table, its Mongo path, the field's span, YAML
+/// path and description.
+type Children<'a> = Vec<(&'a ChildTable, String, Span, String, Option<String>)>;
 
-fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mut Children<'a>) {
+fn collect<'a>(
+    fields: &'a [Field],
+    columns: &mut Vec<PlanColumn>,
+    polymorphic: &mut Vec<PolymorphicRef>,
+    children: &mut Children<'a>,
+) {
     for f in fields {
         match &f.storage {
             Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
                 columns.push(column(c, &f.mongo_path, f))
             }
             Storage::Polymorphic(p) => {
+                polymorphic.push(PolymorphicRef {
+                    source: f.mongo_path.clone(),
+                    kind: p.kind.name.clone(),
+                    id: p.id.name.clone(),
+                    external_ref: p.external_ref.name.clone(),
+                    kinds: p.kinds.clone(),
+                    optional: p.kind.nullable,
+                    index: p.id.index,
+                });
                 columns.push(column(
                     &p.kind,
                     &format!("{} (kind: ObjectId or string)", f.mongo_path),
@@ -278,12 +366,13 @@ fn collect<'a>(fields: &'a [Field], columns: &mut Vec<PlanColumn>, children: &mu
                     f,
                 ));
             }
-            Storage::Flattened { fields } => collect(fields, columns, children),
+            Storage::Flattened { fields } => collect(fields, columns, polymorphic, children),
             Storage::ChildTable(child) => children.push((
                 child,
                 f.mongo_path.clone(),
                 f.span.clone(),
                 f.yaml_path.clone(),
+                f.description.clone(),
             )),
             Storage::InJsonb | Storage::Skipped { .. } => {}
         }

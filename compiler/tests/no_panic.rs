@@ -28,7 +28,7 @@ indexes:
   - { expression: lower(btrim(status::text)), unique: true }
 ttl: { field: createdAt, after: 90 days, cadence: 1 hour }
 invariants:
-  timeline: { field: lines, status: status, stamps: { placed: createdAt } }
+  timeline: { field: lines, status: status, entry: { status: $status, at: $now }, stamps: { placed: createdAt } }
 "#;
 
 const TOKENS: &[&str] = &[

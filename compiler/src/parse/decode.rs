@@ -179,6 +179,35 @@ impl Decoder {
             .and_then(|(n, p)| self.nonempty(n, &p, &format!("`{key}`")))
     }
 
+    /// A mapping of strings to strings under `key` (empty when absent), keys located.
+    fn string_map(
+        &mut self,
+        obj: &Obj<'_>,
+        key: &str,
+        expected: &str,
+    ) -> Vec<(Sp<String>, Sp<String>)> {
+        let mut out = Vec::new();
+        let Some((node, path)) = obj.get(key) else {
+            return out;
+        };
+        let Value::Map(entries) = &node.value else {
+            self.wrong(node, &path, expected);
+            return out;
+        };
+        for (k, v) in entries {
+            let vp = join(&path, &k.name);
+            if let Some(value) = self.string(v, &vp) {
+                let key = Sp {
+                    value: k.name.clone(),
+                    span: k.span.clone(),
+                    path: vp,
+                };
+                out.push((key, value));
+            }
+        }
+        out
+    }
+
     fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<Sp<String>>> {
         let Value::Seq(items) = &node.value else {
             self.wrong(node, path, "a list of strings");
@@ -203,6 +232,7 @@ impl Decoder {
             .required(&obj, "collection", "a model file")
             .and_then(|(n, p)| self.nonempty(n, &p, "`collection`"));
         let table = self.opt_string(&obj, "table");
+        let renamed_from = self.opt_string(&obj, "renamed_from");
         let phase = obj
             .get("phase")
             .and_then(|(n, p)| self.int(n, &p).map(|v| sp(v, n, &p)));
@@ -236,6 +266,7 @@ impl Decoder {
             model: model?,
             collection: collection?,
             table,
+            renamed_from,
             phase,
             description,
             timestamps: timestamps?,
@@ -753,32 +784,30 @@ impl Decoder {
             let status = self
                 .required(&o, "status", "`timeline`")
                 .and_then(|(n, p)| self.nonempty(n, &p, "`status`"));
-            let mut stamps = Vec::new();
-            if let Some((sn, sp_)) = o.get("stamps") {
-                match &sn.value {
-                    Value::Map(entries) => {
-                        for (k, v) in entries {
-                            let vp = join(&sp_, &k.name);
-                            if let Some(target) = self.string(v, &vp) {
-                                stamps.push((
-                                    Sp {
-                                        value: k.name.clone(),
-                                        span: k.span.clone(),
-                                        path: vp,
-                                    },
-                                    target,
-                                ));
-                            }
-                        }
-                    }
-                    _ => self.wrong(sn, &sp_, "a mapping from status values to date fields"),
-                }
-            }
+            let stamps =
+                self.string_map(&o, "stamps", "a mapping from status values to date fields");
+            let entry = self.string_map(
+                &o,
+                "entry",
+                "a mapping from entry keys to `$status`, `$now` or a text",
+            );
+            let insert_entry = self.string_map(
+                &o,
+                "insert_entry",
+                "a mapping from entry keys to `$status`, `$now` or a text",
+            );
+            let stamp_once = o
+                .get("stamp_once")
+                .and_then(|(n, p)| self.string_list(n, &p))
+                .unwrap_or_default();
             if let (Some(field), Some(status)) = (field, status) {
                 out.timeline = Some(TimelineDecl {
                     field,
                     status,
                     stamps,
+                    stamp_once,
+                    entry,
+                    insert_entry,
                 });
             }
         }

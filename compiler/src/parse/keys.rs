@@ -6,6 +6,7 @@ pub const MODEL: &[&str] = &[
     "model",
     "collection",
     "table",
+    "renamed_from",
     "phase",
     "description",
     "timestamps",
@@ -71,4 +72,11 @@ pub const ONE_PRIMARY: &[&str] = &["flag", "per"];
 /// Keys of `slug`.
 pub const SLUG: &[&str] = &["field", "from"];
 /// Keys of `timeline`.
-pub const TIMELINE: &[&str] = &["field", "status", "stamps"];
+pub const TIMELINE: &[&str] = &[
+    "field",
+    "status",
+    "entry",
+    "insert_entry",
+    "stamps",
+    "stamp_once",
+];

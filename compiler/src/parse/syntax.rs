@@ -30,6 +30,8 @@ pub struct ModelDecl {
     pub collection: Sp<String>,
     /// `table`.
     pub table: Option<Sp<String>>,
+    /// `renamed_from`: the root table's previous name.
+    pub renamed_from: Option<Sp<String>>,
     /// `phase`.
     pub phase: Option<Sp<i64>>,
     /// `description`.
@@ -341,4 +343,10 @@ pub struct TimelineDecl {
     pub status: Sp<String>,
     /// Status value -> date field set when the status becomes that value.
     pub stamps: Vec<(Sp<String>, Sp<String>)>,
+    /// Date fields set only while unset.
+    pub stamp_once: Vec<Sp<String>>,
+    /// The entry appended on a status change: key -> `$status`, `$now` or a literal.
+    pub entry: Vec<(Sp<String>, Sp<String>)>,
+    /// The entry appended when a document is created, if any.
+    pub insert_entry: Vec<(Sp<String>, Sp<String>)>,
 }

@@ -454,11 +454,67 @@ fn invariants(
                 stamps.push((value.value.clone(), col));
             }
         }
+        let mut stamp_once = Vec::new();
+        for f in &t.stamp_once {
+            if !t.stamps.iter().any(|(_, s)| s.value == f.value) {
+                diags.push(
+                    Diagnostic::error(
+                        "unknown-path",
+                        &f.span,
+                        &f.path,
+                        format!("`{}` is not one of the timeline's stamps", f.value),
+                    )
+                    .expected("a date field named under `stamps`"),
+                );
+            } else if let Some(col) = typed(f, "`timeline.stamp_once`", &["timestamptz"], diags) {
+                stamp_once.push(col);
+            }
+        }
+        let mut entry_of = |decl: &[(Sp<String>, Sp<String>)]| -> Vec<(String, EntryValue)> {
+            let mut out = Vec::new();
+            for (k, v) in decl {
+                let value = match v.value.as_str() {
+                    "$status" => EntryValue::Status,
+                    "$now" => EntryValue::Now,
+                    s if s.starts_with('$') => {
+                        diags.push(
+                            Diagnostic::error(
+                                "unknown-value",
+                                &v.span,
+                                &v.path,
+                                format!("unknown timeline value `{s}`"),
+                            )
+                            .expected("`$status`, `$now`, or a text (without a leading `$`)"),
+                        );
+                        continue;
+                    }
+                    s => EntryValue::Text(s.to_string()),
+                };
+                out.push((k.value.clone(), value));
+            }
+            out
+        };
+        let entry = entry_of(&t.entry);
+        let insert_entry = entry_of(&t.insert_entry);
+        if entry.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    "missing-key",
+                    &t.field.span,
+                    &t.field.path,
+                    "`timeline` needs an `entry`: the object its hook appends",
+                )
+                .expected("`entry: { status: $status, at: $now }`"),
+            );
+        }
         if let (true, Some(status)) = (array_ok, status) {
             out.timeline = Some(Timeline {
                 field: t.field.value.clone(),
                 status,
                 stamps,
+                stamp_once,
+                entry,
+                insert_entry,
             });
         }
     }

@@ -119,6 +119,7 @@ fn lower_all(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Catalogue {
             name: d.model.value.clone(),
             collection: d.collection.value.clone(),
             table,
+            renamed_from: d.renamed_from.as_ref().map(|r| r.value.clone()),
             phase,
             description: d.description.clone(),
             timestamps: Timestamps {

@@ -1,0 +1,146 @@
+//! The drift gate (`schemac check`): without a database, compares the catalogue with the
+//! committed generated files and the migration history, and reports every disagreement with a
+//! stable code, what to run, and a unified diff where there is one.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::db::Database;
+use crate::{generate, history, migrate};
+
+/// One disagreement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// `SC300` invalid catalogue, `SC301`-`SC304` history problems, `SC305` catalogue changed
+    /// without a migration, `SC306` stale generated file.
+    pub code: &'static str,
+    /// The file concerned.
+    pub file: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to run.
+    pub hint: String,
+    /// A unified diff (committed -> expected), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// Checks a project: `models` (the catalogue) against `out` (the generated directory, which
+/// holds `migrations/`).
+pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError> {
+    let v = crate::validate_dir(models)?;
+    let mut findings = Vec::new();
+    let Some(cat) = &v.catalogue else {
+        findings.push(Finding {
+            code: "SC300",
+            file: models.display().to_string(),
+            message: format!(
+                "the catalogue is invalid:\n{}",
+                crate::diag::render_human(&v.diagnostics, &v.sources, false)
+            ),
+            hint: "run `schemac validate` and fix the errors".into(),
+            diff: None,
+        });
+        return Ok(findings);
+    };
+    for (path, expected) in generate::outputs(cat) {
+        let file = out.join(path);
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        if normalize(&committed) != expected {
+            findings.push(Finding {
+                code: "SC306",
+                file: file.display().to_string(),
+                message: "the generated file does not match the catalogue".into(),
+                hint: "run `schemac generate` and commit the result".into(),
+                diff: Some(unified(&committed, &expected, &file.display().to_string())),
+            });
+        }
+    }
+    let dir = out.join("migrations");
+    let history = match history::read(&dir) {
+        Ok(h) => h,
+        Err(e) => {
+            findings.push(Finding {
+                code: "SC304",
+                file: dir.display().to_string(),
+                message: e.to_string(),
+                hint: "restore the migration directory from version control".into(),
+                diff: None,
+            });
+            return Ok(findings);
+        }
+    };
+    for p in history::verify(&history) {
+        findings.push(Finding {
+            code: p.code,
+            file: dir.join(&p.file).display().to_string(),
+            message: p.message,
+            hint: p.hint,
+            diff: None,
+        });
+    }
+    let last = match migrate::last_snapshot(&history) {
+        Ok(db) => db,
+        Err(e) => {
+            findings.push(Finding {
+                code: "SC304",
+                file: dir.display().to_string(),
+                message: e.to_string(),
+                hint: "restore the snapshot from version control".into(),
+                diff: None,
+            });
+            return Ok(findings);
+        }
+    };
+    let (target, renames) = migrate::target(cat);
+    if last != target {
+        let changes = migrate::diff(&last, &target, &renames);
+        let preview: Vec<String> = changes
+            .iter()
+            .flat_map(migrate::render::statements)
+            .collect();
+        findings.push(Finding {
+            code: "SC305",
+            file: models.display().to_string(),
+            message: if history.migrations.is_empty() {
+                "there is no migration yet".into()
+            } else {
+                format!(
+                    "the catalogue changed since the last migration ({}); {} change(s) have no migration",
+                    history.migrations.last().map_or("", |m| m.name.as_str()),
+                    changes.len()
+                )
+            },
+            hint: if history.migrations.is_empty() {
+                "run `schemac generate`".into()
+            } else {
+                "run `schemac migrate new <name>` and commit the migration".into()
+            },
+            diff: Some(unified(
+                &snapshot_text(&last),
+                &snapshot_text(&target),
+                "schema",
+            ) + "\n-- the migration would run:\n"
+                + &preview.join("\n")),
+        });
+    }
+    Ok(findings)
+}
+
+fn snapshot_text(db: &Database) -> String {
+    db.to_json()
+}
+
+fn normalize(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+/// A unified diff with 3 lines of context, `a/<name>` -> `b/<name>`.
+pub fn unified(old: &str, new: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
