@@ -46,14 +46,18 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
     };
     for (path, expected) in generate::outputs(cat) {
         let file = out.join(path);
-        let committed = std::fs::read_to_string(&file).unwrap_or_default();
-        if normalize(&committed) != expected {
+        let read = std::fs::read_to_string(&file);
+        let committed = read.as_deref().unwrap_or_default();
+        if normalize(committed) != expected {
             findings.push(Finding {
                 code: "SC306",
                 file: file.display().to_string(),
-                message: "the generated file does not match the catalogue".into(),
+                message: match &read {
+                    Ok(_) => "the generated file does not match the catalogue".into(),
+                    Err(e) => format!("the generated file cannot be read: {e}"),
+                },
                 hint: "run `schemac generate` and commit the result".into(),
-                diff: Some(unified(&committed, &expected, &file.display().to_string())),
+                diff: Some(unified(committed, &expected, &file.display().to_string())),
             });
         }
     }

@@ -251,8 +251,35 @@ fn report_planned(planned: &Option<schemac::migrate::Planned>) {
     }
 }
 
+/// `--allow` values and the validated catalogue, or the exit code after reporting why not.
+fn allow_and_catalogue(
+    allow: &[String],
+    models: &std::path::Path,
+) -> Result<(schemac::migrate::Allow, schemac::ir::Catalogue), ExitCode> {
+    let allow = schemac::migrate::Allow::parse(allow).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    Ok((allow, catalogue(models)?))
+}
+
+/// Plans the next migration of `dir` and writes it, if there is a change.
+fn next_and_write(
+    dir: &std::path::Path,
+    cat: &schemac::ir::Catalogue,
+    name: &str,
+    allow: &schemac::migrate::Allow,
+    command: &str,
+) -> Result<Option<schemac::migrate::Planned>, schemac::migrate::MigrateError> {
+    let planned = schemac::migrate::next(dir, cat, name, allow, command)?;
+    if let Some(p) = &planned {
+        schemac::migrate::write(dir, p)?;
+    }
+    Ok(planned)
+}
+
 fn migrate(m: Migrate) -> ExitCode {
-    use schemac::migrate::{Allow, MigrateError};
+    use schemac::migrate::MigrateError;
     let fail = |e: MigrateError, format: Format| {
         if let (MigrateError::Refused(findings), Format::Json) = (&e, format) {
             println!(
@@ -275,25 +302,11 @@ fn migrate(m: Migrate) -> ExitCode {
             dir,
             format,
         } => {
-            let allow = match Allow::parse(&allow) {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let cat = match catalogue(&models) {
-                Ok(c) => c,
+            let (allow, cat) = match allow_and_catalogue(&allow, &models) {
+                Ok(x) => x,
                 Err(code) => return code,
             };
-            let planned = schemac::migrate::next(&dir, &cat, &name, &allow, &command_line())
-                .and_then(|p| {
-                    if let Some(p) = &p {
-                        schemac::migrate::write(&dir, p)?;
-                    }
-                    Ok(p)
-                });
-            match planned {
+            match next_and_write(&dir, &cat, &name, &allow, &command_line()) {
                 Ok(p) => {
                     report_planned(&p);
                     ExitCode::SUCCESS
@@ -307,15 +320,8 @@ fn migrate(m: Migrate) -> ExitCode {
             models,
             dir,
         } => {
-            let allow = match Allow::parse(&allow) {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let cat = match catalogue(&models) {
-                Ok(c) => c,
+            let (allow, cat) = match allow_and_catalogue(&allow, &models) {
+                Ok(x) => x,
                 Err(code) => return code,
             };
             match schemac::migrate::rebase(&dir, &cat, &names, &allow, &command_line()) {
@@ -536,20 +542,13 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
         }
     };
     if history.migrations.is_empty() {
-        let planned = schemac::migrate::next(
+        match next_and_write(
             &dir,
             cat,
             "initial",
             &Default::default(),
             "schemac generate",
-        )
-        .and_then(|p| {
-            if let Some(p) = &p {
-                schemac::migrate::write(&dir, p)?;
-            }
-            Ok(p)
-        });
-        match planned {
+        ) {
             Ok(p) => report_planned(&p),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -15,8 +15,11 @@ pub fn cleanup_sql(cat: &Catalogue) -> String {
          -- equals the LIMIT), so no run holds locks or bloats WAL for long. Each statement finds\n\
          -- expired rows through the index on its column and skips rows other sessions lock.\n",
     );
-    for m in cat.models.iter().filter(|m| m.ttl.is_some()) {
-        let ttl = m.ttl.as_ref().expect("filtered");
+    for (m, ttl) in cat
+        .models
+        .iter()
+        .filter_map(|m| m.ttl.as_ref().map(|t| (m, t)))
+    {
         let col = q(&ttl.column);
         let (when, predicate) = match ttl.after_secs {
             Some(secs) if secs > 0 => (

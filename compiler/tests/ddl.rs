@@ -174,20 +174,13 @@ fn constraints_hold_in_postgres() {
     let (_db, mut c, snapshot) = applied();
 
     // Append-only ledger: UPDATE, DELETE and TRUNCATE fail.
-    let ledger = snapshot
-        .table("funds_ledger_entries")
-        .expect("ledger table");
-    let required: Vec<&str> = ledger
-        .columns
-        .iter()
-        .filter(|c| !c.nullable && c.default.is_none())
-        .map(|c| c.name.as_str())
-        .collect();
-    assert!(required.contains(&"amount"));
     c.batch_execute(USER).expect("a user");
-    let insert = ledger_insert(&snapshot);
-    c.batch_execute(&insert)
-        .unwrap_or_else(|e| panic!("{insert}\n{e:?}"));
+    insert(
+        &mut c,
+        &snapshot,
+        "funds_ledger_entries",
+        &[("amount", "12.5")],
+    );
     for stmt in [
         "UPDATE funds_ledger_entries SET amount = amount + 1",
         "DELETE FROM funds_ledger_entries",
@@ -198,11 +191,17 @@ fn constraints_hold_in_postgres() {
     }
 
     // A polymorphic triple breaking its CHECK: kind entity without an id.
-    let broken = insert
-        .replace("'template'", "'entity'")
-        .replace("650000000000000000000099", "650000000000000000000098");
+    let (_, broken) = row_sql(
+        &mut c,
+        &snapshot,
+        "funds_ledger_entries",
+        &[("created_by_ref_kind", "'entity'")],
+    );
     let msg = err(&mut c, &broken);
-    assert!(msg.contains("check constraint"), "{msg}");
+    assert!(
+        msg.contains("funds_ledger_entries_created_by_check"),
+        "{msg}"
+    );
 
     // One primary address per user.
     let addr = |n: u8| {
@@ -241,44 +240,275 @@ fn constraints_hold_in_postgres() {
     .expect("2^40 fits a telegram id");
 }
 
-/// An INSERT of one ledger row: every NOT NULL column without a default gets a plain value,
-/// polymorphic references are `template` kind with an external ref.
-fn ledger_insert(snapshot: &Database) -> String {
-    let t = snapshot.table("funds_ledger_entries").unwrap();
-    let mut cols = Vec::new();
-    let mut vals = Vec::new();
-    for c in &t.columns {
-        if c.nullable || c.default.is_some() {
+/// Inserts one row into `table` and returns its id; see [`row_sql`].
+fn insert(c: &mut Client, snapshot: &Database, table: &str, set: &[(&str, &str)]) -> String {
+    let (id, sql) = row_sql(c, snapshot, table, set);
+    c.batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("{sql}\n{:?}", e.as_db_error()));
+    id
+}
+
+/// The INSERT of one row into `table`, and its id: `set` gives columns and SQL values; every
+/// other NOT NULL column without a default gets a plain value (a referenced row is inserted
+/// first, a polymorphic reference is `template` kind with an external ref).
+fn row_sql(
+    c: &mut Client,
+    snapshot: &Database,
+    table: &str,
+    set: &[(&str, &str)],
+) -> (String, String) {
+    let t = snapshot
+        .table(table)
+        .unwrap_or_else(|| panic!("no table {table}"));
+    let id: String = c
+        .query_one("SELECT gen_random_uuid()::text", &[])
+        .unwrap()
+        .get(0);
+    let legacy = format!(
+        "{:024x}",
+        u128::from_str_radix(&id.replace('-', "")[8..], 16).unwrap()
+    );
+    let mut cols: Vec<String> = set.iter().map(|(k, _)| k.to_string()).collect();
+    let mut vals: Vec<String> = set.iter().map(|(_, v)| v.to_string()).collect();
+    for col in &t.columns {
+        if col.nullable || col.default.is_some() || cols.contains(&col.name) {
             continue;
         }
-        let v = match (c.name.as_str(), c.ty.as_str()) {
-            ("id", _) => "gen_random_uuid()".to_string(),
-            ("legacy_object_id", _) => "'650000000000000000000099'".into(),
-            (n, "ref_kind") if n.ends_with("_ref_kind") => "'template'".into(),
-            (_, "uuid") => "'00000000-0000-7000-8000-000000000001'".into(),
-            (_, "text") => "'x'".into(),
-            (_, "timestamptz") => "now()".into(),
-            (_, "boolean") => "false".into(),
-            (_, t) if t.starts_with("numeric") || t.starts_with("int") => "1".into(),
-            (_, e) => {
-                let first = snapshot
+        let fk = t
+            .foreign_keys
+            .iter()
+            .find(|f| f.columns == [col.name.clone()]);
+        let v = match (col.name.as_str(), col.ty.as_str(), fk) {
+            ("id", ..) => format!("'{id}'"),
+            ("legacy_object_id", ..) => format!("'{legacy}'"),
+            (_, _, Some(fk)) if fk.references == table => format!("'{id}'"),
+            (_, _, Some(fk)) => format!("'{}'", insert(c, snapshot, &fk.references.clone(), &[])),
+            (n, "ref_kind", _) => {
+                let base = n.strip_suffix("_ref_kind").expect("a polymorphic kind");
+                cols.push(format!("{base}_external_ref"));
+                vals.push("'ext-1'".into());
+                "'template'".into()
+            }
+            (_, "uuid", _) => "gen_random_uuid()".into(),
+            (_, "text", _) => format!("'{}-{}'", col.name, &id[..8]),
+            (_, "timestamptz", _) => "now()".into(),
+            (_, "boolean", _) => "false".into(),
+            (_, "jsonb", _) => "'{}'".into(),
+            (_, ty, _) if ty.ends_with("[]") => "'{}'".into(),
+            (_, ty, _) if ty.starts_with("numeric") || ty.starts_with("int") || ty == "float8" => {
+                "1".into()
+            }
+            (_, e, _) => {
+                let first = &snapshot
                     .enum_type(e)
                     .unwrap_or_else(|| panic!("no type {e}"))
-                    .values[0]
-                    .clone();
+                    .values[0];
                 format!("'{first}'")
             }
         };
-        cols.push(c.name.clone());
+        cols.push(col.name.clone());
         vals.push(v);
-        if let Some(base) = c.name.strip_suffix("_ref_kind") {
-            cols.push(format!("{base}_external_ref"));
-            vals.push("'ext-1'".into());
-        }
     }
-    format!(
-        "INSERT INTO funds_ledger_entries ({}) VALUES ({})",
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
         cols.join(", "),
         vals.join(", ")
+    );
+    (id, sql)
+}
+
+fn text(c: &mut Client, sql: &str) -> Option<String> {
+    c.query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .get(0)
+}
+
+#[test]
+fn hooks_become_triggers_that_keep_what_a_writer_set() {
+    let (_db, mut c, s) = applied();
+
+    // BlogPost slug: derived when absent, re-derived when the title changes alone, kept when set.
+    let post = insert(
+        &mut c,
+        &s,
+        "blog_posts",
+        &[("title", "'  Hello, World! 2026 '")],
+    );
+    let slug = |c: &mut Client| {
+        text(
+            c,
+            &format!("SELECT slug FROM blog_posts WHERE id = '{post}'"),
+        )
+    };
+    assert_eq!(slug(&mut c).as_deref(), Some("hello-world-2026"));
+    c.batch_execute(&format!(
+        "UPDATE blog_posts SET title = 'Élan & Co' WHERE id = '{post}'"
+    ))
+    .unwrap();
+    assert_eq!(
+        slug(&mut c).as_deref(),
+        Some("lan-co"),
+        "as the JS regex: non a-z0-9 runs become '-'"
+    );
+    c.batch_execute(&format!(
+        "UPDATE blog_posts SET title = 'Other', slug = 'kept-by-writer' WHERE id = '{post}'"
+    ))
+    .unwrap();
+    assert_eq!(slug(&mut c).as_deref(), Some("kept-by-writer"));
+
+    // Dispute timeline: `opened` on insert, `status_changed` + resolvedAt on a status change,
+    // nothing added when the writer (a mirrored Mongo document) already appended.
+    let d = insert(&mut c, &s, "disputes", &[]);
+    let timeline = |c: &mut Client| {
+        text(
+            c,
+            &format!(
+                "SELECT string_agg(e->>'action' || ':' || (e->>'toStatus'), ',') FROM disputes, jsonb_array_elements(timeline) e WHERE id = '{d}'"
+            ),
+        )
+    };
+    assert_eq!(timeline(&mut c).as_deref(), Some("opened:open"));
+    c.batch_execute(&format!(
+        "UPDATE disputes SET status = 'resolved' WHERE id = '{d}'"
+    ))
+    .unwrap();
+    assert_eq!(
+        timeline(&mut c).as_deref(),
+        Some("opened:open,status_changed:resolved")
+    );
+    let resolved = text(
+        &mut c,
+        &format!("SELECT (resolved_at IS NOT NULL)::text FROM disputes WHERE id = '{d}'"),
+    );
+    assert_eq!(resolved.as_deref(), Some("true"));
+    let at = text(
+        &mut c,
+        &format!("SELECT timeline->1->>'at' FROM disputes WHERE id = '{d}'"),
     )
+    .unwrap();
+    assert!(
+        at.len() == 24 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+        "`at` is JavaScript's toISOString() form: {at}"
+    );
+    c.batch_execute(&format!(
+        "UPDATE disputes SET status = 'closed', timeline = timeline || '[{{\"action\":\"status_changed\",\"toStatus\":\"closed\"}}]' WHERE id = '{d}'"
+    ))
+    .unwrap();
+    assert_eq!(
+        timeline(&mut c).as_deref(),
+        Some("opened:open,status_changed:resolved,status_changed:closed"),
+        "a writer's own entry is not doubled"
+    );
+
+    // PurchaseRequest: publishedAt is stamped once, completedAt every time.
+    let pr = insert(&mut c, &s, "purchase_requests", &[("status", "'draft'")]);
+    c.batch_execute(&format!(
+        "UPDATE purchase_requests SET published_at = '2020-01-01T00:00:00Z' WHERE id = '{pr}';
+         UPDATE purchase_requests SET status = 'open' WHERE id = '{pr}'"
+    ))
+    .unwrap();
+    let published = text(
+        &mut c,
+        &format!(
+            "SELECT to_char(published_at AT TIME ZONE 'UTC', 'YYYY') FROM purchase_requests WHERE id = '{pr}'"
+        ),
+    );
+    assert_eq!(
+        published.as_deref(),
+        Some("2020"),
+        "stamp_once keeps an earlier publishedAt"
+    );
+    let history = text(
+        &mut c,
+        &format!(
+            "SELECT string_agg(e->>'status', ',') FROM purchase_requests, jsonb_array_elements(status_history) e WHERE id = '{pr}'"
+        ),
+    );
+    assert_eq!(history.as_deref(), Some("open"));
+}
+
+#[test]
+fn ttl_cleanup_deletes_expired_rows_only() {
+    let (_db, mut c, s) = applied();
+    let old = insert(
+        &mut c,
+        &s,
+        "notifications",
+        &[("created_at", "now() - interval '91 days'")],
+    );
+    let fresh = insert(
+        &mut c,
+        &s,
+        "notifications",
+        &[("created_at", "now() - interval '89 days'")],
+    );
+    let gone = insert(
+        &mut c,
+        &s,
+        "temp_verifications",
+        &[("expires_at", "now() - interval '1 second'")],
+    );
+    let alive = insert(
+        &mut c,
+        &s,
+        "temp_verifications",
+        &[("expires_at", "now() + interval '1 hour'")],
+    );
+    c.batch_execute(&schemac::ttl::cleanup_sql(&models()))
+        .expect("the cleanup script runs");
+    let ids = text(
+        &mut c,
+        "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM notifications UNION ALL SELECT id FROM temp_verifications) x",
+    )
+    .unwrap();
+    assert!(ids.contains(&fresh) && ids.contains(&alive), "{ids}");
+    assert!(!ids.contains(&old) && !ids.contains(&gone), "{ids}");
+    // The DELETEs find expired rows through the TTL column's index.
+    let plan: Vec<String> = c
+        .query(
+            "EXPLAIN (COSTS OFF) SELECT ctid FROM notifications WHERE created_at < now() - interval '90 days' LIMIT 1000",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    c.batch_execute("SET enable_seqscan = off").unwrap();
+    let indexed: Vec<String> = c
+        .query(
+            "EXPLAIN (COSTS OFF) SELECT ctid FROM notifications WHERE created_at < now() - interval '90 days' LIMIT 1000",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        indexed.join("\n").contains("notifications_created_at_idx"),
+        "no usable index: {indexed:?} (default plan {plan:?})"
+    );
+}
+
+#[test]
+fn a_retried_gap_bumps_attempts_instead_of_duplicating() {
+    let (_db, mut c, _) = applied();
+    let gap = "INSERT INTO pg_dualwrite_gaps (collection, legacy_object_id, operation, error)
+               VALUES ('payments', '650000000000000000000001', 'backfill', 'amount: expected decimal')
+               ON CONFLICT (collection, legacy_object_id, operation) WHERE resolved_at IS NULL
+               DO UPDATE SET attempts = pg_dualwrite_gaps.attempts + 1, last_failed_at = now(), error = EXCLUDED.error";
+    c.batch_execute(gap).unwrap();
+    c.batch_execute(gap).unwrap();
+    assert_eq!(
+        text(
+            &mut c,
+            "SELECT count(*)::text || '/' || max(attempts) FROM pg_dualwrite_gaps"
+        )
+        .as_deref(),
+        Some("1/2")
+    );
+    let msg = err(
+        &mut c,
+        "INSERT INTO id_map (collection, legacy_object_id, id) VALUES ('payments', 'not-an-objectid', gen_random_uuid())",
+    );
+    assert!(msg.contains("id_map_legacy_object_id_check"), "{msg}");
 }

@@ -1,14 +1,15 @@
 //! `Numeric` against a real PostgreSQL: our binary encoding must read back as the same text
 //! PostgreSQL prints, and PostgreSQL's encoding must decode to the same value.
 //!
-//! Connects to `DATABASE_URL`, or else `host=127.0.0.1 port=5432 user=postgres dbname=test`.
+//! Each test gets its own database from schemac-testdb (see DEVELOPERS.md).
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls};
+use postgres::Client;
 use schemac_runtime::bsonval::{POSTGRES_MIN_TIMESTAMP_MILLIS, datetime_from_bson};
 use schemac_runtime::{Numeric, NumericError};
+use schemac_testdb::TestDb;
 
 /// 2^256 - 1.
 const UINT256_MAX: &str =
@@ -34,18 +35,12 @@ const VALUES: &[&str] = &[
     UINT256_MAX,
 ];
 
-fn connect() -> Client {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".to_owned());
-    match Client::connect(&url, NoTls) {
-        Ok(client) => client,
-        Err(error) => panic!(
-            "cannot connect to PostgreSQL at {url:?}: {error} ({}). Set DATABASE_URL to a database \
-             these tests may use, or install PostgreSQL (apt-get install postgresql) with a \
-             `test` database that user postgres can reach on 127.0.0.1:5432.",
-            std::error::Error::source(&error).map_or_else(String::new, ToString::to_string)
-        ),
-    }
+/// A fresh database of its own (schemac-testdb: DATABASE_URL, the local server, or a private
+/// one), dropped with the returned guard.
+fn connect() -> (TestDb, Client) {
+    let db = TestDb::new();
+    let client = db.client();
+    (db, client)
 }
 
 fn num(text: &str) -> Numeric {
@@ -54,7 +49,7 @@ fn num(text: &str) -> Numeric {
 
 #[test]
 fn postgres_reads_our_binary_encoding() {
-    let mut client = connect();
+    let (_db, mut client) = connect();
     let statement = client
         .prepare("SELECT $1::numeric::text")
         .expect("prepares");
@@ -70,7 +65,7 @@ fn postgres_reads_our_binary_encoding() {
 
 #[test]
 fn we_decode_postgres_binary_encoding() {
-    let mut client = connect();
+    let (_db, mut client) = connect();
     for text in VALUES {
         let row = client
             .query_one(&format!("SELECT '{text}'::numeric"), &[])
@@ -87,7 +82,7 @@ fn we_decode_postgres_binary_encoding() {
 
 #[test]
 fn extreme_columns_round_trip() {
-    let mut client = connect();
+    let (_db, mut client) = connect();
     let mut transaction = client.transaction().expect("begins");
     transaction
         .batch_execute("CREATE TEMP TABLE amounts (money numeric(38,18), big numeric(78,0))")
@@ -107,7 +102,7 @@ fn extreme_columns_round_trip() {
 
 #[test]
 fn check_rejects_what_postgres_would_reject_or_round() {
-    let mut client = connect();
+    let (_db, mut client) = connect();
     let statement = client
         .prepare("SELECT $1::numeric(38,18)::text")
         .expect("prepares");
@@ -134,7 +129,7 @@ fn check_rejects_what_postgres_would_reject_or_round() {
 
 #[test]
 fn earliest_timestamp_is_postgres_earliest() {
-    let mut client = connect();
+    let (_db, mut client) = connect();
     let first = datetime_from_bson(bson_date(POSTGRES_MIN_TIMESTAMP_MILLIS)).expect("in range");
     let row = client
         .query_one("SELECT $1::timestamptz", &[&first])
