@@ -560,8 +560,9 @@ fn invariants(model: &Model, schema: &plan::Schema, db: &mut Database) {
                 .map(|(k, v)| {
                     let value = match v {
                         EntryValue::Status => format!("NEW.{st}"),
+                        // Relaxed Extended JSON, as the transforms store BSON dates in jsonb.
                         EntryValue::Now => {
-                            "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                            "jsonb_build_object('$date', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
                                 .to_string()
                         }
                         EntryValue::Text(t) => quote_literal(t),

@@ -21,6 +21,7 @@ pub mod json_schema;
 pub mod migrate;
 pub mod parse;
 pub mod plan;
+pub mod rust;
 pub mod ttl;
 pub mod types;
 pub mod validate;

@@ -37,7 +37,7 @@ fn project(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("workflow-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&root.join("models"), &dir.join("models"));
-    for sub in ["migrations", "sql"] {
+    for sub in ["migrations", "sql", "src"] {
         copy_dir(
             &root.join("generated").join(sub),
             &dir.join("generated").join(sub),
@@ -78,13 +78,20 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
 
     let json = schemac(&dir, &["check", "--format", "json"]);
     let findings: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON findings");
-    let codes: Vec<&str> = findings
+    let codes: Vec<(&str, &str)> = findings
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["code"].as_str().unwrap())
+        .map(|f| (f["code"].as_str().unwrap(), f["file"].as_str().unwrap()))
         .collect();
-    assert_eq!(codes, ["SC306", "SC305"]);
+    assert_eq!(
+        codes,
+        [
+            ("SC306", "generated/catalogue.json"),
+            ("SC306", "generated/src/schema/payment.rs"),
+            ("SC305", "models")
+        ]
+    );
 
     let generate = schemac(&dir, &["generate"]);
     assert_eq!(generate.status.code(), Some(0), "{}", stderr(&generate));

@@ -383,12 +383,12 @@ fn hooks_become_triggers_that_keep_what_a_writer_set() {
     assert_eq!(resolved.as_deref(), Some("true"));
     let at = text(
         &mut c,
-        &format!("SELECT timeline->1->>'at' FROM disputes WHERE id = '{d}'"),
+        &format!("SELECT timeline->1->'at'->>'$date' FROM disputes WHERE id = '{d}'"),
     )
     .unwrap();
     assert!(
         at.len() == 24 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
-        "`at` is JavaScript's toISOString() form: {at}"
+        "`at` is a relaxed Extended JSON date, {{\"$date\": toISOString()}}: {at}"
     );
     c.batch_execute(&format!(
         "UPDATE disputes SET status = 'closed', timeline = timeline || '[{{\"action\":\"status_changed\",\"toStatus\":\"closed\"}}]' WHERE id = '{d}'"

@@ -226,12 +226,12 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF coalesce(jsonb_array_length(NEW.timeline), 0) = 0 THEN
-            NEW.timeline := jsonb_build_array(jsonb_build_object('action', 'opened', 'toStatus', NEW.status, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')));
+            NEW.timeline := jsonb_build_array(jsonb_build_object('action', 'opened', 'toStatus', NEW.status, 'at', jsonb_build_object('$date', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))));
         END IF;
     ELSIF TG_OP = 'UPDATE'
        AND NEW.status IS DISTINCT FROM OLD.status
        AND coalesce(jsonb_array_length(NEW.timeline), 0) <= coalesce(jsonb_array_length(OLD.timeline), 0) THEN
-        NEW.timeline := coalesce(NEW.timeline, '[]'::jsonb) || jsonb_build_object('action', 'status_changed', 'toStatus', NEW.status, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+        NEW.timeline := coalesce(NEW.timeline, '[]'::jsonb) || jsonb_build_object('action', 'status_changed', 'toStatus', NEW.status, 'at', jsonb_build_object('$date', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')));
         IF NEW.status = 'resolved' THEN
             NEW.resolved_at := now();
         END IF;
@@ -247,7 +247,7 @@ BEGIN
     IF TG_OP = 'UPDATE'
        AND NEW.status IS DISTINCT FROM OLD.status
        AND coalesce(jsonb_array_length(NEW.status_history), 0) <= coalesce(jsonb_array_length(OLD.status_history), 0) THEN
-        NEW.status_history := coalesce(NEW.status_history, '[]'::jsonb) || jsonb_build_object('status', NEW.status, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+        NEW.status_history := coalesce(NEW.status_history, '[]'::jsonb) || jsonb_build_object('status', NEW.status, 'at', jsonb_build_object('$date', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')));
         IF NEW.status = 'open' AND NEW.published_at IS NULL THEN
             NEW.published_at := now();
         END IF;

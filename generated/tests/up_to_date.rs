@@ -13,7 +13,7 @@ fn generated_files_are_up_to_date() {
         .unwrap_or_else(|| panic!("models/ is invalid:\n{rendered}"));
     let mut stale = Vec::new();
     for (path, expected) in schemac::generate::outputs(cat) {
-        let committed = std::fs::read_to_string(root.join(path))
+        let committed = std::fs::read_to_string(root.join(&path))
             .unwrap_or_default()
             .replace("\r\n", "\n");
         if committed != expected {

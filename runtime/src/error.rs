@@ -72,7 +72,7 @@ pub enum TransformErrorKind {
         found: String,
     },
     /// A required field is absent (or null where null is not allowed).
-    #[error("required field is missing")]
+    #[error("required, but missing")]
     Missing,
     /// The value is of the right kind but does not fit the target type.
     #[error("{value} is out of range for {target}")]
@@ -89,7 +89,7 @@ pub enum TransformErrorKind {
         value: String,
     },
     /// A key the catalogue does not declare.
-    #[error("field is not declared in the catalogue")]
+    #[error("not declared in the catalogue")]
     UnknownField,
     /// A string that is not one of the enum's values.
     #[error("{value:?} is not one of {}", allowed.join(", "))]
