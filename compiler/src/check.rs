@@ -148,3 +148,52 @@ pub fn unified(old: &str, new: &str, name: &str) -> String {
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string()
 }
+
+/// The compile error of the `catalogue!` macro for drift: one line per finding that names the
+/// model file to look at and the command to run, then the first `diff_lines` lines of the
+/// first diff.
+pub fn drift_message(
+    findings: &[Finding],
+    cat: &crate::ir::Catalogue,
+    diff_lines: usize,
+) -> String {
+    let mut lines: Vec<(bool, String)> = Vec::new();
+    for f in findings {
+        let module = Path::new(&f.file)
+            .file_stem()
+            .and_then(|m| m.to_str())
+            .unwrap_or_default();
+        let model_file = cat
+            .models
+            .iter()
+            .find(|m| f.code == "SC306" && crate::rust::module_name(m) == module)
+            .map(|m| m.span.file.to_string());
+        let named = model_file.is_some();
+        let what = match (f.code, model_file) {
+            ("SC306", Some(model)) => format!("{model} changed; run `schemac generate`"),
+            ("SC306", None) => format!("{} is stale; run `schemac generate`", f.file),
+            ("SC305", _) => {
+                "models/ changed without a migration; run `schemac migrate new <name>`".into()
+            }
+            _ => format!("{} {}: {}; {}", f.code, f.file, f.message, f.hint),
+        };
+        lines.push((!named, format!("schema drift: {what}\n")));
+    }
+    // The model files first: they are what the reader edited.
+    lines.sort_by_key(|(unnamed, _)| *unnamed);
+    let mut s: String = lines.into_iter().map(|(_, l)| l).collect();
+    if let Some(diff) = findings.iter().find_map(|f| f.diff.as_deref()) {
+        let lines: Vec<&str> = diff.lines().collect();
+        for l in lines.iter().take(diff_lines) {
+            s.push_str(l);
+            s.push('\n');
+        }
+        if lines.len() > diff_lines {
+            s.push_str(&format!(
+                "... ({} more lines; `schemac check` shows all)\n",
+                lines.len() - diff_lines
+            ));
+        }
+    }
+    s
+}

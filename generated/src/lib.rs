@@ -1,9 +1,7 @@
-//! The escrow catalogue, compiled. The build validates `models/` through `schemac-macros`, so an
-//! invalid catalogue fails `cargo build`; `schemac generate` writes the committed files beside
-//! this crate: `src/schema/` (row types, enums, `from_mongo` / `to_mongo` per collection),
-//! `catalogue.json`, `sql/` and `migrations/`.
+//! The escrow catalogue, compiled. `catalogue!` validates `models/`, checks that the committed
+//! files beside this crate match it (`src/schema/`, `catalogue.json`, `sql/`, `migrations/`:
+//! what `schemac generate` and `schemac migrate new` write), and expands to the same code as
+//! `src/schema/`: per collection its row types, enums, `from_mongo` and `to_mongo`. A stale file
+//! is a compile error: `schema drift: models/payment.yaml changed; run `schemac generate``.
 
 schemac_macros::catalogue!("../models");
-
-#[rustfmt::skip] // Formatted by schemac (prettyplease), compared byte for byte by `schemac check`.
-pub mod schema;

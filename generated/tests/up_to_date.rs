@@ -30,3 +30,36 @@ fn generated_files_are_up_to_date() {
 fn the_macro_sees_all_23_collections() {
     assert_eq!(escrow_schema::COLLECTIONS.len(), 23);
 }
+
+/// The golden test: the code the macro expanded is byte for byte the committed `src/schema/`
+/// (which `schemac generate` wrote and `generated_files_are_up_to_date` checks).
+#[test]
+fn the_macro_expands_exactly_the_committed_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut on_disk: Vec<String> = std::fs::read_dir(root.join("src/schema"))
+        .expect("src/schema exists")
+        .map(|e| {
+            let name = e.expect("a directory entry").file_name();
+            format!("src/schema/{}", name.to_string_lossy())
+        })
+        .collect();
+    on_disk.sort();
+    let mut expanded: Vec<String> = escrow_schema::GENERATED_SOURCES
+        .iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    expanded.sort();
+    assert_eq!(
+        expanded, on_disk,
+        "the macro and src/schema/ hold different files"
+    );
+    for (path, text) in escrow_schema::GENERATED_SOURCES {
+        let committed = std::fs::read_to_string(root.join(path))
+            .expect("committed file")
+            .replace("\r\n", "\n");
+        assert!(
+            committed == *text,
+            "{path}: the macro's code differs from the file"
+        );
+    }
+}

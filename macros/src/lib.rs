@@ -1,15 +1,25 @@
-//! `catalogue!("models")`: validates the catalogue at compile time, through the same library as
-//! the CLI. An invalid catalogue is a `compile_error!` naming file:line:column; every model file
-//! becomes a build input, so Cargo rebuilds when one changes.
+//! `catalogue!("models")`: the escrow catalogue compiled in process, through the same library as
+//! the CLI. It expands to the code `schemac generate` writes under `src/schema/` (the same text,
+//! parsed), after checking three things, each a located `compile_error!`:
+//! - the catalogue is valid (errors name file:line:column);
+//! - the committed generated files and migration history match it ("schema drift: ...; run
+//!   `schemac generate`" with the first lines of the diff);
+//! - the files it reads are build inputs (`include_bytes!`), so Cargo re-runs it when a model,
+//!   a generated file or a migration changes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use proc_macro::TokenStream;
 use quote::quote;
 use syn::{LitStr, parse_macro_input};
 
-/// Validates the catalogue directory (relative to `CARGO_MANIFEST_DIR`) and expands to constants
-/// describing it: `COLLECTIONS`, the (model, collection, table) of each model.
+/// Lines of the drift diff shown in the compile error.
+const DIFF_LINES: usize = 20;
+
+/// Expands to `pub mod schema { ... }` (the generated code), `COLLECTIONS`, and
+/// `GENERATED_SOURCES` (each generated file's path and text, for the golden test). The path is
+/// the catalogue directory, relative to `CARGO_MANIFEST_DIR`; the generated files are looked
+/// for in `CARGO_MANIFEST_DIR` itself.
 #[proc_macro]
 pub fn catalogue(input: TokenStream) -> TokenStream {
     let lit = parse_macro_input!(input as LitStr);
@@ -17,27 +27,83 @@ pub fn catalogue(input: TokenStream) -> TokenStream {
 }
 
 fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
-    let root = std::env::var("CARGO_MANIFEST_DIR")
-        .map_err(|_| syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set"))?;
-    let dir = PathBuf::from(root).join(lit.value());
-    let files = schemac::read_dir(&dir).map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
-    let inputs: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
+    let error = |message: String| syn::Error::new(lit.span(), message);
+    let root = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR")
+            .map_err(|_| error("CARGO_MANIFEST_DIR is not set".into()))?,
+    );
+    let dir = root.join(lit.value());
+    let dir = dir.canonicalize().unwrap_or(dir);
+    // Paths in messages are shown relative to the workspace (the crate's parent directory).
+    let base = root
+        .canonicalize()
+        .ok()
+        .and_then(|r| r.parent().map(|p| format!("{}/", p.display())))
+        .unwrap_or_default();
+    let root = root.canonicalize().unwrap_or(root);
+    let files = schemac::read_dir(&dir).map_err(|e| error(e.to_string()))?;
+    let mut inputs: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
     let v = schemac::validate_sources(files);
     let Some(cat) = &v.catalogue else {
         let rendered = schemac::diag::render_human(&v.diagnostics, &v.sources, false);
-        return Err(syn::Error::new(
-            lit.span(),
-            format!("invalid catalogue `{}`:\n{rendered}", lit.value()),
-        ));
+        return Err(error(format!(
+            "invalid catalogue `{}`:\n{rendered}",
+            lit.value()
+        )));
     };
+
+    let generated = schemac::generate::outputs(cat);
+    inputs.extend(existing(&root, generated.iter().map(|(p, _)| p.as_str())));
+    inputs.extend(migration_files(&root.join("migrations")));
+    let findings = schemac::check::check(&dir, &root).map_err(|e| error(e.to_string()))?;
+    if !findings.is_empty() {
+        let message = schemac::check::drift_message(&findings, cat, DIFF_LINES);
+        return Err(error(message.replace(&base, "")));
+    }
+
+    let code: proc_macro2::TokenStream = schemac::rust::macro_source(cat)
+        .parse()
+        .map_err(|e| error(format!("schemac generated code that does not lex: {e}")))?;
+    let sources = schemac::rust::files(cat);
+    let (paths, texts): (Vec<&str>, Vec<&str>) = sources
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .unzip();
     let rows = cat.models.iter().map(|m| {
         let (name, collection, table) = (&m.name, &m.collection, &m.table);
         quote! { (#name, #collection, #table) }
     });
     Ok(quote! {
-        // Each model file is a build input: editing one re-runs this macro.
+        // Each input is a build input: editing one re-runs this macro.
         #( const _: &[u8] = include_bytes!(#inputs); )*
         /// The catalogue's models: (model, Mongo collection, Postgres table).
         pub const COLLECTIONS: &[(&str, &str, &str)] = &[#(#rows),*];
+        /// The generated files this expansion was made from: (path under the crate, text).
+        #[doc(hidden)]
+        pub const GENERATED_SOURCES: &[(&str, &str)] = &[#((#paths, #texts)),*];
+        #code
     })
+}
+
+/// The absolute paths of those `files` (relative to `root`) that exist.
+fn existing<'a>(root: &Path, files: impl Iterator<Item = &'a str>) -> Vec<String> {
+    files
+        .map(|f| root.join(f))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// Every file of the migration directory, in name order.
+fn migration_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
 }

@@ -26,6 +26,36 @@ pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
     out
 }
 
+/// The same code as [`files`], as one source text for the `catalogue!` macro: `pub mod schema`
+/// with every module inline, each module's text exactly as in its file.
+pub fn macro_source(cat: &Catalogue) -> String {
+    let files = files(cat);
+    let module = |name: &str| {
+        files
+            .iter()
+            .find(|(path, _)| path == &format!("src/schema/{name}.rs"))
+            .map(|(_, text)| text.as_str())
+    };
+    let mut out = String::from("pub mod schema {\n");
+    let root = module("mod").unwrap_or_default();
+    for line in root.lines() {
+        // `pub mod x;` becomes `pub mod x { <the text of x.rs> }`, its doc comment kept above.
+        let inline = line
+            .strip_prefix("pub mod ")
+            .and_then(|l| l.strip_suffix(';'))
+            .and_then(|name| module(name).map(|text| (name, text)));
+        match inline {
+            Some((name, text)) => out.push_str(&format!("pub mod {name} {{\n{text}}}\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
 /// The module of a model: its snake_case name.
 pub fn module_name(model: &Model) -> String {
     crate::ident::model_snake(&model.name)
