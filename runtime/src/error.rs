@@ -99,8 +99,8 @@ pub enum TransformErrorKind {
         /// The values the catalogue allows.
         allowed: Vec<String>,
     },
-    /// A reference to a document that does not exist or has the wrong form.
-    #[error("reference {value} does not match a target document")]
+    /// A reference that is not an ObjectId, or a uuid with no ObjectId behind it.
+    #[error("{value:?} is not a reference: expected an ObjectId (or its 24 hex digits)")]
     BadReference {
         /// The reference as found.
         value: String,

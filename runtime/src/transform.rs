@@ -248,6 +248,32 @@ pub fn polymorphic_to_bson(
     }
 }
 
+/// 2^256 - 1, the largest uint256.
+pub const UINT256_MAX: &str =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+/// A uint256 (on-chain base units, numeric(78,0)): a whole number from 0 to 2^256 - 1, from a
+/// decimal string or any BSON number.
+pub fn as_uint256(value: RawBsonRef<'_>) -> Result<crate::Numeric, TransformErrorKind> {
+    let n = bsonval::as_numeric(value, 78, 0)?;
+    let max: crate::Numeric = UINT256_MAX
+        .parse()
+        .map_err(|_| TransformErrorKind::Bson("UINT256_MAX".into()))?;
+    if n.is_negative() || n > max {
+        return Err(TransformErrorKind::OutOfRange {
+            value: n.to_string(),
+            target: "uint256 (0 to 2^256 - 1)".into(),
+        });
+    }
+    Ok(n)
+}
+
+/// A reference that must be an ObjectId (the field is `bson: objectId`), as the uuid of the
+/// referenced row.
+pub fn as_object_id_reference(value: RawBsonRef<'_>) -> Result<Uuid, TransformErrorKind> {
+    bsonval::as_object_id(value).map(|oid| ids::uuid_from_object_id(&oid))
+}
+
 /// An unconstrained `numeric` value (no precision or scale to check), exact.
 pub fn as_any_numeric(value: RawBsonRef<'_>) -> Result<crate::Numeric, TransformErrorKind> {
     bsonval::as_numeric(

@@ -96,7 +96,7 @@ const HEADER: &str =
 
 fn mod_rs(cat: &Catalogue) -> String {
     let mut s = format!(
-        "{HEADER}\n//!\n//! One module per collection: its rows, `from_mongo` and `to_mongo`.\n\npub mod enums;\n"
+        "{HEADER}\n//!\n//! One module per collection: its rows, `from_mongo` and `to_mongo`.\n\n#![allow(clippy::result_large_err)]\n\npub mod enums;\n"
     );
     for m in &cat.models {
         s.push_str(&format!(
@@ -113,7 +113,16 @@ fn mod_rs(cat: &Catalogue) -> String {
             m.name, m.collection, m.table
         ));
     }
-    s.push_str("];\n");
+    s.push_str("];\n\n");
+    s.push_str("/// `from_mongo` then `to_mongo` of one document of `collection` (parity checks); `None` for\n/// a collection the catalogue does not have.\npub fn round_trip(collection: &str, doc: &schemac_runtime::bson::RawDocument, mode: schemac_runtime::transform::Mode) -> Option<Result<schemac_runtime::bson::Document, schemac_runtime::TransformError>> {\n    Some(match collection {\n");
+    for m in cat.models.iter() {
+        s.push_str(&format!(
+            "{:?} => {m}::from_mongo(doc, mode).and_then(|(rows, _)| {m}::to_mongo(&rows)),\n",
+            m.collection,
+            m = module_name(m)
+        ));
+    }
+    s.push_str("_ => return None,\n    })\n}\n");
     s
 }
 

@@ -433,10 +433,14 @@ fn reader(pg: &PgType, f: &Field) -> String {
         PgType::Int4 => "bsonval::as_i32".into(),
         PgType::Int8 => "bsonval::as_i64".into(),
         PgType::Float8 => "bsonval::as_f64".into(),
+        PgType::Numeric(Some((78, 0))) => "transform::as_uint256".into(),
         PgType::Numeric(Some((p, s))) => format!("|v| bsonval::as_numeric(v, {p}, {s})"),
         PgType::Numeric(None) => "transform::as_any_numeric".into(),
         PgType::Boolean => "bsonval::as_bool".into(),
         PgType::Timestamptz => "bsonval::as_datetime".into(),
+        PgType::Uuid if f.bson == [BsonType::ObjectId] => {
+            "transform::as_object_id_reference".into()
+        }
         PgType::Uuid => "transform::as_reference".into(),
         PgType::Bytea => "transform::as_bytes".into(),
         PgType::Jsonb => "transform::as_json".into(),
@@ -636,6 +640,10 @@ fn to_bson(pg: &PgType, f: &Field, v: &str) -> String {
         PgType::Int4 => format!("Ok::<Bson, TransformErrorKind>(Bson::Int32(*{v}))"),
         PgType::Int8 => format!("Ok::<Bson, TransformErrorKind>(Bson::Int64(*{v}))"),
         PgType::Float8 => format!("Ok::<Bson, TransformErrorKind>(Bson::Double(*{v}))"),
+        // A decimal string in Mongo (uint256 base units) stays a string.
+        PgType::Numeric(_) if f.bson == [BsonType::String] => {
+            format!("Ok::<Bson, TransformErrorKind>(Bson::String({v}.to_string()))")
+        }
         PgType::Numeric(_) => format!("transform::numeric_to_bson({v}, {decimal})"),
         PgType::Boolean => format!("Ok::<Bson, TransformErrorKind>(Bson::Boolean(*{v}))"),
         PgType::Timestamptz => format!(

@@ -204,7 +204,7 @@ fn read_addresses(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "label" => {

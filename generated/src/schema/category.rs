@@ -198,7 +198,7 @@ fn read_categories(
                     .read_opt(
                         value,
                         &transform::join(path, "parentId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "icon" => {

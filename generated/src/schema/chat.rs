@@ -452,7 +452,7 @@ fn read_chats(
                     .read_opt(
                         value,
                         &transform::join(path, "purchaseRequestId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "disputeId" => {
@@ -460,7 +460,7 @@ fn read_chats(
                     .read_opt(
                         value,
                         &transform::join(path, "disputeId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "title" => {
@@ -687,7 +687,7 @@ fn read_chat_participants(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "role" => {
@@ -869,7 +869,7 @@ fn read_chat_messages(
                     .read_opt(
                         value,
                         &transform::join(path, "author"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "kind" => {
@@ -897,7 +897,7 @@ fn read_chat_messages(
                     .read_opt(
                         value,
                         &transform::join(path, "replyTo"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "editedAt" => {
@@ -1358,7 +1358,7 @@ fn read_chat_message_reactions(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "emoji" => {
@@ -1458,7 +1458,7 @@ fn read_chat_message_reads(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "at" => {

@@ -226,7 +226,7 @@ fn read_config_settings(
                     .read_opt(
                         value,
                         &transform::join(path, "updatedBy"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             _ => cx.unknown(transform::join(path, key))?,

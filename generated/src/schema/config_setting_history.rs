@@ -146,7 +146,7 @@ fn read_config_setting_history(
                     .read_opt(
                         value,
                         &transform::join(path, "settingId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "key" => {
@@ -178,7 +178,7 @@ fn read_config_setting_history(
                     .read_opt(
                         value,
                         &transform::join(path, "changedBy"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "reason" => {

@@ -360,7 +360,7 @@ fn read_derived_destinations(
                     .read_opt(
                         value,
                         &transform::join(path, "paymentId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "trezorAccountId" => {
@@ -368,7 +368,7 @@ fn read_derived_destinations(
                     .read_opt(
                         value,
                         &transform::join(path, "trezorAccountId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "derivationIndex" => {
@@ -436,7 +436,7 @@ fn read_derived_destinations(
                     .read_opt(
                         value,
                         &transform::join(path, "receivedAmount"),
-                        |v| bsonval::as_numeric(v, 78, 0),
+                        transform::as_uint256,
                     )?;
             }
             "sweeps" => d_derived_destination_sweeps = Some(value),
@@ -650,7 +650,8 @@ fn write_derived_destinations(
     if let Some(v) = &row.received_amount {
         doc.insert(
             "receivedAmount",
-            transform::numeric_to_bson(v, false).map_err(|k| err("receivedAmount", k))?,
+            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
+                .map_err(|k| err("receivedAmount", k))?,
         );
     }
     {
@@ -729,7 +730,7 @@ fn read_derived_destination_sweeps(
                     .read_opt(
                         value,
                         &transform::join(path, "amount"),
-                        |v| bsonval::as_numeric(v, 78, 0),
+                        transform::as_uint256,
                     )?;
             }
             "gasUsed" => {
@@ -737,7 +738,7 @@ fn read_derived_destination_sweeps(
                     .read_opt(
                         value,
                         &transform::join(path, "gasUsed"),
-                        |v| bsonval::as_numeric(v, 78, 0),
+                        transform::as_uint256,
                     )?;
             }
             "toAddress" => {
@@ -856,13 +857,15 @@ fn write_derived_destination_sweeps(
         let v = &row.amount;
         doc.insert(
             "amount",
-            transform::numeric_to_bson(v, false).map_err(|k| err("amount", k))?,
+            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
+                .map_err(|k| err("amount", k))?,
         );
     }
     if let Some(v) = &row.gas_used {
         doc.insert(
             "gasUsed",
-            transform::numeric_to_bson(v, false).map_err(|k| err("gasUsed", k))?,
+            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
+                .map_err(|k| err("gasUsed", k))?,
         );
     }
     {

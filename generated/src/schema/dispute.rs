@@ -233,7 +233,7 @@ fn read_disputes(
                     .read_opt(
                         value,
                         &transform::join(path, "purchaseRequestId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "paymentId" => {
@@ -241,7 +241,7 @@ fn read_disputes(
                     .read_opt(
                         value,
                         &transform::join(path, "paymentId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "openedBy" => {
@@ -249,7 +249,7 @@ fn read_disputes(
                     .read_opt(
                         value,
                         &transform::join(path, "openedBy"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "againstUserId" => {
@@ -257,7 +257,7 @@ fn read_disputes(
                     .read_opt(
                         value,
                         &transform::join(path, "againstUserId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "adminId" => {
@@ -265,7 +265,7 @@ fn read_disputes(
                     .read_opt(
                         value,
                         &transform::join(path, "adminId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "chatId" => {

@@ -317,7 +317,7 @@ fn read_funds_ledger_entries(
                     .read_opt(
                         value,
                         &transform::join(path, "accountId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "entryType" => {
@@ -363,7 +363,7 @@ fn read_funds_ledger_entries(
                     .read_opt(
                         value,
                         &transform::join(path, "onchainAmount"),
-                        |v| bsonval::as_numeric(v, 78, 0),
+                        transform::as_uint256,
                     )?;
             }
             "balanceAfter" => {
@@ -379,7 +379,7 @@ fn read_funds_ledger_entries(
                     .read_opt(
                         value,
                         &transform::join(path, "reversesEntryId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "idempotencyKey" => {
@@ -560,7 +560,8 @@ fn write_funds_ledger_entries(
     if let Some(v) = &row.onchain_amount {
         doc.insert(
             "onchainAmount",
-            transform::numeric_to_bson(v, false).map_err(|k| err("onchainAmount", k))?,
+            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
+                .map_err(|k| err("onchainAmount", k))?,
         );
     }
     if let Some(v) = &row.balance_after {

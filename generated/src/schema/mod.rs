@@ -2,6 +2,8 @@
 //!
 //! One module per collection: its rows, `from_mongo` and `to_mongo`.
 
+#![allow(clippy::result_large_err)]
+
 pub mod enums;
 
 /// Mongo `addresses` (Address).
@@ -99,3 +101,107 @@ pub const COLLECTIONS: &[(&str, &str, &str)] = &[
     ("TrezorAccount", "trezoraccounts", "trezor_accounts"),
     ("User", "users", "users"),
 ];
+
+/// `from_mongo` then `to_mongo` of one document of `collection` (parity checks); `None` for
+/// a collection the catalogue does not have.
+pub fn round_trip(
+    collection: &str,
+    doc: &schemac_runtime::bson::RawDocument,
+    mode: schemac_runtime::transform::Mode,
+) -> Option<Result<schemac_runtime::bson::Document, schemac_runtime::TransformError>> {
+    Some(
+        match collection {
+            "addresses" => {
+                address::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| address::to_mongo(&rows))
+            }
+            "blogposts" => {
+                blog_post::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| blog_post::to_mongo(&rows))
+            }
+            "categories" => {
+                category::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| category::to_mongo(&rows))
+            }
+            "chats" => {
+                chat::from_mongo(doc, mode).and_then(|(rows, _)| chat::to_mongo(&rows))
+            }
+            "configsettings" => {
+                config_setting::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| config_setting::to_mongo(&rows))
+            }
+            "configsettinghistories" => {
+                config_setting_history::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| config_setting_history::to_mongo(&rows))
+            }
+            "deriveddestinations" => {
+                derived_destination::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| derived_destination::to_mongo(&rows))
+            }
+            "disputes" => {
+                dispute::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| dispute::to_mongo(&rows))
+            }
+            "fundsledgerentries" => {
+                funds_ledger_entry::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| funds_ledger_entry::to_mongo(&rows))
+            }
+            "levelconfigs" => {
+                level_config::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| level_config::to_mongo(&rows))
+            }
+            "notifications" => {
+                notification::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| notification::to_mongo(&rows))
+            }
+            "payments" => {
+                payment::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| payment::to_mongo(&rows))
+            }
+            "pointtransactions" => {
+                point_transaction::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| point_transaction::to_mongo(&rows))
+            }
+            "purchaserequests" => {
+                purchase_request::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| purchase_request::to_mongo(&rows))
+            }
+            "requesttemplates" => {
+                request_template::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| request_template::to_mongo(&rows))
+            }
+            "reviews" => {
+                review::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| review::to_mongo(&rows))
+            }
+            "selleroffers" => {
+                seller_offer::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| seller_offer::to_mongo(&rows))
+            }
+            "shopsettings" => {
+                shop_settings::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| shop_settings::to_mongo(&rows))
+            }
+            "telegramlinks" => {
+                telegram_link::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| telegram_link::to_mongo(&rows))
+            }
+            "telegramsessions" => {
+                telegram_session::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| telegram_session::to_mongo(&rows))
+            }
+            "tempverifications" => {
+                temp_verification::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| temp_verification::to_mongo(&rows))
+            }
+            "trezoraccounts" => {
+                trezor_account::from_mongo(doc, mode)
+                    .and_then(|(rows, _)| trezor_account::to_mongo(&rows))
+            }
+            "users" => {
+                user::from_mongo(doc, mode).and_then(|(rows, _)| user::to_mongo(&rows))
+            }
+            _ => return None,
+        },
+    )
+}

@@ -445,7 +445,7 @@ fn read_payments(
                     .read_opt(
                         value,
                         &transform::join(path, "buyerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "provider" => {

@@ -168,7 +168,7 @@ fn read_point_transactions(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "type" => {
@@ -207,7 +207,7 @@ fn read_point_transactions(
                     .read_opt(
                         value,
                         &transform::join(path, "referenceId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "referenceType" => {
@@ -226,7 +226,7 @@ fn read_point_transactions(
                     .read_opt(
                         value,
                         &transform::join(path, "referredUserId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "metadata" => {

@@ -748,7 +748,7 @@ fn read_purchase_requests(
                     .read_opt(
                         value,
                         &transform::join(path, "buyerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "categoryId" => {
@@ -764,7 +764,7 @@ fn read_purchase_requests(
                     .read_opt(
                         value,
                         &transform::join(path, "templateId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "type" => {
@@ -962,7 +962,7 @@ fn read_purchase_requests(
                     .read_opt(
                         value,
                         &transform::join(path, "selectedOfferId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "selectedSellerId" => {
@@ -970,7 +970,7 @@ fn read_purchase_requests(
                     .read_opt(
                         value,
                         &transform::join(path, "selectedSellerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "offerCount" => {
@@ -2522,7 +2522,7 @@ fn read_purchase_request_preferred_sellers(
                     .read_opt(
                         value,
                         &transform::join(path, "sellerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "addedAt" => {

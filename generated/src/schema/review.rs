@@ -206,7 +206,7 @@ fn read_reviews(
                     .read_opt(
                         value,
                         &transform::join(path, "reviewerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "subjectType" => {
@@ -225,7 +225,7 @@ fn read_reviews(
                     .read_opt(
                         value,
                         &transform::join(path, "subjectId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "purchaseRequestId" => {
@@ -233,7 +233,7 @@ fn read_reviews(
                     .read_opt(
                         value,
                         &transform::join(path, "purchaseRequestId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "rating" => {

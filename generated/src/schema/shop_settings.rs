@@ -210,7 +210,7 @@ fn read_shop_settings(
                     .read_opt(
                         value,
                         &transform::join(path, "sellerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "shopName" => {

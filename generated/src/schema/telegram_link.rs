@@ -188,7 +188,7 @@ fn read_telegram_links(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "telegramUserId" => {

@@ -195,7 +195,7 @@ fn read_telegram_sessions(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "state" => {

@@ -199,7 +199,7 @@ fn read_temp_verifications(
                     .read_opt(
                         value,
                         &transform::join(path, "userId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "email" => {

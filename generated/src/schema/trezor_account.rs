@@ -308,7 +308,7 @@ fn read_trezor_accounts(
                     .read_opt(
                         value,
                         &transform::join(path, "ownerId"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "addresses" => d_trezor_derived_addresses = Some(value),
@@ -545,7 +545,7 @@ fn read_trezor_derived_addresses(
                     .read_opt(
                         value,
                         &transform::join(path, "assignedTo"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "balance" => {
@@ -553,7 +553,7 @@ fn read_trezor_derived_addresses(
                     .read_opt(
                         value,
                         &transform::join(path, "balance"),
-                        |v| bsonval::as_numeric(v, 78, 0),
+                        transform::as_uint256,
                     )?;
             }
             "createdAt" => {
@@ -675,7 +675,8 @@ fn write_trezor_derived_addresses(
     if let Some(v) = &row.balance {
         doc.insert(
             "balance",
-            transform::numeric_to_bson(v, false).map_err(|k| err("balance", k))?,
+            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
+                .map_err(|k| err("balance", k))?,
         );
     }
     {

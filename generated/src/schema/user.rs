@@ -765,7 +765,7 @@ fn read_users(
                     .read_opt(
                         value,
                         &transform::join(path, "referredBy"),
-                        transform::as_reference,
+                        transform::as_object_id_reference,
                     )?;
             }
             "referralStats" => {
