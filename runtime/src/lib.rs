@@ -27,6 +27,7 @@ pub use numeric::{Numeric, NumericError};
 pub use bson;
 pub use bytes;
 pub use chrono;
+pub use postgres;
 pub use postgres_types;
 pub use serde_json;
 pub use uuid;

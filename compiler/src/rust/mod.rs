@@ -122,6 +122,17 @@ fn mod_rs(cat: &Catalogue) -> String {
             m = module_name(m)
         ));
     }
+    s.push_str("_ => return None,\n    })\n}\n\n");
+    s.push_str("/// Reads one document of `collection`, inserts its rows, reads them back by the root id and\n/// writes the document again: the whole Mongo -> Postgres -> Mongo path; `None` for a\n/// collection the catalogue does not have.\npub fn through_postgres(collection: &str, doc: &schemac_runtime::bson::RawDocument, client: &mut impl schemac_runtime::postgres::GenericClient) -> Option<Result<schemac_runtime::bson::Document, String>> {\n    Some(match collection {\n");
+    for m in cat.models.iter() {
+        let module = module_name(m);
+        s.push_str(&format!(
+            "{:?} => (|| {{ let (rows, _) = {module}::from_mongo(doc, schemac_runtime::transform::Mode::Strict).map_err(|e| e.to_string())?; rows.insert(client).map_err(|e| e.to_string())?; let loaded = {module}::{ty}::load(client, rows.{root}.id).map_err(|e| e.to_string())?.ok_or(\"the row is gone\")?; {module}::to_mongo(&loaded).map_err(|e| e.to_string()) }})(),\n",
+            m.collection,
+            ty = type_ident(&m.name),
+            root = field_ident(&m.table),
+        ));
+    }
     s.push_str("_ => return None,\n    })\n}\n");
     s
 }
@@ -254,6 +265,29 @@ fn row_struct(t: &Table) -> String {
         ));
     }
     let cols: Vec<String> = t.columns.iter().map(|c| format!("{:?}", c.name)).collect();
+    let sql_cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| crate::ident::quote_ident(&c.name))
+        .collect();
+    let placeholders: Vec<String> = (1..=t.columns.len()).map(|i| format!("${i}")).collect();
+    let insert = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        crate::ident::quote_ident(&t.name),
+        sql_cols.join(", "),
+        placeholders.join(", ")
+    );
+    let select = format!(
+        "SELECT {} FROM {}",
+        sql_cols.join(", "),
+        crate::ident::quote_ident(&t.name)
+    );
+    let gets: Vec<String> = t
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}: row.try_get({i})?,", field_ident(&c.name)))
+        .collect();
     let params: Vec<String> = t
         .columns
         .iter()
@@ -267,11 +301,20 @@ fn row_struct(t: &Table) -> String {
     pub const COLUMNS: &'static [&'static str] = &[{cols}];
     /// The values, as Postgres parameters (INSERT or binary COPY).
     pub fn params(&self) -> [&(dyn ToSql + Sync); {n}] {{ [{params}] }}
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = {insert:?};
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = {select:?};
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {{
+        Ok(Self {{ {gets} }})
+    }}
 }}\n\n",
         table = t.name,
         cols = cols.join(", "),
         n = t.columns.len(),
-        params = params.join(", ")
+        params = params.join(", "),
+        gets = gets.join(" ")
     ));
     s
 }
@@ -292,7 +335,7 @@ fn model_rs(model: &Model, schema: &Schema) -> String {
          #![allow(unused_imports, clippy::result_large_err)]\n\n\
          use schemac_runtime::bson::{{self, Bson, Document, RawBsonRef, RawDocument}};\n\
          use schemac_runtime::chrono::{{DateTime, Utc}};\n\
-         use schemac_runtime::postgres_types::ToSql;\n\
+         use schemac_runtime::postgres;\n         use schemac_runtime::postgres_types::ToSql;\n\
          use schemac_runtime::transform::{{self, Context, Mode, is_null}};\n\
          use schemac_runtime::uuid::Uuid;\n\
          use schemac_runtime::{{Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json}};\n\n\
@@ -334,6 +377,62 @@ fn model_rs(model: &Model, schema: &Schema) -> String {
         }
     }
     s.push_str("}\n\n");
+    s.push_str(&database_fns(&doc_ty, &tables));
     s.push_str(&transform::functions(model, &tables));
     s
+}
+
+/// `insert` (parents first) and `load` (by the root's id) of a document's rows.
+fn database_fns(doc_ty: &str, tables: &[&Table]) -> String {
+    let mut inserts = String::new();
+    let mut loads = String::new();
+    for (i, t) in tables.iter().enumerate() {
+        let (f, row) = (field_ident(&t.name), row_ident(&t.name));
+        if i == 0 {
+            inserts.push_str(&format!(
+                "client.execute({row}::INSERT, &self.{f}.params())?;\n"
+            ));
+            loads.push_str(&format!(
+                "let Some(first) = client.query_opt(&format!(\"{{}} WHERE id = $1\", {row}::SELECT), &[&id])? else {{ return Ok(None); }};\nlet {f} = {row}::from_row(&first)?;\n"
+            ));
+            continue;
+        }
+        inserts.push_str(&format!(
+            "for r in &self.{f} {{ client.execute({row}::INSERT, &r.params())?; }}\n"
+        ));
+        let p = t.parent.as_ref().expect("child tables have a parent");
+        let parent_ids = format!(
+            "{}.iter().map(|r| r.id).collect::<Vec<Uuid>>()",
+            field_ident(&p.table)
+        );
+        let parent_ids = if tables[0].name == p.table {
+            format!("vec![{}.id]", field_ident(&p.table))
+        } else {
+            parent_ids
+        };
+        let order = if p.one_to_one {
+            crate::ident::quote_ident(&p.column)
+        } else {
+            format!("{}, ordinal", crate::ident::quote_ident(&p.column))
+        };
+        loads.push_str(&format!(
+            "let {f} = client.query(&format!(\"{{}} WHERE {col} = ANY($1) ORDER BY {order}\", {row}::SELECT), &[&{parent_ids}])?.iter().map({row}::from_row).collect::<Result<Vec<_>, _>>()?;\n",
+            col = crate::ident::quote_ident(&p.column),
+        ));
+    }
+    let fields: Vec<String> = tables.iter().map(|t| field_ident(&t.name)).collect();
+    format!(
+        "impl {doc_ty} {{
+    /// Inserts the rows, parents before children.
+    pub fn insert(&self, client: &mut impl postgres::GenericClient) -> Result<(), postgres::Error> {{
+        {inserts}Ok(())
+    }}
+
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(client: &mut impl postgres::GenericClient, id: Uuid) -> Result<Option<Self>, postgres::Error> {{
+        {loads}Ok(Some(Self {{ {fields} }}))
+    }}
+}}\n\n",
+        fields = fields.join(", ")
+    )
 }

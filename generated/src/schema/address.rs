@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -110,6 +111,34 @@ impl AddressesRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO addresses (id, legacy_object_id, user_id, label, address_type, full_name, phone, line1, line2, city, state, postal_code, country, location_type, location_coordinates, is_primary, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, user_id, label, address_type, full_name, phone, line1, line2, city, state, postal_code, country, location_type, location_coordinates, is_primary, created_at, updated_at, mongo_version FROM addresses";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            label: row.try_get(3)?,
+            address_type: row.try_get(4)?,
+            full_name: row.try_get(5)?,
+            phone: row.try_get(6)?,
+            line1: row.try_get(7)?,
+            line2: row.try_get(8)?,
+            city: row.try_get(9)?,
+            state: row.try_get(10)?,
+            postal_code: row.try_get(11)?,
+            country: row.try_get(12)?,
+            location_type: row.try_get(13)?,
+            location_coordinates: row.try_get(14)?,
+            is_primary: row.try_get(15)?,
+            created_at: row.try_get(16)?,
+            updated_at: row.try_get(17)?,
+            mongo_version: row.try_get(18)?,
+        })
+    }
 }
 
 /// One `addresses` document as rows: the root row and the rows of each child table (all
@@ -118,6 +147,29 @@ impl AddressesRow {
 pub struct Address {
     /// The `addresses` row.
     pub addresses: AddressesRow,
+}
+
+impl Address {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(AddressesRow::INSERT, &self.addresses.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", AddressesRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let addresses = AddressesRow::from_row(&first)?;
+        Ok(Some(Self { addresses }))
+    }
 }
 
 /// Reads one `addresses` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -110,6 +111,34 @@ impl BlogPostsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO blog_posts (id, legacy_object_id, title, slug, excerpt, content, cover_image_url, author, videos, seo, tags, status, published_at, reading_time_min, view_count, locale, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, title, slug, excerpt, content, cover_image_url, author, videos, seo, tags, status, published_at, reading_time_min, view_count, locale, created_at, updated_at, mongo_version FROM blog_posts";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            title: row.try_get(2)?,
+            slug: row.try_get(3)?,
+            excerpt: row.try_get(4)?,
+            content: row.try_get(5)?,
+            cover_image_url: row.try_get(6)?,
+            author: row.try_get(7)?,
+            videos: row.try_get(8)?,
+            seo: row.try_get(9)?,
+            tags: row.try_get(10)?,
+            status: row.try_get(11)?,
+            published_at: row.try_get(12)?,
+            reading_time_min: row.try_get(13)?,
+            view_count: row.try_get(14)?,
+            locale: row.try_get(15)?,
+            created_at: row.try_get(16)?,
+            updated_at: row.try_get(17)?,
+            mongo_version: row.try_get(18)?,
+        })
+    }
 }
 
 /// One `blogposts` document as rows: the root row and the rows of each child table (all
@@ -118,6 +147,29 @@ impl BlogPostsRow {
 pub struct BlogPost {
     /// The `blog_posts` row.
     pub blog_posts: BlogPostsRow,
+}
+
+impl BlogPost {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(BlogPostsRow::INSERT, &self.blog_posts.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", BlogPostsRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let blog_posts = BlogPostsRow::from_row(&first)?;
+        Ok(Some(Self { blog_posts }))
+    }
 }
 
 /// Reads one `blogposts` document into rows. `Mode::Strict` makes a key the catalogue does

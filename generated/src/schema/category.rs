@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -86,6 +87,28 @@ impl CategoriesRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO categories (id, legacy_object_id, name, slug, description, parent_id, icon, sort_order, is_active, attributes, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, name, slug, description, parent_id, icon, sort_order, is_active, attributes, created_at, updated_at, mongo_version FROM categories";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            name: row.try_get(2)?,
+            slug: row.try_get(3)?,
+            description: row.try_get(4)?,
+            parent_id: row.try_get(5)?,
+            icon: row.try_get(6)?,
+            sort_order: row.try_get(7)?,
+            is_active: row.try_get(8)?,
+            attributes: row.try_get(9)?,
+            created_at: row.try_get(10)?,
+            updated_at: row.try_get(11)?,
+            mongo_version: row.try_get(12)?,
+        })
+    }
 }
 
 /// One `categories` document as rows: the root row and the rows of each child table (all
@@ -94,6 +117,30 @@ impl CategoriesRow {
 pub struct Category {
     /// The `categories` row.
     pub categories: CategoriesRow,
+}
+
+impl Category {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(CategoriesRow::INSERT, &self.categories.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", CategoriesRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let categories = CategoriesRow::from_row(&first)?;
+        Ok(Some(Self { categories }))
+    }
 }
 
 /// Reads one `categories` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -82,6 +83,27 @@ impl ChatsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chats (id, legacy_object_id, type, purchase_request_id, dispute_id, title, last_message_at, last_message_preview, is_archived, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, type, purchase_request_id, dispute_id, title, last_message_at, last_message_preview, is_archived, created_at, updated_at, mongo_version FROM chats";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            r#type: row.try_get(2)?,
+            purchase_request_id: row.try_get(3)?,
+            dispute_id: row.try_get(4)?,
+            title: row.try_get(5)?,
+            last_message_at: row.try_get(6)?,
+            last_message_preview: row.try_get(7)?,
+            is_archived: row.try_get(8)?,
+            created_at: row.try_get(9)?,
+            updated_at: row.try_get(10)?,
+            mongo_version: row.try_get(11)?,
+        })
+    }
 }
 
 /// A row of `chat_participants` (Mongo `participants`).
@@ -135,6 +157,24 @@ impl ChatParticipantsRow {
             &self.last_read_at,
             &self.muted,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chat_participants (id, chat_id, ordinal, user_id, role, display_name, joined_at, last_read_at, muted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, chat_id, ordinal, user_id, role, display_name, joined_at, last_read_at, muted FROM chat_participants";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            chat_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            role: row.try_get(4)?,
+            display_name: row.try_get(5)?,
+            joined_at: row.try_get(6)?,
+            last_read_at: row.try_get(7)?,
+            muted: row.try_get(8)?,
+        })
     }
 }
 
@@ -197,6 +237,26 @@ impl ChatMessagesRow {
             &self.deleted_at,
             &self.created_at,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chat_messages (id, chat_id, ordinal, legacy_object_id, author, kind, body, reply_to, edited_at, deleted_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, chat_id, ordinal, legacy_object_id, author, kind, body, reply_to, edited_at, deleted_at, created_at FROM chat_messages";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            chat_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            author: row.try_get(4)?,
+            kind: row.try_get(5)?,
+            body: row.try_get(6)?,
+            reply_to: row.try_get(7)?,
+            edited_at: row.try_get(8)?,
+            deleted_at: row.try_get(9)?,
+            created_at: row.try_get(10)?,
+        })
     }
 }
 
@@ -264,6 +324,27 @@ impl ChatMessageAttachmentsRow {
             &self.metadata_thumbnail_url,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chat_message_attachments (id, message_id, ordinal, kind, url, name, size_bytes, mime_type, metadata_width, metadata_height, metadata_duration_sec, metadata_thumbnail_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, message_id, ordinal, kind, url, name, size_bytes, mime_type, metadata_width, metadata_height, metadata_duration_sec, metadata_thumbnail_url FROM chat_message_attachments";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            message_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            kind: row.try_get(3)?,
+            url: row.try_get(4)?,
+            name: row.try_get(5)?,
+            size_bytes: row.try_get(6)?,
+            mime_type: row.try_get(7)?,
+            metadata_width: row.try_get(8)?,
+            metadata_height: row.try_get(9)?,
+            metadata_duration_sec: row.try_get(10)?,
+            metadata_thumbnail_url: row.try_get(11)?,
+        })
+    }
 }
 
 /// A row of `chat_message_reactions` (Mongo `messages.reactions`).
@@ -299,6 +380,21 @@ impl ChatMessageReactionsRow {
     pub fn params(&self) -> [&(dyn ToSql + Sync); 6] {
         [&self.id, &self.message_id, &self.ordinal, &self.user_id, &self.emoji, &self.at]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chat_message_reactions (id, message_id, ordinal, user_id, emoji, at) VALUES ($1, $2, $3, $4, $5, $6)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, message_id, ordinal, user_id, emoji, at FROM chat_message_reactions";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            message_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            emoji: row.try_get(4)?,
+            at: row.try_get(5)?,
+        })
+    }
 }
 
 /// A row of `chat_message_reads` (Mongo `messages.readBy`).
@@ -331,6 +427,20 @@ impl ChatMessageReadsRow {
     pub fn params(&self) -> [&(dyn ToSql + Sync); 5] {
         [&self.id, &self.message_id, &self.ordinal, &self.user_id, &self.at]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO chat_message_reads (id, message_id, ordinal, user_id, at) VALUES ($1, $2, $3, $4, $5)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, message_id, ordinal, user_id, at FROM chat_message_reads";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            message_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            at: row.try_get(4)?,
+        })
+    }
 }
 
 /// One `chats` document as rows: the root row and the rows of each child table (all
@@ -349,6 +459,108 @@ pub struct Chat {
     pub chat_message_reactions: Vec<ChatMessageReactionsRow>,
     /// The `chat_message_reads` rows (Mongo `messages.readBy`).
     pub chat_message_reads: Vec<ChatMessageReadsRow>,
+}
+
+impl Chat {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(ChatsRow::INSERT, &self.chats.params())?;
+        for r in &self.chat_participants {
+            client.execute(ChatParticipantsRow::INSERT, &r.params())?;
+        }
+        for r in &self.chat_messages {
+            client.execute(ChatMessagesRow::INSERT, &r.params())?;
+        }
+        for r in &self.chat_message_attachments {
+            client.execute(ChatMessageAttachmentsRow::INSERT, &r.params())?;
+        }
+        for r in &self.chat_message_reactions {
+            client.execute(ChatMessageReactionsRow::INSERT, &r.params())?;
+        }
+        for r in &self.chat_message_reads {
+            client.execute(ChatMessageReadsRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", ChatsRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let chats = ChatsRow::from_row(&first)?;
+        let chat_participants = client
+            .query(
+                &format!(
+                    "{} WHERE chat_id = ANY($1) ORDER BY chat_id, ordinal",
+                    ChatParticipantsRow::SELECT
+                ),
+                &[&vec![chats.id]],
+            )?
+            .iter()
+            .map(ChatParticipantsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let chat_messages = client
+            .query(
+                &format!(
+                    "{} WHERE chat_id = ANY($1) ORDER BY chat_id, ordinal",
+                    ChatMessagesRow::SELECT
+                ),
+                &[&vec![chats.id]],
+            )?
+            .iter()
+            .map(ChatMessagesRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let chat_message_attachments = client
+            .query(
+                &format!(
+                    "{} WHERE message_id = ANY($1) ORDER BY message_id, ordinal",
+                    ChatMessageAttachmentsRow::SELECT
+                ),
+                &[&chat_messages.iter().map(|r| r.id).collect::<Vec<Uuid>>()],
+            )?
+            .iter()
+            .map(ChatMessageAttachmentsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let chat_message_reactions = client
+            .query(
+                &format!(
+                    "{} WHERE message_id = ANY($1) ORDER BY message_id, ordinal",
+                    ChatMessageReactionsRow::SELECT
+                ),
+                &[&chat_messages.iter().map(|r| r.id).collect::<Vec<Uuid>>()],
+            )?
+            .iter()
+            .map(ChatMessageReactionsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let chat_message_reads = client
+            .query(
+                &format!(
+                    "{} WHERE message_id = ANY($1) ORDER BY message_id, ordinal",
+                    ChatMessageReadsRow::SELECT
+                ),
+                &[&chat_messages.iter().map(|r| r.id).collect::<Vec<Uuid>>()],
+            )?
+            .iter()
+            .map(ChatMessageReadsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            Some(Self {
+                chats,
+                chat_participants,
+                chat_messages,
+                chat_message_attachments,
+                chat_message_reactions,
+                chat_message_reads,
+            }),
+        )
+    }
 }
 
 /// Reads one `chats` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -82,6 +83,27 @@ impl ConfigSettingsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO config_settings (id, legacy_object_id, key, value, value_type, category, description, is_secret, updated_by, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, key, value, value_type, category, description, is_secret, updated_by, created_at, updated_at, mongo_version FROM config_settings";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            key: row.try_get(2)?,
+            value: row.try_get(3)?,
+            value_type: row.try_get(4)?,
+            category: row.try_get(5)?,
+            description: row.try_get(6)?,
+            is_secret: row.try_get(7)?,
+            updated_by: row.try_get(8)?,
+            created_at: row.try_get(9)?,
+            updated_at: row.try_get(10)?,
+            mongo_version: row.try_get(11)?,
+        })
+    }
 }
 
 /// One `configsettings` document as rows: the root row and the rows of each child table (all
@@ -90,6 +112,30 @@ impl ConfigSettingsRow {
 pub struct ConfigSetting {
     /// The `config_settings` row.
     pub config_settings: ConfigSettingsRow,
+}
+
+impl ConfigSetting {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(ConfigSettingsRow::INSERT, &self.config_settings.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", ConfigSettingsRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let config_settings = ConfigSettingsRow::from_row(&first)?;
+        Ok(Some(Self { config_settings }))
+    }
 }
 
 /// Reads one `configsettings` document into rows. `Mode::Strict` makes a key the catalogue does

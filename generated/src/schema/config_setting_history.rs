@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -74,6 +75,25 @@ impl ConfigSettingHistoryRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO config_setting_history (id, legacy_object_id, setting_id, key, old_value, new_value, changed_by, reason, changed_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, setting_id, key, old_value, new_value, changed_by, reason, changed_at, mongo_version FROM config_setting_history";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            setting_id: row.try_get(2)?,
+            key: row.try_get(3)?,
+            old_value: row.try_get(4)?,
+            new_value: row.try_get(5)?,
+            changed_by: row.try_get(6)?,
+            reason: row.try_get(7)?,
+            changed_at: row.try_get(8)?,
+            mongo_version: row.try_get(9)?,
+        })
+    }
 }
 
 /// One `configsettinghistories` document as rows: the root row and the rows of each child table (all
@@ -82,6 +102,36 @@ impl ConfigSettingHistoryRow {
 pub struct ConfigSettingHistory {
     /// The `config_setting_history` row.
     pub config_setting_history: ConfigSettingHistoryRow,
+}
+
+impl ConfigSettingHistory {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client
+            .execute(
+                ConfigSettingHistoryRow::INSERT,
+                &self.config_setting_history.params(),
+            )?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", ConfigSettingHistoryRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let config_setting_history = ConfigSettingHistoryRow::from_row(&first)?;
+        Ok(Some(Self { config_setting_history }))
+    }
 }
 
 /// Reads one `configsettinghistories` document into rows. `Mode::Strict` makes a key the catalogue does

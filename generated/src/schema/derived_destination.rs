@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -130,6 +131,39 @@ impl DerivedDestinationsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO derived_destinations (id, legacy_object_id, kind, seller_ref_kind, seller_id, seller_external_ref, seller_offer_ref_kind, seller_offer_id, seller_offer_external_ref, payment_id, trezor_account_id, derivation_index, derivation_path, address, chain, token_contract, status, expected_amount, received_amount, allocated_at, last_checked_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, kind, seller_ref_kind, seller_id, seller_external_ref, seller_offer_ref_kind, seller_offer_id, seller_offer_external_ref, payment_id, trezor_account_id, derivation_index, derivation_path, address, chain, token_contract, status, expected_amount, received_amount, allocated_at, last_checked_at, created_at, updated_at, mongo_version FROM derived_destinations";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            kind: row.try_get(2)?,
+            seller_ref_kind: row.try_get(3)?,
+            seller_id: row.try_get(4)?,
+            seller_external_ref: row.try_get(5)?,
+            seller_offer_ref_kind: row.try_get(6)?,
+            seller_offer_id: row.try_get(7)?,
+            seller_offer_external_ref: row.try_get(8)?,
+            payment_id: row.try_get(9)?,
+            trezor_account_id: row.try_get(10)?,
+            derivation_index: row.try_get(11)?,
+            derivation_path: row.try_get(12)?,
+            address: row.try_get(13)?,
+            chain: row.try_get(14)?,
+            token_contract: row.try_get(15)?,
+            status: row.try_get(16)?,
+            expected_amount: row.try_get(17)?,
+            received_amount: row.try_get(18)?,
+            allocated_at: row.try_get(19)?,
+            last_checked_at: row.try_get(20)?,
+            created_at: row.try_get(21)?,
+            updated_at: row.try_get(22)?,
+            mongo_version: row.try_get(23)?,
+        })
+    }
 }
 
 /// A row of `derived_destination_sweeps` (Mongo `sweeps`).
@@ -192,6 +226,26 @@ impl DerivedDestinationSweepsRow {
             &self.confirmed_at,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO derived_destination_sweeps (id, derived_destination_id, ordinal, legacy_object_id, tx_hash, amount, gas_used, to_address, status, swept_at, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, derived_destination_id, ordinal, legacy_object_id, tx_hash, amount, gas_used, to_address, status, swept_at, confirmed_at FROM derived_destination_sweeps";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            derived_destination_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            tx_hash: row.try_get(4)?,
+            amount: row.try_get(5)?,
+            gas_used: row.try_get(6)?,
+            to_address: row.try_get(7)?,
+            status: row.try_get(8)?,
+            swept_at: row.try_get(9)?,
+            confirmed_at: row.try_get(10)?,
+        })
+    }
 }
 
 /// One `deriveddestinations` document as rows: the root row and the rows of each child table (all
@@ -202,6 +256,55 @@ pub struct DerivedDestination {
     pub derived_destinations: DerivedDestinationsRow,
     /// The `derived_destination_sweeps` rows (Mongo `sweeps`).
     pub derived_destination_sweeps: Vec<DerivedDestinationSweepsRow>,
+}
+
+impl DerivedDestination {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client
+            .execute(
+                DerivedDestinationsRow::INSERT,
+                &self.derived_destinations.params(),
+            )?;
+        for r in &self.derived_destination_sweeps {
+            client.execute(DerivedDestinationSweepsRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", DerivedDestinationsRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let derived_destinations = DerivedDestinationsRow::from_row(&first)?;
+        let derived_destination_sweeps = client
+            .query(
+                &format!(
+                    "{} WHERE derived_destination_id = ANY($1) ORDER BY derived_destination_id, ordinal",
+                    DerivedDestinationSweepsRow::SELECT
+                ),
+                &[&vec![derived_destinations.id]],
+            )?
+            .iter()
+            .map(DerivedDestinationSweepsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            Some(Self {
+                derived_destinations,
+                derived_destination_sweeps,
+            }),
+        )
+    }
 }
 
 /// Reads one `deriveddestinations` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -134,6 +135,40 @@ impl DisputesRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO disputes (id, legacy_object_id, purchase_request_id, payment_id, opened_by, against_user_id, admin_id, chat_ref_kind, chat_id, chat_external_ref, reason, description, status, priority, amount_disputed, evidence, messages, timeline, admin_notes, resolution, due_at, resolved_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, purchase_request_id, payment_id, opened_by, against_user_id, admin_id, chat_ref_kind, chat_id, chat_external_ref, reason, description, status, priority, amount_disputed, evidence, messages, timeline, admin_notes, resolution, due_at, resolved_at, created_at, updated_at, mongo_version FROM disputes";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            purchase_request_id: row.try_get(2)?,
+            payment_id: row.try_get(3)?,
+            opened_by: row.try_get(4)?,
+            against_user_id: row.try_get(5)?,
+            admin_id: row.try_get(6)?,
+            chat_ref_kind: row.try_get(7)?,
+            chat_id: row.try_get(8)?,
+            chat_external_ref: row.try_get(9)?,
+            reason: row.try_get(10)?,
+            description: row.try_get(11)?,
+            status: row.try_get(12)?,
+            priority: row.try_get(13)?,
+            amount_disputed: row.try_get(14)?,
+            evidence: row.try_get(15)?,
+            messages: row.try_get(16)?,
+            timeline: row.try_get(17)?,
+            admin_notes: row.try_get(18)?,
+            resolution: row.try_get(19)?,
+            due_at: row.try_get(20)?,
+            resolved_at: row.try_get(21)?,
+            created_at: row.try_get(22)?,
+            updated_at: row.try_get(23)?,
+            mongo_version: row.try_get(24)?,
+        })
+    }
 }
 
 /// One `disputes` document as rows: the root row and the rows of each child table (all
@@ -142,6 +177,29 @@ impl DisputesRow {
 pub struct Dispute {
     /// The `disputes` row.
     pub disputes: DisputesRow,
+}
+
+impl Dispute {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(DisputesRow::INSERT, &self.disputes.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", DisputesRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let disputes = DisputesRow::from_row(&first)?;
+        Ok(Some(Self { disputes }))
+    }
 }
 
 /// Reads one `disputes` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -138,6 +139,41 @@ impl FundsLedgerEntriesRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO funds_ledger_entries (id, legacy_object_id, purchase_request_ref_kind, purchase_request_id, purchase_request_external_ref, payment_ref_kind, payment_id, payment_external_ref, created_by_ref_kind, created_by_id, created_by_external_ref, account_type, account_id, entry_type, direction, amount, currency, onchain_amount, balance_after, reverses_entry_id, idempotency_key, description, metadata, occurred_at, created_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, purchase_request_ref_kind, purchase_request_id, purchase_request_external_ref, payment_ref_kind, payment_id, payment_external_ref, created_by_ref_kind, created_by_id, created_by_external_ref, account_type, account_id, entry_type, direction, amount, currency, onchain_amount, balance_after, reverses_entry_id, idempotency_key, description, metadata, occurred_at, created_at, mongo_version FROM funds_ledger_entries";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            purchase_request_ref_kind: row.try_get(2)?,
+            purchase_request_id: row.try_get(3)?,
+            purchase_request_external_ref: row.try_get(4)?,
+            payment_ref_kind: row.try_get(5)?,
+            payment_id: row.try_get(6)?,
+            payment_external_ref: row.try_get(7)?,
+            created_by_ref_kind: row.try_get(8)?,
+            created_by_id: row.try_get(9)?,
+            created_by_external_ref: row.try_get(10)?,
+            account_type: row.try_get(11)?,
+            account_id: row.try_get(12)?,
+            entry_type: row.try_get(13)?,
+            direction: row.try_get(14)?,
+            amount: row.try_get(15)?,
+            currency: row.try_get(16)?,
+            onchain_amount: row.try_get(17)?,
+            balance_after: row.try_get(18)?,
+            reverses_entry_id: row.try_get(19)?,
+            idempotency_key: row.try_get(20)?,
+            description: row.try_get(21)?,
+            metadata: row.try_get(22)?,
+            occurred_at: row.try_get(23)?,
+            created_at: row.try_get(24)?,
+            mongo_version: row.try_get(25)?,
+        })
+    }
 }
 
 /// One `fundsledgerentries` document as rows: the root row and the rows of each child table (all
@@ -146,6 +182,36 @@ impl FundsLedgerEntriesRow {
 pub struct FundsLedgerEntry {
     /// The `funds_ledger_entries` row.
     pub funds_ledger_entries: FundsLedgerEntriesRow,
+}
+
+impl FundsLedgerEntry {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client
+            .execute(
+                FundsLedgerEntriesRow::INSERT,
+                &self.funds_ledger_entries.params(),
+            )?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", FundsLedgerEntriesRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let funds_ledger_entries = FundsLedgerEntriesRow::from_row(&first)?;
+        Ok(Some(Self { funds_ledger_entries }))
+    }
 }
 
 /// Reads one `fundsledgerentries` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -86,6 +87,28 @@ impl LevelConfigsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO level_configs (id, legacy_object_id, level, name, min_points, max_points, fee_discount_percent, badge_icon, perks, is_active, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, level, name, min_points, max_points, fee_discount_percent, badge_icon, perks, is_active, created_at, updated_at, mongo_version FROM level_configs";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            level: row.try_get(2)?,
+            name: row.try_get(3)?,
+            min_points: row.try_get(4)?,
+            max_points: row.try_get(5)?,
+            fee_discount_percent: row.try_get(6)?,
+            badge_icon: row.try_get(7)?,
+            perks: row.try_get(8)?,
+            is_active: row.try_get(9)?,
+            created_at: row.try_get(10)?,
+            updated_at: row.try_get(11)?,
+            mongo_version: row.try_get(12)?,
+        })
+    }
 }
 
 /// One `levelconfigs` document as rows: the root row and the rows of each child table (all
@@ -94,6 +117,30 @@ impl LevelConfigsRow {
 pub struct LevelConfig {
     /// The `level_configs` row.
     pub level_configs: LevelConfigsRow,
+}
+
+impl LevelConfig {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(LevelConfigsRow::INSERT, &self.level_configs.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", LevelConfigsRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let level_configs = LevelConfigsRow::from_row(&first)?;
+        Ok(Some(Self { level_configs }))
+    }
 }
 
 /// Reads one `levelconfigs` document into rows. `Mode::Strict` makes a key the catalogue does

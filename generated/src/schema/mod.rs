@@ -205,3 +205,385 @@ pub fn round_trip(
         },
     )
 }
+
+/// Reads one document of `collection`, inserts its rows, reads them back by the root id and
+/// writes the document again: the whole Mongo -> Postgres -> Mongo path; `None` for a
+/// collection the catalogue does not have.
+pub fn through_postgres(
+    collection: &str,
+    doc: &schemac_runtime::bson::RawDocument,
+    client: &mut impl schemac_runtime::postgres::GenericClient,
+) -> Option<Result<schemac_runtime::bson::Document, String>> {
+    Some(
+        match collection {
+            "addresses" => {
+                (|| {
+                    let (rows, _) = address::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = address::Address::load(client, rows.addresses.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    address::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "blogposts" => {
+                (|| {
+                    let (rows, _) = blog_post::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = blog_post::BlogPost::load(client, rows.blog_posts.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    blog_post::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "categories" => {
+                (|| {
+                    let (rows, _) = category::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = category::Category::load(client, rows.categories.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    category::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "chats" => {
+                (|| {
+                    let (rows, _) = chat::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = chat::Chat::load(client, rows.chats.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    chat::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "configsettings" => {
+                (|| {
+                    let (rows, _) = config_setting::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = config_setting::ConfigSetting::load(
+                            client,
+                            rows.config_settings.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    config_setting::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "configsettinghistories" => {
+                (|| {
+                    let (rows, _) = config_setting_history::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = config_setting_history::ConfigSettingHistory::load(
+                            client,
+                            rows.config_setting_history.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    config_setting_history::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "deriveddestinations" => {
+                (|| {
+                    let (rows, _) = derived_destination::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = derived_destination::DerivedDestination::load(
+                            client,
+                            rows.derived_destinations.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    derived_destination::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "disputes" => {
+                (|| {
+                    let (rows, _) = dispute::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = dispute::Dispute::load(client, rows.disputes.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    dispute::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "fundsledgerentries" => {
+                (|| {
+                    let (rows, _) = funds_ledger_entry::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = funds_ledger_entry::FundsLedgerEntry::load(
+                            client,
+                            rows.funds_ledger_entries.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    funds_ledger_entry::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "levelconfigs" => {
+                (|| {
+                    let (rows, _) = level_config::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = level_config::LevelConfig::load(
+                            client,
+                            rows.level_configs.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    level_config::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "notifications" => {
+                (|| {
+                    let (rows, _) = notification::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = notification::Notification::load(
+                            client,
+                            rows.notifications.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    notification::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "payments" => {
+                (|| {
+                    let (rows, _) = payment::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = payment::Payment::load(client, rows.payments.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    payment::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "pointtransactions" => {
+                (|| {
+                    let (rows, _) = point_transaction::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = point_transaction::PointTransaction::load(
+                            client,
+                            rows.point_transactions.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    point_transaction::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "purchaserequests" => {
+                (|| {
+                    let (rows, _) = purchase_request::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = purchase_request::PurchaseRequest::load(
+                            client,
+                            rows.purchase_requests.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    purchase_request::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "requesttemplates" => {
+                (|| {
+                    let (rows, _) = request_template::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = request_template::RequestTemplate::load(
+                            client,
+                            rows.request_templates.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    request_template::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "reviews" => {
+                (|| {
+                    let (rows, _) = review::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = review::Review::load(client, rows.reviews.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    review::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "selleroffers" => {
+                (|| {
+                    let (rows, _) = seller_offer::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = seller_offer::SellerOffer::load(
+                            client,
+                            rows.seller_offers.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    seller_offer::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "shopsettings" => {
+                (|| {
+                    let (rows, _) = shop_settings::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = shop_settings::ShopSettings::load(
+                            client,
+                            rows.shop_settings.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    shop_settings::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "telegramlinks" => {
+                (|| {
+                    let (rows, _) = telegram_link::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = telegram_link::TelegramLink::load(
+                            client,
+                            rows.telegram_links.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    telegram_link::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "telegramsessions" => {
+                (|| {
+                    let (rows, _) = telegram_session::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = telegram_session::TelegramSession::load(
+                            client,
+                            rows.telegram_sessions.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    telegram_session::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "tempverifications" => {
+                (|| {
+                    let (rows, _) = temp_verification::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = temp_verification::TempVerification::load(
+                            client,
+                            rows.temp_verifications.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    temp_verification::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "trezoraccounts" => {
+                (|| {
+                    let (rows, _) = trezor_account::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = trezor_account::TrezorAccount::load(
+                            client,
+                            rows.trezor_accounts.id,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    trezor_account::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            "users" => {
+                (|| {
+                    let (rows, _) = user::from_mongo(
+                            doc,
+                            schemac_runtime::transform::Mode::Strict,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    rows.insert(client).map_err(|e| e.to_string())?;
+                    let loaded = user::User::load(client, rows.users.id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the row is gone")?;
+                    user::to_mongo(&loaded).map_err(|e| e.to_string())
+                })()
+            }
+            _ => return None,
+        },
+    )
+}

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -94,6 +95,30 @@ impl NotificationsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO notifications (id, legacy_object_id, user_id, type, title, body, link, data, channels, is_read, read_at, delivered_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, user_id, type, title, body, link, data, channels, is_read, read_at, delivered_at, created_at, updated_at, mongo_version FROM notifications";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            r#type: row.try_get(3)?,
+            title: row.try_get(4)?,
+            body: row.try_get(5)?,
+            link: row.try_get(6)?,
+            data: row.try_get(7)?,
+            channels: row.try_get(8)?,
+            is_read: row.try_get(9)?,
+            read_at: row.try_get(10)?,
+            delivered_at: row.try_get(11)?,
+            created_at: row.try_get(12)?,
+            updated_at: row.try_get(13)?,
+            mongo_version: row.try_get(14)?,
+        })
+    }
 }
 
 /// One `notifications` document as rows: the root row and the rows of each child table (all
@@ -102,6 +127,30 @@ impl NotificationsRow {
 pub struct Notification {
     /// The `notifications` row.
     pub notifications: NotificationsRow,
+}
+
+impl Notification {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(NotificationsRow::INSERT, &self.notifications.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", NotificationsRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let notifications = NotificationsRow::from_row(&first)?;
+        Ok(Some(Self { notifications }))
+    }
 }
 
 /// Reads one `notifications` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -186,6 +187,53 @@ impl PaymentsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO payments (id, legacy_object_id, purchase_request_ref_kind, purchase_request_id, purchase_request_external_ref, seller_offer_ref_kind, seller_offer_id, seller_offer_external_ref, seller_ref_kind, seller_id, seller_external_ref, buyer_id, provider, provider_payment_id, request_id, status, amount, currency, fee_amount, aml_fee_amount, net_amount, exchange_rate, chain, destination_address, tx_hash, blockchain, metadata, webhook_events, confirmed_at, held_at, released_at, refunded_at, failed_at, failure_reason, expires_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, purchase_request_ref_kind, purchase_request_id, purchase_request_external_ref, seller_offer_ref_kind, seller_offer_id, seller_offer_external_ref, seller_ref_kind, seller_id, seller_external_ref, buyer_id, provider, provider_payment_id, request_id, status, amount, currency, fee_amount, aml_fee_amount, net_amount, exchange_rate, chain, destination_address, tx_hash, blockchain, metadata, webhook_events, confirmed_at, held_at, released_at, refunded_at, failed_at, failure_reason, expires_at, created_at, updated_at, mongo_version FROM payments";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            purchase_request_ref_kind: row.try_get(2)?,
+            purchase_request_id: row.try_get(3)?,
+            purchase_request_external_ref: row.try_get(4)?,
+            seller_offer_ref_kind: row.try_get(5)?,
+            seller_offer_id: row.try_get(6)?,
+            seller_offer_external_ref: row.try_get(7)?,
+            seller_ref_kind: row.try_get(8)?,
+            seller_id: row.try_get(9)?,
+            seller_external_ref: row.try_get(10)?,
+            buyer_id: row.try_get(11)?,
+            provider: row.try_get(12)?,
+            provider_payment_id: row.try_get(13)?,
+            request_id: row.try_get(14)?,
+            status: row.try_get(15)?,
+            amount: row.try_get(16)?,
+            currency: row.try_get(17)?,
+            fee_amount: row.try_get(18)?,
+            aml_fee_amount: row.try_get(19)?,
+            net_amount: row.try_get(20)?,
+            exchange_rate: row.try_get(21)?,
+            chain: row.try_get(22)?,
+            destination_address: row.try_get(23)?,
+            tx_hash: row.try_get(24)?,
+            blockchain: row.try_get(25)?,
+            metadata: row.try_get(26)?,
+            webhook_events: row.try_get(27)?,
+            confirmed_at: row.try_get(28)?,
+            held_at: row.try_get(29)?,
+            released_at: row.try_get(30)?,
+            refunded_at: row.try_get(31)?,
+            failed_at: row.try_get(32)?,
+            failure_reason: row.try_get(33)?,
+            expires_at: row.try_get(34)?,
+            created_at: row.try_get(35)?,
+            updated_at: row.try_get(36)?,
+            mongo_version: row.try_get(37)?,
+        })
+    }
 }
 
 /// A row of `payment_quotes` (Mongo `quote`).
@@ -248,6 +296,26 @@ impl PaymentQuotesRow {
             &self.created_at,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO payment_quotes (id, payment_id, quote_id, base_currency, quote_currency, rate, amount_in, amount_out, source, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, payment_id, quote_id, base_currency, quote_currency, rate, amount_in, amount_out, source, expires_at, created_at FROM payment_quotes";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            payment_id: row.try_get(1)?,
+            quote_id: row.try_get(2)?,
+            base_currency: row.try_get(3)?,
+            quote_currency: row.try_get(4)?,
+            rate: row.try_get(5)?,
+            amount_in: row.try_get(6)?,
+            amount_out: row.try_get(7)?,
+            source: row.try_get(8)?,
+            expires_at: row.try_get(9)?,
+            created_at: row.try_get(10)?,
+        })
+    }
 }
 
 /// One `payments` document as rows: the root row and the rows of each child table (all
@@ -258,6 +326,43 @@ pub struct Payment {
     pub payments: PaymentsRow,
     /// The `payment_quotes` rows (Mongo `quote`).
     pub payment_quotes: Vec<PaymentQuotesRow>,
+}
+
+impl Payment {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(PaymentsRow::INSERT, &self.payments.params())?;
+        for r in &self.payment_quotes {
+            client.execute(PaymentQuotesRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", PaymentsRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let payments = PaymentsRow::from_row(&first)?;
+        let payment_quotes = client
+            .query(
+                &format!(
+                    "{} WHERE payment_id = ANY($1) ORDER BY payment_id",
+                    PaymentQuotesRow::SELECT
+                ),
+                &[&vec![payments.id]],
+            )?
+            .iter()
+            .map(PaymentQuotesRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Self { payments, payment_quotes }))
+    }
 }
 
 /// Reads one `payments` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -86,6 +87,28 @@ impl PointTransactionsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO point_transactions (id, legacy_object_id, user_id, type, points, balance_after, reason, reference_id, reference_type, referred_user_id, metadata, created_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, user_id, type, points, balance_after, reason, reference_id, reference_type, referred_user_id, metadata, created_at, mongo_version FROM point_transactions";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            r#type: row.try_get(3)?,
+            points: row.try_get(4)?,
+            balance_after: row.try_get(5)?,
+            reason: row.try_get(6)?,
+            reference_id: row.try_get(7)?,
+            reference_type: row.try_get(8)?,
+            referred_user_id: row.try_get(9)?,
+            metadata: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+            mongo_version: row.try_get(12)?,
+        })
+    }
 }
 
 /// One `pointtransactions` document as rows: the root row and the rows of each child table (all
@@ -94,6 +117,32 @@ impl PointTransactionsRow {
 pub struct PointTransaction {
     /// The `point_transactions` row.
     pub point_transactions: PointTransactionsRow,
+}
+
+impl PointTransaction {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(PointTransactionsRow::INSERT, &self.point_transactions.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", PointTransactionsRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let point_transactions = PointTransactionsRow::from_row(&first)?;
+        Ok(Some(Self { point_transactions }))
+    }
 }
 
 /// Reads one `pointtransactions` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -206,6 +207,58 @@ impl PurchaseRequestsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_requests (id, legacy_object_id, title, description, buyer_id, category_id, template_id, type, status, quantity, budget, budget_min, budget_max, budget_currency, is_negotiable, condition, brand, product_model, color, size, images, attachments, tags, urgency, visibility, selected_offer_id, selected_seller_id, offer_count, view_count, deadline, expires_at, published_at, completed_at, cancelled_at, cancellation_reason, escrow_release_at, auto_release_days, source, locale, status_history, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, title, description, buyer_id, category_id, template_id, type, status, quantity, budget, budget_min, budget_max, budget_currency, is_negotiable, condition, brand, product_model, color, size, images, attachments, tags, urgency, visibility, selected_offer_id, selected_seller_id, offer_count, view_count, deadline, expires_at, published_at, completed_at, cancelled_at, cancellation_reason, escrow_release_at, auto_release_days, source, locale, status_history, created_at, updated_at, mongo_version FROM purchase_requests";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            title: row.try_get(2)?,
+            description: row.try_get(3)?,
+            buyer_id: row.try_get(4)?,
+            category_id: row.try_get(5)?,
+            template_id: row.try_get(6)?,
+            r#type: row.try_get(7)?,
+            status: row.try_get(8)?,
+            quantity: row.try_get(9)?,
+            budget: row.try_get(10)?,
+            budget_min: row.try_get(11)?,
+            budget_max: row.try_get(12)?,
+            budget_currency: row.try_get(13)?,
+            is_negotiable: row.try_get(14)?,
+            condition: row.try_get(15)?,
+            brand: row.try_get(16)?,
+            product_model: row.try_get(17)?,
+            color: row.try_get(18)?,
+            size: row.try_get(19)?,
+            images: row.try_get(20)?,
+            attachments: row.try_get(21)?,
+            tags: row.try_get(22)?,
+            urgency: row.try_get(23)?,
+            visibility: row.try_get(24)?,
+            selected_offer_id: row.try_get(25)?,
+            selected_seller_id: row.try_get(26)?,
+            offer_count: row.try_get(27)?,
+            view_count: row.try_get(28)?,
+            deadline: row.try_get(29)?,
+            expires_at: row.try_get(30)?,
+            published_at: row.try_get(31)?,
+            completed_at: row.try_get(32)?,
+            cancelled_at: row.try_get(33)?,
+            cancellation_reason: row.try_get(34)?,
+            escrow_release_at: row.try_get(35)?,
+            auto_release_days: row.try_get(36)?,
+            source: row.try_get(37)?,
+            locale: row.try_get(38)?,
+            status_history: row.try_get(39)?,
+            created_at: row.try_get(40)?,
+            updated_at: row.try_get(41)?,
+            mongo_version: row.try_get(42)?,
+        })
+    }
 }
 
 /// A row of `purchase_request_delivery_info` (Mongo `deliveryInfo`).
@@ -251,6 +304,22 @@ impl PurchaseRequestDeliveryInfoRow {
             &self.estimated_days,
             &self.instructions,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_delivery_info (id, purchase_request_id, method, preferred_carrier, shipping_cost, estimated_days, instructions) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, method, preferred_carrier, shipping_cost, estimated_days, instructions FROM purchase_request_delivery_info";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            method: row.try_get(2)?,
+            preferred_carrier: row.try_get(3)?,
+            shipping_cost: row.try_get(4)?,
+            estimated_days: row.try_get(5)?,
+            instructions: row.try_get(6)?,
+        })
     }
 }
 
@@ -310,6 +379,25 @@ impl PurchaseRequestDeliveryAddressRow {
             &self.country,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_delivery_address (id, purchase_request_id, full_name, phone, line1, line2, city, state, postal_code, country) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, full_name, phone, line1, line2, city, state, postal_code, country FROM purchase_request_delivery_address";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            full_name: row.try_get(2)?,
+            phone: row.try_get(3)?,
+            line1: row.try_get(4)?,
+            line2: row.try_get(5)?,
+            city: row.try_get(6)?,
+            state: row.try_get(7)?,
+            postal_code: row.try_get(8)?,
+            country: row.try_get(9)?,
+        })
+    }
 }
 
 /// A row of `purchase_request_seller_delivery_info` (Mongo `sellerDeliveryInfo`).
@@ -359,6 +447,23 @@ impl PurchaseRequestSellerDeliveryInfoRow {
             &self.estimated_delivery_at,
             &self.notes,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_seller_delivery_info (id, purchase_request_id, carrier, tracking_number, tracking_url, shipped_at, estimated_delivery_at, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, carrier, tracking_number, tracking_url, shipped_at, estimated_delivery_at, notes FROM purchase_request_seller_delivery_info";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            carrier: row.try_get(2)?,
+            tracking_number: row.try_get(3)?,
+            tracking_url: row.try_get(4)?,
+            shipped_at: row.try_get(5)?,
+            estimated_delivery_at: row.try_get(6)?,
+            notes: row.try_get(7)?,
+        })
     }
 }
 
@@ -410,6 +515,23 @@ impl PurchaseRequestServiceInfoRow {
             &self.requirements,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_service_info (id, purchase_request_id, location, remote, scheduled_start, scheduled_end, hours_estimated, requirements) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, location, remote, scheduled_start, scheduled_end, hours_estimated, requirements FROM purchase_request_service_info";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            location: row.try_get(2)?,
+            remote: row.try_get(3)?,
+            scheduled_start: row.try_get(4)?,
+            scheduled_end: row.try_get(5)?,
+            hours_estimated: row.try_get(6)?,
+            requirements: row.try_get(7)?,
+        })
+    }
 }
 
 /// A row of `purchase_request_specifications` (Mongo `specifications`).
@@ -451,6 +573,21 @@ impl PurchaseRequestSpecificationsRow {
             &self.value,
             &self.unit,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_specifications (id, purchase_request_id, ordinal, key, value, unit) VALUES ($1, $2, $3, $4, $5, $6)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, ordinal, key, value, unit FROM purchase_request_specifications";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            key: row.try_get(3)?,
+            value: row.try_get(4)?,
+            unit: row.try_get(5)?,
+        })
     }
 }
 
@@ -497,6 +634,22 @@ impl PurchaseRequestPreferredSellersRow {
             &self.added_at,
             &self.note,
         ]
+    }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO purchase_request_preferred_sellers (id, purchase_request_id, ordinal, legacy_object_id, seller_id, added_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, ordinal, legacy_object_id, seller_id, added_at, note FROM purchase_request_preferred_sellers";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            seller_id: row.try_get(4)?,
+            added_at: row.try_get(5)?,
+            note: row.try_get(6)?,
+        })
     }
 }
 
@@ -560,6 +713,26 @@ impl DeliveryAttemptsRow {
             &self.proof_urls,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO delivery_attempts (id, purchase_request_id, ordinal, legacy_object_id, attempt_no, carrier, tracking_number, status, attempted_at, failure_reason, proof_urls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, purchase_request_id, ordinal, legacy_object_id, attempt_no, carrier, tracking_number, status, attempted_at, failure_reason, proof_urls FROM delivery_attempts";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            purchase_request_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            attempt_no: row.try_get(4)?,
+            carrier: row.try_get(5)?,
+            tracking_number: row.try_get(6)?,
+            status: row.try_get(7)?,
+            attempted_at: row.try_get(8)?,
+            failure_reason: row.try_get(9)?,
+            proof_urls: row.try_get(10)?,
+        })
+    }
 }
 
 /// One `purchaserequests` document as rows: the root row and the rows of each child table (all
@@ -582,6 +755,141 @@ pub struct PurchaseRequest {
     pub purchase_request_preferred_sellers: Vec<PurchaseRequestPreferredSellersRow>,
     /// The `delivery_attempts` rows (Mongo `deliveryAttempts`).
     pub delivery_attempts: Vec<DeliveryAttemptsRow>,
+}
+
+impl PurchaseRequest {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(PurchaseRequestsRow::INSERT, &self.purchase_requests.params())?;
+        for r in &self.purchase_request_delivery_info {
+            client.execute(PurchaseRequestDeliveryInfoRow::INSERT, &r.params())?;
+        }
+        for r in &self.purchase_request_delivery_address {
+            client.execute(PurchaseRequestDeliveryAddressRow::INSERT, &r.params())?;
+        }
+        for r in &self.purchase_request_seller_delivery_info {
+            client.execute(PurchaseRequestSellerDeliveryInfoRow::INSERT, &r.params())?;
+        }
+        for r in &self.purchase_request_service_info {
+            client.execute(PurchaseRequestServiceInfoRow::INSERT, &r.params())?;
+        }
+        for r in &self.purchase_request_specifications {
+            client.execute(PurchaseRequestSpecificationsRow::INSERT, &r.params())?;
+        }
+        for r in &self.purchase_request_preferred_sellers {
+            client.execute(PurchaseRequestPreferredSellersRow::INSERT, &r.params())?;
+        }
+        for r in &self.delivery_attempts {
+            client.execute(DeliveryAttemptsRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", PurchaseRequestsRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let purchase_requests = PurchaseRequestsRow::from_row(&first)?;
+        let purchase_request_delivery_info = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id",
+                    PurchaseRequestDeliveryInfoRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestDeliveryInfoRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let purchase_request_delivery_address = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id",
+                    PurchaseRequestDeliveryAddressRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestDeliveryAddressRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let purchase_request_seller_delivery_info = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id",
+                    PurchaseRequestSellerDeliveryInfoRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestSellerDeliveryInfoRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let purchase_request_service_info = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id",
+                    PurchaseRequestServiceInfoRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestServiceInfoRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let purchase_request_specifications = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id, ordinal",
+                    PurchaseRequestSpecificationsRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestSpecificationsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let purchase_request_preferred_sellers = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id, ordinal",
+                    PurchaseRequestPreferredSellersRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(PurchaseRequestPreferredSellersRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let delivery_attempts = client
+            .query(
+                &format!(
+                    "{} WHERE purchase_request_id = ANY($1) ORDER BY purchase_request_id, ordinal",
+                    DeliveryAttemptsRow::SELECT
+                ),
+                &[&vec![purchase_requests.id]],
+            )?
+            .iter()
+            .map(DeliveryAttemptsRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            Some(Self {
+                purchase_requests,
+                purchase_request_delivery_info,
+                purchase_request_delivery_address,
+                purchase_request_seller_delivery_info,
+                purchase_request_service_info,
+                purchase_request_specifications,
+                purchase_request_preferred_sellers,
+                delivery_attempts,
+            }),
+        )
+    }
 }
 
 /// Reads one `purchaserequests` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -126,6 +127,38 @@ impl RequestTemplatesRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO request_templates (id, legacy_object_id, seller_id, category_id, title, description, type, base_price, currency, max_usage, usage_count, is_active, images, tags, specifications, variants, options, faqs, delivery_options, custom_fields, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, seller_id, category_id, title, description, type, base_price, currency, max_usage, usage_count, is_active, images, tags, specifications, variants, options, faqs, delivery_options, custom_fields, created_at, updated_at, mongo_version FROM request_templates";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            seller_id: row.try_get(2)?,
+            category_id: row.try_get(3)?,
+            title: row.try_get(4)?,
+            description: row.try_get(5)?,
+            r#type: row.try_get(6)?,
+            base_price: row.try_get(7)?,
+            currency: row.try_get(8)?,
+            max_usage: row.try_get(9)?,
+            usage_count: row.try_get(10)?,
+            is_active: row.try_get(11)?,
+            images: row.try_get(12)?,
+            tags: row.try_get(13)?,
+            specifications: row.try_get(14)?,
+            variants: row.try_get(15)?,
+            options: row.try_get(16)?,
+            faqs: row.try_get(17)?,
+            delivery_options: row.try_get(18)?,
+            custom_fields: row.try_get(19)?,
+            created_at: row.try_get(20)?,
+            updated_at: row.try_get(21)?,
+            mongo_version: row.try_get(22)?,
+        })
+    }
 }
 
 /// One `requesttemplates` document as rows: the root row and the rows of each child table (all
@@ -134,6 +167,32 @@ impl RequestTemplatesRow {
 pub struct RequestTemplate {
     /// The `request_templates` row.
     pub request_templates: RequestTemplatesRow,
+}
+
+impl RequestTemplate {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(RequestTemplatesRow::INSERT, &self.request_templates.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", RequestTemplatesRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let request_templates = RequestTemplatesRow::from_row(&first)?;
+        Ok(Some(Self { request_templates }))
+    }
 }
 
 /// Reads one `requesttemplates` document into rows. `Mode::Strict` makes a key the catalogue does

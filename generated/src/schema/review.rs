@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -110,6 +111,34 @@ impl ReviewsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO reviews (id, legacy_object_id, reviewer_id, subject_type, subject_id, purchase_request_id, rating, title, comment, pros, cons, is_published, is_verified_purchase, seller_reply_body, seller_reply_replied_at, helpful_count, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, reviewer_id, subject_type, subject_id, purchase_request_id, rating, title, comment, pros, cons, is_published, is_verified_purchase, seller_reply_body, seller_reply_replied_at, helpful_count, created_at, updated_at, mongo_version FROM reviews";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            reviewer_id: row.try_get(2)?,
+            subject_type: row.try_get(3)?,
+            subject_id: row.try_get(4)?,
+            purchase_request_id: row.try_get(5)?,
+            rating: row.try_get(6)?,
+            title: row.try_get(7)?,
+            comment: row.try_get(8)?,
+            pros: row.try_get(9)?,
+            cons: row.try_get(10)?,
+            is_published: row.try_get(11)?,
+            is_verified_purchase: row.try_get(12)?,
+            seller_reply_body: row.try_get(13)?,
+            seller_reply_replied_at: row.try_get(14)?,
+            helpful_count: row.try_get(15)?,
+            created_at: row.try_get(16)?,
+            updated_at: row.try_get(17)?,
+            mongo_version: row.try_get(18)?,
+        })
+    }
 }
 
 /// One `reviews` document as rows: the root row and the rows of each child table (all
@@ -118,6 +147,29 @@ impl ReviewsRow {
 pub struct Review {
     /// The `reviews` row.
     pub reviews: ReviewsRow,
+}
+
+impl Review {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(ReviewsRow::INSERT, &self.reviews.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", ReviewsRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let reviews = ReviewsRow::from_row(&first)?;
+        Ok(Some(Self { reviews }))
+    }
 }
 
 /// Reads one `reviews` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -130,6 +131,39 @@ impl SellerOffersRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO seller_offers (id, legacy_object_id, purchase_request_id, seller_id, price, offer_currency, shipping_cost, message, status, valid_until, delivery_terms_method, delivery_terms_estimated_days, delivery_terms_carrier, delivery_terms_ships_from, warranty_months, warranty_provider, warranty_terms, images, accepted_at, rejected_at, rejection_reason, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, purchase_request_id, seller_id, price, offer_currency, shipping_cost, message, status, valid_until, delivery_terms_method, delivery_terms_estimated_days, delivery_terms_carrier, delivery_terms_ships_from, warranty_months, warranty_provider, warranty_terms, images, accepted_at, rejected_at, rejection_reason, created_at, updated_at, mongo_version FROM seller_offers";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            purchase_request_id: row.try_get(2)?,
+            seller_id: row.try_get(3)?,
+            price: row.try_get(4)?,
+            offer_currency: row.try_get(5)?,
+            shipping_cost: row.try_get(6)?,
+            message: row.try_get(7)?,
+            status: row.try_get(8)?,
+            valid_until: row.try_get(9)?,
+            delivery_terms_method: row.try_get(10)?,
+            delivery_terms_estimated_days: row.try_get(11)?,
+            delivery_terms_carrier: row.try_get(12)?,
+            delivery_terms_ships_from: row.try_get(13)?,
+            warranty_months: row.try_get(14)?,
+            warranty_provider: row.try_get(15)?,
+            warranty_terms: row.try_get(16)?,
+            images: row.try_get(17)?,
+            accepted_at: row.try_get(18)?,
+            rejected_at: row.try_get(19)?,
+            rejection_reason: row.try_get(20)?,
+            created_at: row.try_get(21)?,
+            updated_at: row.try_get(22)?,
+            mongo_version: row.try_get(23)?,
+        })
+    }
 }
 
 /// One `selleroffers` document as rows: the root row and the rows of each child table (all
@@ -138,6 +172,30 @@ impl SellerOffersRow {
 pub struct SellerOffer {
     /// The `seller_offers` row.
     pub seller_offers: SellerOffersRow,
+}
+
+impl SellerOffer {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(SellerOffersRow::INSERT, &self.seller_offers.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", SellerOffersRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let seller_offers = SellerOffersRow::from_row(&first)?;
+        Ok(Some(Self { seller_offers }))
+    }
 }
 
 /// Reads one `selleroffers` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -110,6 +111,34 @@ impl ShopSettingsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO shop_settings (id, legacy_object_id, seller_id, shop_name, description, logo_url, banner_url, reviews_enabled, auto_accept_offers, vacation_mode, vacation_message, payment_rails, payout_address, payout_chain, return_policy, social_links, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, seller_id, shop_name, description, logo_url, banner_url, reviews_enabled, auto_accept_offers, vacation_mode, vacation_message, payment_rails, payout_address, payout_chain, return_policy, social_links, created_at, updated_at, mongo_version FROM shop_settings";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            seller_id: row.try_get(2)?,
+            shop_name: row.try_get(3)?,
+            description: row.try_get(4)?,
+            logo_url: row.try_get(5)?,
+            banner_url: row.try_get(6)?,
+            reviews_enabled: row.try_get(7)?,
+            auto_accept_offers: row.try_get(8)?,
+            vacation_mode: row.try_get(9)?,
+            vacation_message: row.try_get(10)?,
+            payment_rails: row.try_get(11)?,
+            payout_address: row.try_get(12)?,
+            payout_chain: row.try_get(13)?,
+            return_policy: row.try_get(14)?,
+            social_links: row.try_get(15)?,
+            created_at: row.try_get(16)?,
+            updated_at: row.try_get(17)?,
+            mongo_version: row.try_get(18)?,
+        })
+    }
 }
 
 /// One `shopsettings` document as rows: the root row and the rows of each child table (all
@@ -118,6 +147,30 @@ impl ShopSettingsRow {
 pub struct ShopSettings {
     /// The `shop_settings` row.
     pub shop_settings: ShopSettingsRow,
+}
+
+impl ShopSettings {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(ShopSettingsRow::INSERT, &self.shop_settings.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", ShopSettingsRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let shop_settings = ShopSettingsRow::from_row(&first)?;
+        Ok(Some(Self { shop_settings }))
+    }
 }
 
 /// Reads one `shopsettings` document into rows. `Mode::Strict` makes a key the catalogue does

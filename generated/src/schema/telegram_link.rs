@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -94,6 +95,30 @@ impl TelegramLinksRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO telegram_links (id, legacy_object_id, user_id, telegram_user_id, telegram_username, first_name, last_name, photo_url, language_code, is_premium, linked_at, unlinked_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, user_id, telegram_user_id, telegram_username, first_name, last_name, photo_url, language_code, is_premium, linked_at, unlinked_at, created_at, updated_at, mongo_version FROM telegram_links";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            telegram_user_id: row.try_get(3)?,
+            telegram_username: row.try_get(4)?,
+            first_name: row.try_get(5)?,
+            last_name: row.try_get(6)?,
+            photo_url: row.try_get(7)?,
+            language_code: row.try_get(8)?,
+            is_premium: row.try_get(9)?,
+            linked_at: row.try_get(10)?,
+            unlinked_at: row.try_get(11)?,
+            created_at: row.try_get(12)?,
+            updated_at: row.try_get(13)?,
+            mongo_version: row.try_get(14)?,
+        })
+    }
 }
 
 /// One `telegramlinks` document as rows: the root row and the rows of each child table (all
@@ -102,6 +127,30 @@ impl TelegramLinksRow {
 pub struct TelegramLink {
     /// The `telegram_links` row.
     pub telegram_links: TelegramLinksRow,
+}
+
+impl TelegramLink {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(TelegramLinksRow::INSERT, &self.telegram_links.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", TelegramLinksRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let telegram_links = TelegramLinksRow::from_row(&first)?;
+        Ok(Some(Self { telegram_links }))
+    }
 }
 
 /// Reads one `telegramlinks` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -90,6 +91,29 @@ impl TelegramSessionsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO telegram_sessions (id, legacy_object_id, telegram_user_id, chat_id, user_id, state, context, init_data_hash, auth_date, last_activity_at, expires_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, telegram_user_id, chat_id, user_id, state, context, init_data_hash, auth_date, last_activity_at, expires_at, created_at, updated_at, mongo_version FROM telegram_sessions";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            telegram_user_id: row.try_get(2)?,
+            chat_id: row.try_get(3)?,
+            user_id: row.try_get(4)?,
+            state: row.try_get(5)?,
+            context: row.try_get(6)?,
+            init_data_hash: row.try_get(7)?,
+            auth_date: row.try_get(8)?,
+            last_activity_at: row.try_get(9)?,
+            expires_at: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+            updated_at: row.try_get(12)?,
+            mongo_version: row.try_get(13)?,
+        })
+    }
 }
 
 /// One `telegramsessions` document as rows: the root row and the rows of each child table (all
@@ -98,6 +122,32 @@ impl TelegramSessionsRow {
 pub struct TelegramSession {
     /// The `telegram_sessions` row.
     pub telegram_sessions: TelegramSessionsRow,
+}
+
+impl TelegramSession {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(TelegramSessionsRow::INSERT, &self.telegram_sessions.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", TelegramSessionsRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let telegram_sessions = TelegramSessionsRow::from_row(&first)?;
+        Ok(Some(Self { telegram_sessions }))
+    }
 }
 
 /// Reads one `telegramsessions` document into rows. `Mode::Strict` makes a key the catalogue does

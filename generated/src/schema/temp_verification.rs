@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -94,6 +95,30 @@ impl TempVerificationsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO temp_verifications (id, legacy_object_id, purpose, user_id, email, telegram_user_id, code_hash, attempts, max_attempts, payload, consumed_at, expires_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, purpose, user_id, email, telegram_user_id, code_hash, attempts, max_attempts, payload, consumed_at, expires_at, created_at, updated_at, mongo_version FROM temp_verifications";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            purpose: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            email: row.try_get(4)?,
+            telegram_user_id: row.try_get(5)?,
+            code_hash: row.try_get(6)?,
+            attempts: row.try_get(7)?,
+            max_attempts: row.try_get(8)?,
+            payload: row.try_get(9)?,
+            consumed_at: row.try_get(10)?,
+            expires_at: row.try_get(11)?,
+            created_at: row.try_get(12)?,
+            updated_at: row.try_get(13)?,
+            mongo_version: row.try_get(14)?,
+        })
+    }
 }
 
 /// One `tempverifications` document as rows: the root row and the rows of each child table (all
@@ -102,6 +127,32 @@ impl TempVerificationsRow {
 pub struct TempVerification {
     /// The `temp_verifications` row.
     pub temp_verifications: TempVerificationsRow,
+}
+
+impl TempVerification {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(TempVerificationsRow::INSERT, &self.temp_verifications.params())?;
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(
+                &format!("{} WHERE id = $1", TempVerificationsRow::SELECT),
+                &[&id],
+            )? else {
+            return Ok(None);
+        };
+        let temp_verifications = TempVerificationsRow::from_row(&first)?;
+        Ok(Some(Self { temp_verifications }))
+    }
 }
 
 /// Reads one `tempverifications` document into rows. `Mode::Strict` makes a key the catalogue does

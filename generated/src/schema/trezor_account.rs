@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -86,6 +87,28 @@ impl TrezorAccountsRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO trezor_accounts (id, legacy_object_id, label, xpub, account_index, chain, derivation_path_prefix, next_index, is_active, owner_id, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, label, xpub, account_index, chain, derivation_path_prefix, next_index, is_active, owner_id, created_at, updated_at, mongo_version FROM trezor_accounts";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            label: row.try_get(2)?,
+            xpub: row.try_get(3)?,
+            account_index: row.try_get(4)?,
+            chain: row.try_get(5)?,
+            derivation_path_prefix: row.try_get(6)?,
+            next_index: row.try_get(7)?,
+            is_active: row.try_get(8)?,
+            owner_id: row.try_get(9)?,
+            created_at: row.try_get(10)?,
+            updated_at: row.try_get(11)?,
+            mongo_version: row.try_get(12)?,
+        })
+    }
 }
 
 /// A row of `trezor_derived_addresses` (Mongo `addresses`).
@@ -152,6 +175,27 @@ impl TrezorDerivedAddressesRow {
             &self.created_at,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO trezor_derived_addresses (id, trezor_account_id, ordinal, legacy_object_id, path, index, address, chain, used, assigned_to, balance, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, trezor_account_id, ordinal, legacy_object_id, path, index, address, chain, used, assigned_to, balance, created_at FROM trezor_derived_addresses";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            trezor_account_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            path: row.try_get(4)?,
+            index: row.try_get(5)?,
+            address: row.try_get(6)?,
+            chain: row.try_get(7)?,
+            used: row.try_get(8)?,
+            assigned_to: row.try_get(9)?,
+            balance: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+        })
+    }
 }
 
 /// One `trezoraccounts` document as rows: the root row and the rows of each child table (all
@@ -162,6 +206,49 @@ pub struct TrezorAccount {
     pub trezor_accounts: TrezorAccountsRow,
     /// The `trezor_derived_addresses` rows (Mongo `addresses`).
     pub trezor_derived_addresses: Vec<TrezorDerivedAddressesRow>,
+}
+
+impl TrezorAccount {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(TrezorAccountsRow::INSERT, &self.trezor_accounts.params())?;
+        for r in &self.trezor_derived_addresses {
+            client.execute(TrezorDerivedAddressesRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", TrezorAccountsRow::SELECT), &[&id])?
+        else {
+            return Ok(None);
+        };
+        let trezor_accounts = TrezorAccountsRow::from_row(&first)?;
+        let trezor_derived_addresses = client
+            .query(
+                &format!(
+                    "{} WHERE trezor_account_id = ANY($1) ORDER BY trezor_account_id, ordinal",
+                    TrezorDerivedAddressesRow::SELECT
+                ),
+                &[&vec![trezor_accounts.id]],
+            )?
+            .iter()
+            .map(TrezorDerivedAddressesRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            Some(Self {
+                trezor_accounts,
+                trezor_derived_addresses,
+            }),
+        )
+    }
 }
 
 /// Reads one `trezoraccounts` document into rows. `Mode::Strict` makes a key the catalogue does

@@ -6,6 +6,7 @@
 
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
@@ -246,6 +247,68 @@ impl UsersRow {
             &self.mongo_version,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO users (id, legacy_object_id, email, email_verified, password_hash, username, first_name, last_name, display_name, phone, phone_verified, avatar_url, bio, role, roles, is_active, is_banned, ban_reason, locale, timezone, country, telegram_id, telegram_username, wallet_addresses, preferred_currency, points, level, referral_code, referred_by, referral_stats_total_referrals, referral_stats_active_referrals, referral_stats_points_earned, referral_stats_last_referral_at, seller_profile_shop_name, seller_profile_verified, seller_profile_verified_at, seller_profile_rating, seller_profile_rating_count, seller_profile_completed_orders, notification_prefs_email, notification_prefs_telegram, notification_prefs_push, notification_prefs_marketing, two_factor_enabled, two_factor_secret, last_login_at, last_login_ip, login_count, terms_accepted_at, deleted_at, created_at, updated_at, mongo_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52, $53)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, legacy_object_id, email, email_verified, password_hash, username, first_name, last_name, display_name, phone, phone_verified, avatar_url, bio, role, roles, is_active, is_banned, ban_reason, locale, timezone, country, telegram_id, telegram_username, wallet_addresses, preferred_currency, points, level, referral_code, referred_by, referral_stats_total_referrals, referral_stats_active_referrals, referral_stats_points_earned, referral_stats_last_referral_at, seller_profile_shop_name, seller_profile_verified, seller_profile_verified_at, seller_profile_rating, seller_profile_rating_count, seller_profile_completed_orders, notification_prefs_email, notification_prefs_telegram, notification_prefs_push, notification_prefs_marketing, two_factor_enabled, two_factor_secret, last_login_at, last_login_ip, login_count, terms_accepted_at, deleted_at, created_at, updated_at, mongo_version FROM users";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            legacy_object_id: row.try_get(1)?,
+            email: row.try_get(2)?,
+            email_verified: row.try_get(3)?,
+            password_hash: row.try_get(4)?,
+            username: row.try_get(5)?,
+            first_name: row.try_get(6)?,
+            last_name: row.try_get(7)?,
+            display_name: row.try_get(8)?,
+            phone: row.try_get(9)?,
+            phone_verified: row.try_get(10)?,
+            avatar_url: row.try_get(11)?,
+            bio: row.try_get(12)?,
+            role: row.try_get(13)?,
+            roles: row.try_get(14)?,
+            is_active: row.try_get(15)?,
+            is_banned: row.try_get(16)?,
+            ban_reason: row.try_get(17)?,
+            locale: row.try_get(18)?,
+            timezone: row.try_get(19)?,
+            country: row.try_get(20)?,
+            telegram_id: row.try_get(21)?,
+            telegram_username: row.try_get(22)?,
+            wallet_addresses: row.try_get(23)?,
+            preferred_currency: row.try_get(24)?,
+            points: row.try_get(25)?,
+            level: row.try_get(26)?,
+            referral_code: row.try_get(27)?,
+            referred_by: row.try_get(28)?,
+            referral_stats_total_referrals: row.try_get(29)?,
+            referral_stats_active_referrals: row.try_get(30)?,
+            referral_stats_points_earned: row.try_get(31)?,
+            referral_stats_last_referral_at: row.try_get(32)?,
+            seller_profile_shop_name: row.try_get(33)?,
+            seller_profile_verified: row.try_get(34)?,
+            seller_profile_verified_at: row.try_get(35)?,
+            seller_profile_rating: row.try_get(36)?,
+            seller_profile_rating_count: row.try_get(37)?,
+            seller_profile_completed_orders: row.try_get(38)?,
+            notification_prefs_email: row.try_get(39)?,
+            notification_prefs_telegram: row.try_get(40)?,
+            notification_prefs_push: row.try_get(41)?,
+            notification_prefs_marketing: row.try_get(42)?,
+            two_factor_enabled: row.try_get(43)?,
+            two_factor_secret: row.try_get(44)?,
+            last_login_at: row.try_get(45)?,
+            last_login_ip: row.try_get(46)?,
+            login_count: row.try_get(47)?,
+            terms_accepted_at: row.try_get(48)?,
+            deleted_at: row.try_get(49)?,
+            created_at: row.try_get(50)?,
+            updated_at: row.try_get(51)?,
+            mongo_version: row.try_get(52)?,
+        })
+    }
 }
 
 /// A row of `user_passkeys` (Mongo `passkeys`).
@@ -316,6 +379,28 @@ impl UserPasskeysRow {
             &self.last_used_at,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO user_passkeys (id, user_id, ordinal, legacy_object_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, user_id, ordinal, legacy_object_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at, last_used_at FROM user_passkeys";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            user_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            credential_id: row.try_get(4)?,
+            public_key: row.try_get(5)?,
+            counter: row.try_get(6)?,
+            transports: row.try_get(7)?,
+            device_type: row.try_get(8)?,
+            backed_up: row.try_get(9)?,
+            name: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+            last_used_at: row.try_get(12)?,
+        })
+    }
 }
 
 /// A row of `user_refresh_tokens` (Mongo `refreshTokens`).
@@ -374,6 +459,25 @@ impl UserRefreshTokensRow {
             &self.created_at,
         ]
     }
+    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
+    pub const INSERT: &'static str = "INSERT INTO user_refresh_tokens (id, user_id, ordinal, legacy_object_id, token_hash, expires_at, user_agent, ip, revoked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
+    pub const SELECT: &'static str = "SELECT id, user_id, ordinal, legacy_object_id, token_hash, expires_at, user_agent, ip, revoked_at, created_at FROM user_refresh_tokens";
+    /// A row read with [`Self::SELECT`].
+    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            user_id: row.try_get(1)?,
+            ordinal: row.try_get(2)?,
+            legacy_object_id: row.try_get(3)?,
+            token_hash: row.try_get(4)?,
+            expires_at: row.try_get(5)?,
+            user_agent: row.try_get(6)?,
+            ip: row.try_get(7)?,
+            revoked_at: row.try_get(8)?,
+            created_at: row.try_get(9)?,
+        })
+    }
 }
 
 /// One `users` document as rows: the root row and the rows of each child table (all
@@ -386,6 +490,63 @@ pub struct User {
     pub user_passkeys: Vec<UserPasskeysRow>,
     /// The `user_refresh_tokens` rows (Mongo `refreshTokens`).
     pub user_refresh_tokens: Vec<UserRefreshTokensRow>,
+}
+
+impl User {
+    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+        client.execute(UsersRow::INSERT, &self.users.params())?;
+        for r in &self.user_passkeys {
+            client.execute(UserPasskeysRow::INSERT, &r.params())?;
+        }
+        for r in &self.user_refresh_tokens {
+            client.execute(UserRefreshTokensRow::INSERT, &r.params())?;
+        }
+        Ok(())
+    }
+    /// Reads the rows of the document whose root row has `id`; `None` when there is none.
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+        let Some(first) = client
+            .query_opt(&format!("{} WHERE id = $1", UsersRow::SELECT), &[&id])? else {
+            return Ok(None);
+        };
+        let users = UsersRow::from_row(&first)?;
+        let user_passkeys = client
+            .query(
+                &format!(
+                    "{} WHERE user_id = ANY($1) ORDER BY user_id, ordinal",
+                    UserPasskeysRow::SELECT
+                ),
+                &[&vec![users.id]],
+            )?
+            .iter()
+            .map(UserPasskeysRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let user_refresh_tokens = client
+            .query(
+                &format!(
+                    "{} WHERE user_id = ANY($1) ORDER BY user_id, ordinal",
+                    UserRefreshTokensRow::SELECT
+                ),
+                &[&vec![users.id]],
+            )?
+            .iter()
+            .map(UserRefreshTokensRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            Some(Self {
+                users,
+                user_passkeys,
+                user_refresh_tokens,
+            }),
+        )
+    }
 }
 
 /// Reads one `users` document into rows. `Mode::Strict` makes a key the catalogue does
