@@ -86,3 +86,30 @@ fn every_bad_document_is_rejected_where_and_as_expected() {
     // What an engineer reads in the gaps table: one message per bad document, reviewed.
     insta::assert_snapshot!("transform_error_messages", messages.join("\n"));
 }
+
+/// Lenient mode: a key the catalogue does not declare is recorded, with its path, and the rest
+/// of the document goes on; strict mode refuses the same document.
+#[test]
+fn lenient_mode_records_unknown_keys_instead_of_failing() {
+    use escrow_schema::schema::level_config;
+    use schemac_runtime::bson::{doc, oid::ObjectId};
+    let d = doc! {
+        "_id": ObjectId::parse_str("6434a30009600d0000000000").unwrap(),
+        "level": 2,
+        "name": "Silver",
+        "minPoints": 100,
+        "color": "silver",
+        "perks": ["priority support"],
+    };
+    let raw = RawDocumentBuf::try_from(&d).unwrap();
+    let strict = level_config::from_mongo(&raw, Mode::Strict).unwrap_err();
+    assert_eq!(
+        strict.to_string(),
+        "levelconfigs 6434a30009600d0000000000: field color: not declared in the catalogue"
+    );
+    let (rows, cx) = level_config::from_mongo(&raw, Mode::Lenient).expect("lenient");
+    assert_eq!(cx.unknown, ["color"]);
+    assert_eq!(rows.level_configs.name, "Silver");
+    assert_eq!(cx.id_map.len(), 1);
+    assert_eq!(cx.id_map[0].legacy_object_id, "6434a30009600d0000000000");
+}
