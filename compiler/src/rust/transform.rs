@@ -539,10 +539,21 @@ fn write_fn(
             );
         }
     }
+    // The error closure, when a conversion can fail.
+    let (id, err) = if body.contains("err(") {
+        (
+            "id",
+            "let err = |path: &str, kind: TransformErrorKind| TransformError::new(COLLECTION, id.clone(), path, kind);",
+        )
+    } else if body.contains(", id)") {
+        ("id", "")
+    } else {
+        ("_id", "")
+    };
     let _ = write!(
         out,
-        "fn write_{table}(row: &{row}, {rows}: &{doc_ty}, id: &Option<String>) -> Result<Document, TransformError> {{
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(COLLECTION, id.clone(), path, kind);
+        "fn write_{table}(row: &{row}, {rows}: &{doc_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
+    {err}
     {body}
     Ok(doc)
 }}
@@ -564,8 +575,7 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
         match &f.storage {
             Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
                 let value = format!("row.{}", field_ident(&c.name));
-                let conv =
-                    |v: &str| format!("{}.map_err(|k| err({frel:?}, k))?", to_bson(&c.pg, f, v));
+                let conv = |v: &str| to_bson(&c.pg, f, v).at(&frel);
                 if c.nullable {
                     let null_default = matches!(f.default, Some(DefaultValue::Null));
                     let _ = writeln!(
@@ -629,44 +639,62 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
     }
 }
 
-/// An expression of type `Result<Bson, TransformErrorKind>` for the value `v` (a reference).
-fn to_bson(pg: &PgType, f: &Field, v: &str) -> String {
+/// A conversion to BSON of the value `v` (a reference): an expression of type `Bson`, or of type
+/// `Result<Bson, TransformErrorKind>` when it can fail.
+enum ToBson {
+    Infallible(String),
+    Fallible(String),
+}
+
+impl ToBson {
+    /// The `Bson` expression, `?` after mapping a failure to the Mongo path `rel`.
+    fn at(self, rel: &str) -> String {
+        match self {
+            ToBson::Infallible(e) => e,
+            ToBson::Fallible(e) => format!("{e}.map_err(|k| err({rel:?}, k))?"),
+        }
+    }
+}
+
+fn to_bson(pg: &PgType, f: &Field, v: &str) -> ToBson {
+    use ToBson::{Fallible, Infallible};
     let decimal = f.bson.contains(&BsonType::Decimal128);
     match pg {
         PgType::Text if f.bson == [BsonType::ObjectId] => {
-            format!("transform::legacy_id({v}).map(Bson::ObjectId)")
+            Fallible(format!("transform::legacy_id({v}).map(Bson::ObjectId)"))
         }
-        PgType::Text => format!("Ok::<Bson, TransformErrorKind>(Bson::String({v}.clone()))"),
-        PgType::Int4 => format!("Ok::<Bson, TransformErrorKind>(Bson::Int32(*{v}))"),
-        PgType::Int8 => format!("Ok::<Bson, TransformErrorKind>(Bson::Int64(*{v}))"),
-        PgType::Float8 => format!("Ok::<Bson, TransformErrorKind>(Bson::Double(*{v}))"),
+        PgType::Text => Infallible(format!("Bson::String({v}.clone())")),
+        PgType::Int4 => Infallible(format!("Bson::Int32(*{v})")),
+        PgType::Int8 => Infallible(format!("Bson::Int64(*{v})")),
+        PgType::Float8 => Infallible(format!("Bson::Double(*{v})")),
         // A decimal string in Mongo (uint256 base units) stays a string.
         PgType::Numeric(_) if f.bson == [BsonType::String] => {
-            format!("Ok::<Bson, TransformErrorKind>(Bson::String({v}.to_string()))")
+            Infallible(format!("Bson::String({v}.to_string())"))
         }
-        PgType::Numeric(_) => format!("transform::numeric_to_bson({v}, {decimal})"),
-        PgType::Boolean => format!("Ok::<Bson, TransformErrorKind>(Bson::Boolean(*{v}))"),
-        PgType::Timestamptz => format!(
-            "Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*{v})))"
-        ),
-        PgType::Uuid => format!("transform::object_id({v}).map(Bson::ObjectId)"),
-        PgType::Bytea => format!(
-            "Ok::<Bson, TransformErrorKind>(Bson::Binary(bson::Binary {{ subtype: bson::spec::BinarySubtype::Generic, bytes: {v}.clone() }}))"
-        ),
-        PgType::Jsonb => format!("transform::json_to_bson({v})"),
-        PgType::Enum(_) => {
-            format!("Ok::<Bson, TransformErrorKind>(Bson::String({v}.as_str().to_string()))")
+        PgType::Numeric(_) => Fallible(format!("transform::numeric_to_bson({v}, {decimal})")),
+        PgType::Boolean => Infallible(format!("Bson::Boolean(*{v})")),
+        PgType::Timestamptz => {
+            Infallible(format!("Bson::DateTime(bsonval::datetime_to_bson(*{v}))"))
         }
-        PgType::Array(elem) => format!(
-            "{v}.iter().map(|e| {}).collect::<Result<Vec<Bson>, TransformErrorKind>>().map(Bson::Array)",
-            to_bson(
-                elem,
-                &Field {
-                    bson: Vec::new(),
-                    ..f.clone()
-                },
-                "e"
-            )
-        ),
+        PgType::Uuid => Fallible(format!("transform::object_id({v}).map(Bson::ObjectId)")),
+        PgType::Bytea => Infallible(format!(
+            "Bson::Binary(bson::Binary {{ subtype: bson::spec::BinarySubtype::Generic, bytes: {v}.clone() }})"
+        )),
+        PgType::Jsonb => Fallible(format!("transform::json_to_bson({v})")),
+        PgType::Enum(_) => Infallible(format!("Bson::String({v}.as_str().to_string())")),
+        PgType::Array(elem) => {
+            let item = Field {
+                bson: Vec::new(),
+                ..f.clone()
+            };
+            match to_bson(elem, &item, "e") {
+                Infallible(e) => {
+                    Infallible(format!("Bson::Array({v}.iter().map(|e| {e}).collect())"))
+                }
+                Fallible(e) => Fallible(format!(
+                    "{v}.iter().map(|e| {e}).collect::<Result<Vec<Bson>, TransformErrorKind>>().map(Bson::Array)"
+                )),
+            }
+        }
     }
 }

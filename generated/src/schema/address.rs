@@ -482,100 +482,50 @@ fn write_addresses(
         );
     }
     if let Some(v) = &row.label {
-        doc.insert(
-            "label",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("label", k))?,
-        );
+        doc.insert("label", Bson::String(v.clone()));
     }
     {
         let v = &row.address_type;
-        doc.insert(
-            "addressType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("addressType", k))?,
-        );
+        doc.insert("addressType", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.full_name;
-        doc.insert(
-            "fullName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("fullName", k))?,
-        );
+        doc.insert("fullName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.phone {
-        doc.insert(
-            "phone",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("phone", k))?,
-        );
+        doc.insert("phone", Bson::String(v.clone()));
     }
     {
         let v = &row.line1;
-        doc.insert(
-            "line1",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("line1", k))?,
-        );
+        doc.insert("line1", Bson::String(v.clone()));
     }
     if let Some(v) = &row.line2 {
-        doc.insert(
-            "line2",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("line2", k))?,
-        );
+        doc.insert("line2", Bson::String(v.clone()));
     }
     {
         let v = &row.city;
-        doc.insert(
-            "city",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("city", k))?,
-        );
+        doc.insert("city", Bson::String(v.clone()));
     }
     if let Some(v) = &row.state {
-        doc.insert(
-            "state",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("state", k))?,
-        );
+        doc.insert("state", Bson::String(v.clone()));
     }
     if let Some(v) = &row.postal_code {
-        doc.insert(
-            "postalCode",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("postalCode", k))?,
-        );
+        doc.insert("postalCode", Bson::String(v.clone()));
     }
     {
         let v = &row.country;
-        doc.insert(
-            "country",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("country", k))?,
-        );
+        doc.insert("country", Bson::String(v.clone()));
     }
     let mut sub_location = Document::new();
     if let Some(v) = &row.location_type {
-        sub_location
-            .insert(
-                "type",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                    .map_err(|k| err("location.type", k))?,
-            );
+        sub_location.insert("type", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.location_coordinates;
         sub_location
             .insert(
                 "coordinates",
-                v
-                    .iter()
-                    .map(|e| Ok::<Bson, TransformErrorKind>(Bson::Double(*e)))
-                    .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                    .map(Bson::Array)
-                    .map_err(|k| err("location.coordinates", k))?,
+                Bson::Array(v.iter().map(|e| Bson::Double(*e)).collect()),
             );
     }
     if !sub_location.is_empty() {
@@ -583,11 +533,7 @@ fn write_addresses(
     }
     {
         let v = &row.is_primary;
-        doc.insert(
-            "isPrimary",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isPrimary", k))?,
-        );
+        doc.insert("isPrimary", Bson::Boolean(*v));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

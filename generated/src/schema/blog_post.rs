@@ -466,40 +466,20 @@ fn write_blog_posts(
     );
     {
         let v = &row.title;
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     if let Some(v) = &row.slug {
-        doc.insert(
-            "slug",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("slug", k))?,
-        );
+        doc.insert("slug", Bson::String(v.clone()));
     }
     if let Some(v) = &row.excerpt {
-        doc.insert(
-            "excerpt",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("excerpt", k))?,
-        );
+        doc.insert("excerpt", Bson::String(v.clone()));
     }
     {
         let v = &row.content;
-        doc.insert(
-            "content",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("content", k))?,
-        );
+        doc.insert("content", Bson::String(v.clone()));
     }
     if let Some(v) = &row.cover_image_url {
-        doc.insert(
-            "coverImageUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("coverImageUrl", k))?,
-        );
+        doc.insert("coverImageUrl", Bson::String(v.clone()));
     }
     {
         let v = &row.author;
@@ -515,51 +495,26 @@ fn write_blog_posts(
         let v = &row.tags;
         doc.insert(
             "tags",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("tags", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.published_at {
-        doc.insert(
-            "publishedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("publishedAt", k))?,
-        );
+        doc.insert("publishedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.reading_time_min {
-        doc.insert(
-            "readingTimeMin",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("readingTimeMin", k))?,
-        );
+        doc.insert("readingTimeMin", Bson::Int32(*v));
     }
     {
         let v = &row.view_count;
-        doc.insert(
-            "viewCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("viewCount", k))?,
-        );
+        doc.insert("viewCount", Bson::Int32(*v));
     }
     {
         let v = &row.locale;
-        doc.insert(
-            "locale",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("locale", k))?,
-        );
+        doc.insert("locale", Bson::String(v.clone()));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

@@ -363,26 +363,14 @@ fn write_categories(
     );
     {
         let v = &row.name;
-        doc.insert(
-            "name",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("name", k))?,
-        );
+        doc.insert("name", Bson::String(v.clone()));
     }
     {
         let v = &row.slug;
-        doc.insert(
-            "slug",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("slug", k))?,
-        );
+        doc.insert("slug", Bson::String(v.clone()));
     }
     if let Some(v) = &row.description {
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     if let Some(v) = &row.parent_id {
         doc.insert(
@@ -393,27 +381,15 @@ fn write_categories(
         doc.insert("parentId", Bson::Null);
     }
     if let Some(v) = &row.icon {
-        doc.insert(
-            "icon",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("icon", k))?,
-        );
+        doc.insert("icon", Bson::String(v.clone()));
     }
     {
         let v = &row.sort_order;
-        doc.insert(
-            "sortOrder",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("sortOrder", k))?,
-        );
+        doc.insert("sortOrder", Bson::Int32(*v));
     }
     {
         let v = &row.is_active;
-        doc.insert(
-            "isActive",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isActive", k))?,
-        );
+        doc.insert("isActive", Bson::Boolean(*v));
     }
     {
         let v = &row.attributes;

@@ -791,11 +791,7 @@ fn write_chats(
     );
     {
         let v = &row.r#type;
-        doc.insert(
-            "type",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("type", k))?,
-        );
+        doc.insert("type", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.purchase_request_id {
         doc.insert(
@@ -812,11 +808,7 @@ fn write_chats(
         );
     }
     if let Some(v) = &row.title {
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     {
         let mut items: Vec<_> = rows
@@ -845,26 +837,14 @@ fn write_chats(
         doc.insert("messages", arr);
     }
     if let Some(v) = &row.last_message_at {
-        doc.insert(
-            "lastMessageAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastMessageAt", k))?,
-        );
+        doc.insert("lastMessageAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.last_message_preview {
-        doc.insert(
-            "lastMessagePreview",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("lastMessagePreview", k))?,
-        );
+        doc.insert("lastMessagePreview", Bson::String(v.clone()));
     }
     {
         let v = &row.is_archived;
-        doc.insert(
-            "isArchived",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isArchived", k))?,
-        );
+        doc.insert("isArchived", Bson::Boolean(*v));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));
@@ -1007,41 +987,21 @@ fn write_chat_participants(
     }
     {
         let v = &row.role;
-        doc.insert(
-            "role",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("role", k))?,
-        );
+        doc.insert("role", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.display_name {
-        doc.insert(
-            "displayName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("displayName", k))?,
-        );
+        doc.insert("displayName", Bson::String(v.clone()));
     }
     {
         let v = &row.joined_at;
-        doc.insert(
-            "joinedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("joinedAt", k))?,
-        );
+        doc.insert("joinedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.last_read_at {
-        doc.insert(
-            "lastReadAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastReadAt", k))?,
-        );
+        doc.insert("lastReadAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.muted;
-        doc.insert(
-            "muted",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("muted", k))?,
-        );
+        doc.insert("muted", Bson::Boolean(*v));
     }
     Ok(doc)
 }
@@ -1247,18 +1207,10 @@ fn write_chat_messages(
     }
     {
         let v = &row.kind;
-        doc.insert(
-            "kind",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("kind", k))?,
-        );
+        doc.insert("kind", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.body {
-        doc.insert(
-            "body",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("body", k))?,
-        );
+        doc.insert("body", Bson::String(v.clone()));
     }
     {
         let mut items: Vec<_> = rows
@@ -1306,26 +1258,14 @@ fn write_chat_messages(
         );
     }
     if let Some(v) = &row.edited_at {
-        doc.insert(
-            "editedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("editedAt", k))?,
-        );
+        doc.insert("editedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.deleted_at {
-        doc.insert(
-            "deletedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("deletedAt", k))?,
-        );
+        doc.insert("deletedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.created_at;
-        doc.insert(
-            "createdAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("createdAt", k))?,
-        );
+        doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }
@@ -1464,84 +1404,38 @@ fn read_chat_message_attachments(
 fn write_chat_message_attachments(
     row: &ChatMessageAttachmentsRow,
     _rows: &Chat,
-    id: &Option<String>,
+    _id: &Option<String>,
 ) -> Result<Document, TransformError> {
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
-        COLLECTION,
-        id.clone(),
-        path,
-        kind,
-    );
     let mut doc = Document::new();
     {
         let v = &row.kind;
-        doc.insert(
-            "kind",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("kind", k))?,
-        );
+        doc.insert("kind", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.url;
-        doc.insert(
-            "url",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("url", k))?,
-        );
+        doc.insert("url", Bson::String(v.clone()));
     }
     if let Some(v) = &row.name {
-        doc.insert(
-            "name",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("name", k))?,
-        );
+        doc.insert("name", Bson::String(v.clone()));
     }
     if let Some(v) = &row.size_bytes {
-        doc.insert(
-            "sizeBytes",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("sizeBytes", k))?,
-        );
+        doc.insert("sizeBytes", Bson::Int64(*v));
     }
     if let Some(v) = &row.mime_type {
-        doc.insert(
-            "mimeType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("mimeType", k))?,
-        );
+        doc.insert("mimeType", Bson::String(v.clone()));
     }
     let mut sub_metadata = Document::new();
     if let Some(v) = &row.metadata_width {
-        sub_metadata
-            .insert(
-                "width",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("metadata.width", k))?,
-            );
+        sub_metadata.insert("width", Bson::Int32(*v));
     }
     if let Some(v) = &row.metadata_height {
-        sub_metadata
-            .insert(
-                "height",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("metadata.height", k))?,
-            );
+        sub_metadata.insert("height", Bson::Int32(*v));
     }
     if let Some(v) = &row.metadata_duration_sec {
-        sub_metadata
-            .insert(
-                "durationSec",
-                Ok::<Bson, TransformErrorKind>(Bson::Double(*v))
-                    .map_err(|k| err("metadata.durationSec", k))?,
-            );
+        sub_metadata.insert("durationSec", Bson::Double(*v));
     }
     if let Some(v) = &row.metadata_thumbnail_url {
-        sub_metadata
-            .insert(
-                "thumbnailUrl",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("metadata.thumbnailUrl", k))?,
-            );
+        sub_metadata.insert("thumbnailUrl", Bson::String(v.clone()));
     }
     if !sub_metadata.is_empty() {
         doc.insert("metadata", sub_metadata);
@@ -1633,19 +1527,11 @@ fn write_chat_message_reactions(
         );
     }
     if let Some(v) = &row.emoji {
-        doc.insert(
-            "emoji",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("emoji", k))?,
-        );
+        doc.insert("emoji", Bson::String(v.clone()));
     }
     {
         let v = &row.at;
-        doc.insert(
-            "at",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("at", k))?,
-        );
+        doc.insert("at", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }
@@ -1725,11 +1611,7 @@ fn write_chat_message_reads(
     }
     {
         let v = &row.at;
-        doc.insert(
-            "at",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("at", k))?,
-        );
+        doc.insert("at", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }

@@ -342,11 +342,7 @@ fn write_config_settings(
     );
     {
         let v = &row.key;
-        doc.insert(
-            "key",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("key", k))?,
-        );
+        doc.insert("key", Bson::String(v.clone()));
     }
     {
         let v = &row.value;
@@ -354,34 +350,18 @@ fn write_config_settings(
     }
     {
         let v = &row.value_type;
-        doc.insert(
-            "valueType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("valueType", k))?,
-        );
+        doc.insert("valueType", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.category;
-        doc.insert(
-            "category",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("category", k))?,
-        );
+        doc.insert("category", Bson::String(v.clone()));
     }
     if let Some(v) = &row.description {
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     {
         let v = &row.is_secret;
-        doc.insert(
-            "isSecret",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isSecret", k))?,
-        );
+        doc.insert("isSecret", Bson::Boolean(*v));
     }
     if let Some(v) = &row.updated_by {
         doc.insert(

@@ -307,11 +307,7 @@ fn write_config_setting_history(
     }
     {
         let v = &row.key;
-        doc.insert(
-            "key",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("key", k))?,
-        );
+        doc.insert("key", Bson::String(v.clone()));
     }
     if let Some(v) = &row.old_value {
         doc.insert(
@@ -333,19 +329,11 @@ fn write_config_setting_history(
         );
     }
     if let Some(v) = &row.reason {
-        doc.insert(
-            "reason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("reason", k))?,
-        );
+        doc.insert("reason", Bson::String(v.clone()));
     }
     {
         let v = &row.changed_at;
-        doc.insert(
-            "changedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("changedAt", k))?,
-        );
+        doc.insert("changedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = row.mongo_version {
         doc.insert("__v", Bson::Int32(v));

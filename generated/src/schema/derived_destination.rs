@@ -658,11 +658,7 @@ fn write_derived_destinations(
     );
     {
         let v = &row.kind;
-        doc.insert(
-            "kind",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("kind", k))?,
-        );
+        doc.insert("kind", Bson::String(v.as_str().to_string()));
     }
     if let Some(b) = transform::polymorphic_to_bson(
             row.seller_ref_kind.map(|k| k.as_str()),
@@ -699,50 +695,26 @@ fn write_derived_destinations(
     }
     {
         let v = &row.derivation_index;
-        doc.insert(
-            "derivationIndex",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("derivationIndex", k))?,
-        );
+        doc.insert("derivationIndex", Bson::Int32(*v));
     }
     {
         let v = &row.derivation_path;
-        doc.insert(
-            "derivationPath",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("derivationPath", k))?,
-        );
+        doc.insert("derivationPath", Bson::String(v.clone()));
     }
     {
         let v = &row.address;
-        doc.insert(
-            "address",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("address", k))?,
-        );
+        doc.insert("address", Bson::String(v.clone()));
     }
     {
         let v = &row.chain;
-        doc.insert(
-            "chain",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("chain", k))?,
-        );
+        doc.insert("chain", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.token_contract {
-        doc.insert(
-            "tokenContract",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("tokenContract", k))?,
-        );
+        doc.insert("tokenContract", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.expected_amount {
         doc.insert(
@@ -751,11 +723,7 @@ fn write_derived_destinations(
         );
     }
     if let Some(v) = &row.received_amount {
-        doc.insert(
-            "receivedAmount",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
-                .map_err(|k| err("receivedAmount", k))?,
-        );
+        doc.insert("receivedAmount", Bson::String(v.to_string()));
     }
     {
         let mut items: Vec<_> = rows
@@ -772,18 +740,10 @@ fn write_derived_destinations(
     }
     {
         let v = &row.allocated_at;
-        doc.insert(
-            "allocatedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("allocatedAt", k))?,
-        );
+        doc.insert("allocatedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.last_checked_at {
-        doc.insert(
-            "lastCheckedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastCheckedAt", k))?,
-        );
+        doc.insert("lastCheckedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));
@@ -950,57 +910,29 @@ fn write_derived_destination_sweeps(
     );
     {
         let v = &row.tx_hash;
-        doc.insert(
-            "txHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("txHash", k))?,
-        );
+        doc.insert("txHash", Bson::String(v.clone()));
     }
     {
         let v = &row.amount;
-        doc.insert(
-            "amount",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
-                .map_err(|k| err("amount", k))?,
-        );
+        doc.insert("amount", Bson::String(v.to_string()));
     }
     if let Some(v) = &row.gas_used {
-        doc.insert(
-            "gasUsed",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
-                .map_err(|k| err("gasUsed", k))?,
-        );
+        doc.insert("gasUsed", Bson::String(v.to_string()));
     }
     {
         let v = &row.to_address;
-        doc.insert(
-            "toAddress",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("toAddress", k))?,
-        );
+        doc.insert("toAddress", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.swept_at;
-        doc.insert(
-            "sweptAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("sweptAt", k))?,
-        );
+        doc.insert("sweptAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.confirmed_at {
-        doc.insert(
-            "confirmedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("confirmedAt", k))?,
-        );
+        doc.insert("confirmedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }

@@ -583,35 +583,19 @@ fn write_disputes(
     }
     {
         let v = &row.reason;
-        doc.insert(
-            "reason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("reason", k))?,
-        );
+        doc.insert("reason", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.description;
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.priority;
-        doc.insert(
-            "priority",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("priority", k))?,
-        );
+        doc.insert("priority", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.amount_disputed {
         doc.insert(
@@ -650,18 +634,10 @@ fn write_disputes(
         );
     }
     if let Some(v) = &row.due_at {
-        doc.insert(
-            "dueAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("dueAt", k))?,
-        );
+        doc.insert("dueAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.resolved_at {
-        doc.insert(
-            "resolvedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("resolvedAt", k))?,
-        );
+        doc.insert("resolvedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

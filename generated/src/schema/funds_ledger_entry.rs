@@ -580,11 +580,7 @@ fn write_funds_ledger_entries(
     }
     {
         let v = &row.account_type;
-        doc.insert(
-            "accountType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("accountType", k))?,
-        );
+        doc.insert("accountType", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.account_id {
         doc.insert(
@@ -594,19 +590,11 @@ fn write_funds_ledger_entries(
     }
     {
         let v = &row.entry_type;
-        doc.insert(
-            "entryType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("entryType", k))?,
-        );
+        doc.insert("entryType", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.direction;
-        doc.insert(
-            "direction",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("direction", k))?,
-        );
+        doc.insert("direction", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.amount;
@@ -617,18 +605,10 @@ fn write_funds_ledger_entries(
     }
     {
         let v = &row.currency;
-        doc.insert(
-            "currency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("currency", k))?,
-        );
+        doc.insert("currency", Bson::String(v.clone()));
     }
     if let Some(v) = &row.onchain_amount {
-        doc.insert(
-            "onchainAmount",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
-                .map_err(|k| err("onchainAmount", k))?,
-        );
+        doc.insert("onchainAmount", Bson::String(v.to_string()));
     }
     if let Some(v) = &row.balance_after {
         doc.insert(
@@ -646,18 +626,10 @@ fn write_funds_ledger_entries(
     }
     {
         let v = &row.idempotency_key;
-        doc.insert(
-            "idempotencyKey",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("idempotencyKey", k))?,
-        );
+        doc.insert("idempotencyKey", Bson::String(v.clone()));
     }
     if let Some(v) = &row.description {
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     if let Some(v) = &row.metadata {
         doc.insert(
@@ -667,11 +639,7 @@ fn write_funds_ledger_entries(
     }
     {
         let v = &row.occurred_at;
-        doc.insert(
-            "occurredAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("occurredAt", k))?,
-        );
+        doc.insert("occurredAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     if let Some(v) = row.mongo_version {

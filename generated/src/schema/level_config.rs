@@ -365,68 +365,36 @@ fn write_level_configs(
     );
     {
         let v = &row.level;
-        doc.insert(
-            "level",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v)).map_err(|k| err("level", k))?,
-        );
+        doc.insert("level", Bson::Int32(*v));
     }
     {
         let v = &row.name;
-        doc.insert(
-            "name",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("name", k))?,
-        );
+        doc.insert("name", Bson::String(v.clone()));
     }
     {
         let v = &row.min_points;
-        doc.insert(
-            "minPoints",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("minPoints", k))?,
-        );
+        doc.insert("minPoints", Bson::Int32(*v));
     }
     if let Some(v) = &row.max_points {
-        doc.insert(
-            "maxPoints",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("maxPoints", k))?,
-        );
+        doc.insert("maxPoints", Bson::Int32(*v));
     }
     {
         let v = &row.fee_discount_percent;
-        doc.insert(
-            "feeDiscountPercent",
-            Ok::<Bson, TransformErrorKind>(Bson::Double(*v))
-                .map_err(|k| err("feeDiscountPercent", k))?,
-        );
+        doc.insert("feeDiscountPercent", Bson::Double(*v));
     }
     if let Some(v) = &row.badge_icon {
-        doc.insert(
-            "badgeIcon",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("badgeIcon", k))?,
-        );
+        doc.insert("badgeIcon", Bson::String(v.clone()));
     }
     {
         let v = &row.perks;
         doc.insert(
             "perks",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("perks", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.is_active;
-        doc.insert(
-            "isActive",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isActive", k))?,
-        );
+        doc.insert("isActive", Bson::Boolean(*v));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

@@ -408,34 +408,18 @@ fn write_notifications(
     }
     {
         let v = &row.r#type;
-        doc.insert(
-            "type",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("type", k))?,
-        );
+        doc.insert("type", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.title;
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     {
         let v = &row.body;
-        doc.insert(
-            "body",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("body", k))?,
-        );
+        doc.insert("body", Bson::String(v.clone()));
     }
     if let Some(v) = &row.link {
-        doc.insert(
-            "link",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("link", k))?,
-        );
+        doc.insert("link", Bson::String(v.clone()));
     }
     if let Some(v) = &row.data {
         doc.insert("data", transform::json_to_bson(v).map_err(|k| err("data", k))?);
@@ -444,38 +428,18 @@ fn write_notifications(
         let v = &row.channels;
         doc.insert(
             "channels",
-            v
-                .iter()
-                .map(|e| Ok::<
-                    Bson,
-                    TransformErrorKind,
-                >(Bson::String(e.as_str().to_string())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("channels", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.as_str().to_string())).collect()),
         );
     }
     {
         let v = &row.is_read;
-        doc.insert(
-            "isRead",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isRead", k))?,
-        );
+        doc.insert("isRead", Bson::Boolean(*v));
     }
     if let Some(v) = &row.read_at {
-        doc.insert(
-            "readAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("readAt", k))?,
-        );
+        doc.insert("readAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.delivered_at {
-        doc.insert(
-            "deliveredAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("deliveredAt", k))?,
-        );
+        doc.insert("deliveredAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

@@ -905,33 +905,17 @@ fn write_payments(
     }
     {
         let v = &row.provider;
-        doc.insert(
-            "provider",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("provider", k))?,
-        );
+        doc.insert("provider", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.provider_payment_id {
-        doc.insert(
-            "providerPaymentId",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("providerPaymentId", k))?,
-        );
+        doc.insert("providerPaymentId", Bson::String(v.clone()));
     }
     if let Some(v) = &row.request_id {
-        doc.insert(
-            "requestId",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("requestId", k))?,
-        );
+        doc.insert("requestId", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.amount;
@@ -942,11 +926,7 @@ fn write_payments(
     }
     {
         let v = &row.currency;
-        doc.insert(
-            "currency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("currency", k))?,
-        );
+        doc.insert("currency", Bson::String(v.clone()));
     }
     {
         let v = &row.fee_amount;
@@ -974,25 +954,13 @@ fn write_payments(
         );
     }
     if let Some(v) = &row.chain {
-        doc.insert(
-            "chain",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("chain", k))?,
-        );
+        doc.insert("chain", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.destination_address {
-        doc.insert(
-            "destinationAddress",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("destinationAddress", k))?,
-        );
+        doc.insert("destinationAddress", Bson::String(v.clone()));
     }
     if let Some(v) = &row.tx_hash {
-        doc.insert(
-            "txHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("txHash", k))?,
-        );
+        doc.insert("txHash", Bson::String(v.clone()));
     }
     if let Some(v) = &row.blockchain {
         doc.insert(
@@ -1017,53 +985,25 @@ fn write_payments(
         );
     }
     if let Some(v) = &row.confirmed_at {
-        doc.insert(
-            "confirmedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("confirmedAt", k))?,
-        );
+        doc.insert("confirmedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.held_at {
-        doc.insert(
-            "heldAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("heldAt", k))?,
-        );
+        doc.insert("heldAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.released_at {
-        doc.insert(
-            "releasedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("releasedAt", k))?,
-        );
+        doc.insert("releasedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.refunded_at {
-        doc.insert(
-            "refundedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("refundedAt", k))?,
-        );
+        doc.insert("refundedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.failed_at {
-        doc.insert(
-            "failedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("failedAt", k))?,
-        );
+        doc.insert("failedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.failure_reason {
-        doc.insert(
-            "failureReason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("failureReason", k))?,
-        );
+        doc.insert("failureReason", Bson::String(v.clone()));
     }
     if let Some(v) = &row.expires_at {
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));
@@ -1200,25 +1140,13 @@ fn write_payment_quotes(
     );
     let mut doc = Document::new();
     if let Some(v) = &row.quote_id {
-        doc.insert(
-            "quoteId",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("quoteId", k))?,
-        );
+        doc.insert("quoteId", Bson::String(v.clone()));
     }
     if let Some(v) = &row.base_currency {
-        doc.insert(
-            "baseCurrency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("baseCurrency", k))?,
-        );
+        doc.insert("baseCurrency", Bson::String(v.clone()));
     }
     if let Some(v) = &row.quote_currency {
-        doc.insert(
-            "quoteCurrency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("quoteCurrency", k))?,
-        );
+        doc.insert("quoteCurrency", Bson::String(v.clone()));
     }
     if let Some(v) = &row.rate {
         doc.insert(
@@ -1239,25 +1167,13 @@ fn write_payment_quotes(
         );
     }
     if let Some(v) = &row.source {
-        doc.insert(
-            "source",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("source", k))?,
-        );
+        doc.insert("source", Bson::String(v.clone()));
     }
     if let Some(v) = &row.expires_at {
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.created_at {
-        doc.insert(
-            "createdAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("createdAt", k))?,
-        );
+        doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }

@@ -338,35 +338,19 @@ fn write_point_transactions(
     }
     {
         let v = &row.r#type;
-        doc.insert(
-            "type",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("type", k))?,
-        );
+        doc.insert("type", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.points;
-        doc.insert(
-            "points",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("points", k))?,
-        );
+        doc.insert("points", Bson::Int32(*v));
     }
     {
         let v = &row.balance_after;
-        doc.insert(
-            "balanceAfter",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("balanceAfter", k))?,
-        );
+        doc.insert("balanceAfter", Bson::Int32(*v));
     }
     {
         let v = &row.reason;
-        doc.insert(
-            "reason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("reason", k))?,
-        );
+        doc.insert("reason", Bson::String(v.clone()));
     }
     if let Some(v) = &row.reference_id {
         doc.insert(
@@ -377,11 +361,7 @@ fn write_point_transactions(
         );
     }
     if let Some(v) = &row.reference_type {
-        doc.insert(
-            "referenceType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("referenceType", k))?,
-        );
+        doc.insert("referenceType", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.referred_user_id {
         doc.insert(

@@ -1723,19 +1723,11 @@ fn write_purchase_requests(
     );
     {
         let v = &row.title;
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     {
         let v = &row.description;
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     {
         let v = &row.buyer_id;
@@ -1763,27 +1755,15 @@ fn write_purchase_requests(
     }
     {
         let v = &row.r#type;
-        doc.insert(
-            "type",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("type", k))?,
-        );
+        doc.insert("type", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.quantity;
-        doc.insert(
-            "quantity",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("quantity", k))?,
-        );
+        doc.insert("quantity", Bson::Int32(*v));
     }
     {
         let v = &row.budget;
@@ -1806,106 +1786,55 @@ fn write_purchase_requests(
     }
     {
         let v = &row.budget_currency;
-        doc.insert(
-            "budgetCurrency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("budgetCurrency", k))?,
-        );
+        doc.insert("budgetCurrency", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.is_negotiable;
-        doc.insert(
-            "isNegotiable",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isNegotiable", k))?,
-        );
+        doc.insert("isNegotiable", Bson::Boolean(*v));
     }
     if let Some(v) = &row.condition {
-        doc.insert(
-            "condition",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("condition", k))?,
-        );
+        doc.insert("condition", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.brand {
-        doc.insert(
-            "brand",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("brand", k))?,
-        );
+        doc.insert("brand", Bson::String(v.clone()));
     }
     if let Some(v) = &row.product_model {
-        doc.insert(
-            "productModel",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("productModel", k))?,
-        );
+        doc.insert("productModel", Bson::String(v.clone()));
     }
     if let Some(v) = &row.color {
-        doc.insert(
-            "color",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("color", k))?,
-        );
+        doc.insert("color", Bson::String(v.clone()));
     }
     if let Some(v) = &row.size {
-        doc.insert(
-            "size",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("size", k))?,
-        );
+        doc.insert("size", Bson::String(v.clone()));
     }
     {
         let v = &row.images;
         doc.insert(
             "images",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("images", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.attachments;
         doc.insert(
             "attachments",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("attachments", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.tags;
         doc.insert(
             "tags",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("tags", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.urgency;
-        doc.insert(
-            "urgency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("urgency", k))?,
-        );
+        doc.insert("urgency", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.visibility;
-        doc.insert(
-            "visibility",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("visibility", k))?,
-        );
+        doc.insert("visibility", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.selected_offer_id {
         doc.insert(
@@ -1925,91 +1854,43 @@ fn write_purchase_requests(
     }
     {
         let v = &row.offer_count;
-        doc.insert(
-            "offerCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("offerCount", k))?,
-        );
+        doc.insert("offerCount", Bson::Int32(*v));
     }
     {
         let v = &row.view_count;
-        doc.insert(
-            "viewCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("viewCount", k))?,
-        );
+        doc.insert("viewCount", Bson::Int32(*v));
     }
     if let Some(v) = &row.deadline {
-        doc.insert(
-            "deadline",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("deadline", k))?,
-        );
+        doc.insert("deadline", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.expires_at {
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.published_at {
-        doc.insert(
-            "publishedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("publishedAt", k))?,
-        );
+        doc.insert("publishedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.completed_at {
-        doc.insert(
-            "completedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("completedAt", k))?,
-        );
+        doc.insert("completedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.cancelled_at {
-        doc.insert(
-            "cancelledAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("cancelledAt", k))?,
-        );
+        doc.insert("cancelledAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.cancellation_reason {
-        doc.insert(
-            "cancellationReason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("cancellationReason", k))?,
-        );
+        doc.insert("cancellationReason", Bson::String(v.clone()));
     }
     if let Some(v) = &row.escrow_release_at {
-        doc.insert(
-            "escrowReleaseAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("escrowReleaseAt", k))?,
-        );
+        doc.insert("escrowReleaseAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.auto_release_days;
-        doc.insert(
-            "autoReleaseDays",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("autoReleaseDays", k))?,
-        );
+        doc.insert("autoReleaseDays", Bson::Int32(*v));
     }
     {
         let v = &row.source;
-        doc.insert(
-            "source",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("source", k))?,
-        );
+        doc.insert("source", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.locale {
-        doc.insert(
-            "locale",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("locale", k))?,
-        );
+        doc.insert("locale", Bson::String(v.clone()));
     }
     if let Some(c) = rows
         .purchase_request_delivery_info
@@ -2190,18 +2071,10 @@ fn write_purchase_request_delivery_info(
     );
     let mut doc = Document::new();
     if let Some(v) = &row.method {
-        doc.insert(
-            "method",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("method", k))?,
-        );
+        doc.insert("method", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.preferred_carrier {
-        doc.insert(
-            "preferredCarrier",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("preferredCarrier", k))?,
-        );
+        doc.insert("preferredCarrier", Bson::String(v.clone()));
     }
     if let Some(v) = &row.shipping_cost {
         doc.insert(
@@ -2210,18 +2083,10 @@ fn write_purchase_request_delivery_info(
         );
     }
     if let Some(v) = &row.estimated_days {
-        doc.insert(
-            "estimatedDays",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("estimatedDays", k))?,
-        );
+        doc.insert("estimatedDays", Bson::Int32(*v));
     }
     if let Some(v) = &row.instructions {
-        doc.insert(
-            "instructions",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("instructions", k))?,
-        );
+        doc.insert("instructions", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -2337,70 +2202,32 @@ fn read_purchase_request_delivery_address(
 fn write_purchase_request_delivery_address(
     row: &PurchaseRequestDeliveryAddressRow,
     _rows: &PurchaseRequest,
-    id: &Option<String>,
+    _id: &Option<String>,
 ) -> Result<Document, TransformError> {
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
-        COLLECTION,
-        id.clone(),
-        path,
-        kind,
-    );
     let mut doc = Document::new();
     if let Some(v) = &row.full_name {
-        doc.insert(
-            "fullName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("fullName", k))?,
-        );
+        doc.insert("fullName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.phone {
-        doc.insert(
-            "phone",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("phone", k))?,
-        );
+        doc.insert("phone", Bson::String(v.clone()));
     }
     if let Some(v) = &row.line1 {
-        doc.insert(
-            "line1",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("line1", k))?,
-        );
+        doc.insert("line1", Bson::String(v.clone()));
     }
     if let Some(v) = &row.line2 {
-        doc.insert(
-            "line2",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("line2", k))?,
-        );
+        doc.insert("line2", Bson::String(v.clone()));
     }
     if let Some(v) = &row.city {
-        doc.insert(
-            "city",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("city", k))?,
-        );
+        doc.insert("city", Bson::String(v.clone()));
     }
     if let Some(v) = &row.state {
-        doc.insert(
-            "state",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("state", k))?,
-        );
+        doc.insert("state", Bson::String(v.clone()));
     }
     if let Some(v) = &row.postal_code {
-        doc.insert(
-            "postalCode",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("postalCode", k))?,
-        );
+        doc.insert("postalCode", Bson::String(v.clone()));
     }
     if let Some(v) = &row.country {
-        doc.insert(
-            "country",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("country", k))?,
-        );
+        doc.insert("country", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -2496,56 +2323,26 @@ fn read_purchase_request_seller_delivery_info(
 fn write_purchase_request_seller_delivery_info(
     row: &PurchaseRequestSellerDeliveryInfoRow,
     _rows: &PurchaseRequest,
-    id: &Option<String>,
+    _id: &Option<String>,
 ) -> Result<Document, TransformError> {
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
-        COLLECTION,
-        id.clone(),
-        path,
-        kind,
-    );
     let mut doc = Document::new();
     if let Some(v) = &row.carrier {
-        doc.insert(
-            "carrier",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("carrier", k))?,
-        );
+        doc.insert("carrier", Bson::String(v.clone()));
     }
     if let Some(v) = &row.tracking_number {
-        doc.insert(
-            "trackingNumber",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("trackingNumber", k))?,
-        );
+        doc.insert("trackingNumber", Bson::String(v.clone()));
     }
     if let Some(v) = &row.tracking_url {
-        doc.insert(
-            "trackingUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("trackingUrl", k))?,
-        );
+        doc.insert("trackingUrl", Bson::String(v.clone()));
     }
     if let Some(v) = &row.shipped_at {
-        doc.insert(
-            "shippedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("shippedAt", k))?,
-        );
+        doc.insert("shippedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.estimated_delivery_at {
-        doc.insert(
-            "estimatedDeliveryAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("estimatedDeliveryAt", k))?,
-        );
+        doc.insert("estimatedDeliveryAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.notes {
-        doc.insert(
-            "notes",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("notes", k))?,
-        );
+        doc.insert("notes", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -2651,57 +2448,27 @@ fn read_purchase_request_service_info(
 fn write_purchase_request_service_info(
     row: &PurchaseRequestServiceInfoRow,
     _rows: &PurchaseRequest,
-    id: &Option<String>,
+    _id: &Option<String>,
 ) -> Result<Document, TransformError> {
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
-        COLLECTION,
-        id.clone(),
-        path,
-        kind,
-    );
     let mut doc = Document::new();
     if let Some(v) = &row.location {
-        doc.insert(
-            "location",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("location", k))?,
-        );
+        doc.insert("location", Bson::String(v.clone()));
     }
     {
         let v = &row.remote;
-        doc.insert(
-            "remote",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("remote", k))?,
-        );
+        doc.insert("remote", Bson::Boolean(*v));
     }
     if let Some(v) = &row.scheduled_start {
-        doc.insert(
-            "scheduledStart",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("scheduledStart", k))?,
-        );
+        doc.insert("scheduledStart", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.scheduled_end {
-        doc.insert(
-            "scheduledEnd",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("scheduledEnd", k))?,
-        );
+        doc.insert("scheduledEnd", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.hours_estimated {
-        doc.insert(
-            "hoursEstimated",
-            Ok::<Bson, TransformErrorKind>(Bson::Double(*v))
-                .map_err(|k| err("hoursEstimated", k))?,
-        );
+        doc.insert("hoursEstimated", Bson::Double(*v));
     }
     if let Some(v) = &row.requirements {
-        doc.insert(
-            "requirements",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("requirements", k))?,
-        );
+        doc.insert("requirements", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -2768,37 +2535,19 @@ fn read_purchase_request_specifications(
 fn write_purchase_request_specifications(
     row: &PurchaseRequestSpecificationsRow,
     _rows: &PurchaseRequest,
-    id: &Option<String>,
+    _id: &Option<String>,
 ) -> Result<Document, TransformError> {
-    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
-        COLLECTION,
-        id.clone(),
-        path,
-        kind,
-    );
     let mut doc = Document::new();
     {
         let v = &row.key;
-        doc.insert(
-            "key",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("key", k))?,
-        );
+        doc.insert("key", Bson::String(v.clone()));
     }
     {
         let v = &row.value;
-        doc.insert(
-            "value",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("value", k))?,
-        );
+        doc.insert("value", Bson::String(v.clone()));
     }
     if let Some(v) = &row.unit {
-        doc.insert(
-            "unit",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("unit", k))?,
-        );
+        doc.insert("unit", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -2907,18 +2656,10 @@ fn write_purchase_request_preferred_sellers(
     }
     {
         let v = &row.added_at;
-        doc.insert(
-            "addedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("addedAt", k))?,
-        );
+        doc.insert("addedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.note {
-        doc.insert(
-            "note",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("note", k))?,
-        );
+        doc.insert("note", Bson::String(v.clone()));
     }
     Ok(doc)
 }
@@ -3102,59 +2843,30 @@ fn write_delivery_attempts(
     );
     {
         let v = &row.attempt_no;
-        doc.insert(
-            "attemptNo",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("attemptNo", k))?,
-        );
+        doc.insert("attemptNo", Bson::Int32(*v));
     }
     if let Some(v) = &row.carrier {
-        doc.insert(
-            "carrier",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("carrier", k))?,
-        );
+        doc.insert("carrier", Bson::String(v.clone()));
     }
     if let Some(v) = &row.tracking_number {
-        doc.insert(
-            "trackingNumber",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("trackingNumber", k))?,
-        );
+        doc.insert("trackingNumber", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.attempted_at;
-        doc.insert(
-            "attemptedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("attemptedAt", k))?,
-        );
+        doc.insert("attemptedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.failure_reason {
-        doc.insert(
-            "failureReason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("failureReason", k))?,
-        );
+        doc.insert("failureReason", Bson::String(v.clone()));
     }
     {
         let v = &row.proof_urls;
         doc.insert(
             "proofUrls",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("proofUrls", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     Ok(doc)

@@ -668,26 +668,14 @@ fn write_request_templates(
     }
     {
         let v = &row.title;
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     if let Some(v) = &row.description {
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     {
         let v = &row.r#type;
-        doc.insert(
-            "type",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("type", k))?,
-        );
+        doc.insert("type", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.base_price;
@@ -698,57 +686,31 @@ fn write_request_templates(
     }
     {
         let v = &row.currency;
-        doc.insert(
-            "currency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("currency", k))?,
-        );
+        doc.insert("currency", Bson::String(v.clone()));
     }
     if let Some(v) = &row.max_usage {
-        doc.insert(
-            "maxUsage",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("maxUsage", k))?,
-        );
+        doc.insert("maxUsage", Bson::Int32(*v));
     }
     {
         let v = &row.usage_count;
-        doc.insert(
-            "usageCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("usageCount", k))?,
-        );
+        doc.insert("usageCount", Bson::Int32(*v));
     }
     {
         let v = &row.is_active;
-        doc.insert(
-            "isActive",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isActive", k))?,
-        );
+        doc.insert("isActive", Bson::Boolean(*v));
     }
     {
         let v = &row.images;
         doc.insert(
             "images",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("images", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.tags;
         doc.insert(
             "tags",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("tags", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {

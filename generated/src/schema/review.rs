@@ -506,11 +506,7 @@ fn write_reviews(
     }
     {
         let v = &row.subject_type;
-        doc.insert(
-            "subjectType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("subjectType", k))?,
-        );
+        doc.insert("subjectType", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.subject_id;
@@ -529,96 +525,50 @@ fn write_reviews(
     }
     {
         let v = &row.rating;
-        doc.insert(
-            "rating",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("rating", k))?,
-        );
+        doc.insert("rating", Bson::Int32(*v));
     }
     if let Some(v) = &row.title {
-        doc.insert(
-            "title",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("title", k))?,
-        );
+        doc.insert("title", Bson::String(v.clone()));
     }
     if let Some(v) = &row.comment {
-        doc.insert(
-            "comment",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("comment", k))?,
-        );
+        doc.insert("comment", Bson::String(v.clone()));
     }
     {
         let v = &row.pros;
         doc.insert(
             "pros",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("pros", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.cons;
         doc.insert(
             "cons",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("cons", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.is_published;
-        doc.insert(
-            "isPublished",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isPublished", k))?,
-        );
+        doc.insert("isPublished", Bson::Boolean(*v));
     }
     {
         let v = &row.is_verified_purchase;
-        doc.insert(
-            "isVerifiedPurchase",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isVerifiedPurchase", k))?,
-        );
+        doc.insert("isVerifiedPurchase", Bson::Boolean(*v));
     }
     let mut sub_seller_reply = Document::new();
     if let Some(v) = &row.seller_reply_body {
-        sub_seller_reply
-            .insert(
-                "body",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("sellerReply.body", k))?,
-            );
+        sub_seller_reply.insert("body", Bson::String(v.clone()));
     }
     if let Some(v) = &row.seller_reply_replied_at {
         sub_seller_reply
-            .insert(
-                "repliedAt",
-                Ok::<
-                    Bson,
-                    TransformErrorKind,
-                >(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                    .map_err(|k| err("sellerReply.repliedAt", k))?,
-            );
+            .insert("repliedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if !sub_seller_reply.is_empty() {
         doc.insert("sellerReply", sub_seller_reply);
     }
     {
         let v = &row.helpful_count;
-        doc.insert(
-            "helpfulCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("helpfulCount", k))?,
-        );
+        doc.insert("helpfulCount", Bson::Int32(*v));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

@@ -633,11 +633,7 @@ fn write_seller_offers(
     }
     {
         let v = &row.offer_currency;
-        doc.insert(
-            "offerCurrency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("offerCurrency", k))?,
-        );
+        doc.insert("offerCurrency", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.shipping_cost {
         doc.insert(
@@ -646,89 +642,42 @@ fn write_seller_offers(
         );
     }
     if let Some(v) = &row.message {
-        doc.insert(
-            "message",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("message", k))?,
-        );
+        doc.insert("message", Bson::String(v.clone()));
     }
     {
         let v = &row.status;
-        doc.insert(
-            "status",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("status", k))?,
-        );
+        doc.insert("status", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.valid_until {
-        doc.insert(
-            "validUntil",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("validUntil", k))?,
-        );
+        doc.insert("validUntil", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     let mut sub_delivery_terms = Document::new();
     {
         let v = &row.delivery_terms_method;
-        sub_delivery_terms
-            .insert(
-                "method",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                    .map_err(|k| err("deliveryTerms.method", k))?,
-            );
+        sub_delivery_terms.insert("method", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.delivery_terms_estimated_days;
-        sub_delivery_terms
-            .insert(
-                "estimatedDays",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("deliveryTerms.estimatedDays", k))?,
-            );
+        sub_delivery_terms.insert("estimatedDays", Bson::Int32(*v));
     }
     if let Some(v) = &row.delivery_terms_carrier {
-        sub_delivery_terms
-            .insert(
-                "carrier",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("deliveryTerms.carrier", k))?,
-            );
+        sub_delivery_terms.insert("carrier", Bson::String(v.clone()));
     }
     if let Some(v) = &row.delivery_terms_ships_from {
-        sub_delivery_terms
-            .insert(
-                "shipsFrom",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("deliveryTerms.shipsFrom", k))?,
-            );
+        sub_delivery_terms.insert("shipsFrom", Bson::String(v.clone()));
     }
     if !sub_delivery_terms.is_empty() {
         doc.insert("deliveryTerms", sub_delivery_terms);
     }
     let mut sub_warranty = Document::new();
     if let Some(v) = &row.warranty_months {
-        sub_warranty
-            .insert(
-                "months",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("warranty.months", k))?,
-            );
+        sub_warranty.insert("months", Bson::Int32(*v));
     }
     if let Some(v) = &row.warranty_provider {
-        sub_warranty
-            .insert(
-                "provider",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                    .map_err(|k| err("warranty.provider", k))?,
-            );
+        sub_warranty.insert("provider", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.warranty_terms {
-        sub_warranty
-            .insert(
-                "terms",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("warranty.terms", k))?,
-            );
+        sub_warranty.insert("terms", Bson::String(v.clone()));
     }
     if !sub_warranty.is_empty() {
         doc.insert("warranty", sub_warranty);
@@ -737,34 +686,17 @@ fn write_seller_offers(
         let v = &row.images;
         doc.insert(
             "images",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("images", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     if let Some(v) = &row.accepted_at {
-        doc.insert(
-            "acceptedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("acceptedAt", k))?,
-        );
+        doc.insert("acceptedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.rejected_at {
-        doc.insert(
-            "rejectedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("rejectedAt", k))?,
-        );
+        doc.insert("rejectedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.rejection_reason {
-        doc.insert(
-            "rejectionReason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("rejectionReason", k))?,
-        );
+        doc.insert("rejectionReason", Bson::String(v.clone()));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

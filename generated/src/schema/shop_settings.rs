@@ -479,63 +479,31 @@ fn write_shop_settings(
     }
     {
         let v = &row.shop_name;
-        doc.insert(
-            "shopName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("shopName", k))?,
-        );
+        doc.insert("shopName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.description {
-        doc.insert(
-            "description",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("description", k))?,
-        );
+        doc.insert("description", Bson::String(v.clone()));
     }
     if let Some(v) = &row.logo_url {
-        doc.insert(
-            "logoUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("logoUrl", k))?,
-        );
+        doc.insert("logoUrl", Bson::String(v.clone()));
     }
     if let Some(v) = &row.banner_url {
-        doc.insert(
-            "bannerUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("bannerUrl", k))?,
-        );
+        doc.insert("bannerUrl", Bson::String(v.clone()));
     }
     {
         let v = &row.reviews_enabled;
-        doc.insert(
-            "reviewsEnabled",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("reviewsEnabled", k))?,
-        );
+        doc.insert("reviewsEnabled", Bson::Boolean(*v));
     }
     {
         let v = &row.auto_accept_offers;
-        doc.insert(
-            "autoAcceptOffers",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("autoAcceptOffers", k))?,
-        );
+        doc.insert("autoAcceptOffers", Bson::Boolean(*v));
     }
     {
         let v = &row.vacation_mode;
-        doc.insert(
-            "vacationMode",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("vacationMode", k))?,
-        );
+        doc.insert("vacationMode", Bson::Boolean(*v));
     }
     if let Some(v) = &row.vacation_message {
-        doc.insert(
-            "vacationMessage",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("vacationMessage", k))?,
-        );
+        doc.insert("vacationMessage", Bson::String(v.clone()));
     }
     {
         let v = &row.payment_rails;
@@ -545,25 +513,13 @@ fn write_shop_settings(
         );
     }
     if let Some(v) = &row.payout_address {
-        doc.insert(
-            "payoutAddress",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("payoutAddress", k))?,
-        );
+        doc.insert("payoutAddress", Bson::String(v.clone()));
     }
     if let Some(v) = &row.payout_chain {
-        doc.insert(
-            "payoutChain",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("payoutChain", k))?,
-        );
+        doc.insert("payoutChain", Bson::String(v.clone()));
     }
     if let Some(v) = &row.return_policy {
-        doc.insert(
-            "returnPolicy",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("returnPolicy", k))?,
-        );
+        doc.insert("returnPolicy", Bson::String(v.clone()));
     }
     if let Some(v) = &row.social_links {
         doc.insert(

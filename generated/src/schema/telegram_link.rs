@@ -392,69 +392,33 @@ fn write_telegram_links(
     }
     {
         let v = &row.telegram_user_id;
-        doc.insert(
-            "telegramUserId",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("telegramUserId", k))?,
-        );
+        doc.insert("telegramUserId", Bson::Int64(*v));
     }
     if let Some(v) = &row.telegram_username {
-        doc.insert(
-            "telegramUsername",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("telegramUsername", k))?,
-        );
+        doc.insert("telegramUsername", Bson::String(v.clone()));
     }
     if let Some(v) = &row.first_name {
-        doc.insert(
-            "firstName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("firstName", k))?,
-        );
+        doc.insert("firstName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.last_name {
-        doc.insert(
-            "lastName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("lastName", k))?,
-        );
+        doc.insert("lastName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.photo_url {
-        doc.insert(
-            "photoUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("photoUrl", k))?,
-        );
+        doc.insert("photoUrl", Bson::String(v.clone()));
     }
     if let Some(v) = &row.language_code {
-        doc.insert(
-            "languageCode",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("languageCode", k))?,
-        );
+        doc.insert("languageCode", Bson::String(v.clone()));
     }
     {
         let v = &row.is_premium;
-        doc.insert(
-            "isPremium",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isPremium", k))?,
-        );
+        doc.insert("isPremium", Bson::Boolean(*v));
     }
     {
         let v = &row.linked_at;
-        doc.insert(
-            "linkedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("linkedAt", k))?,
-        );
+        doc.insert("linkedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.unlinked_at {
-        doc.insert(
-            "unlinkedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("unlinkedAt", k))?,
-        );
+        doc.insert("unlinkedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

@@ -368,19 +368,11 @@ fn write_telegram_sessions(
     );
     {
         let v = &row.telegram_user_id;
-        doc.insert(
-            "telegramUserId",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("telegramUserId", k))?,
-        );
+        doc.insert("telegramUserId", Bson::Int64(*v));
     }
     {
         let v = &row.chat_id;
-        doc.insert(
-            "chatId",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("chatId", k))?,
-        );
+        doc.insert("chatId", Bson::Int64(*v));
     }
     if let Some(v) = &row.user_id {
         doc.insert(
@@ -390,11 +382,7 @@ fn write_telegram_sessions(
     }
     {
         let v = &row.state;
-        doc.insert(
-            "state",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("state", k))?,
-        );
+        doc.insert("state", Bson::String(v.clone()));
     }
     if let Some(v) = &row.context {
         doc.insert(
@@ -403,34 +391,18 @@ fn write_telegram_sessions(
         );
     }
     if let Some(v) = &row.init_data_hash {
-        doc.insert(
-            "initDataHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("initDataHash", k))?,
-        );
+        doc.insert("initDataHash", Bson::String(v.clone()));
     }
     if let Some(v) = &row.auth_date {
-        doc.insert(
-            "authDate",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("authDate", k))?,
-        );
+        doc.insert("authDate", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.last_activity_at;
-        doc.insert(
-            "lastActivityAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastActivityAt", k))?,
-        );
+        doc.insert("lastActivityAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.expires_at;
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

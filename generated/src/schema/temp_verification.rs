@@ -389,11 +389,7 @@ fn write_temp_verifications(
     );
     {
         let v = &row.purpose;
-        doc.insert(
-            "purpose",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("purpose", k))?,
-        );
+        doc.insert("purpose", Bson::String(v.as_str().to_string()));
     }
     if let Some(v) = &row.user_id {
         doc.insert(
@@ -402,42 +398,22 @@ fn write_temp_verifications(
         );
     }
     if let Some(v) = &row.email {
-        doc.insert(
-            "email",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("email", k))?,
-        );
+        doc.insert("email", Bson::String(v.clone()));
     }
     if let Some(v) = &row.telegram_user_id {
-        doc.insert(
-            "telegramUserId",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("telegramUserId", k))?,
-        );
+        doc.insert("telegramUserId", Bson::Int64(*v));
     }
     {
         let v = &row.code_hash;
-        doc.insert(
-            "codeHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("codeHash", k))?,
-        );
+        doc.insert("codeHash", Bson::String(v.clone()));
     }
     {
         let v = &row.attempts;
-        doc.insert(
-            "attempts",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("attempts", k))?,
-        );
+        doc.insert("attempts", Bson::Int32(*v));
     }
     {
         let v = &row.max_attempts;
-        doc.insert(
-            "maxAttempts",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("maxAttempts", k))?,
-        );
+        doc.insert("maxAttempts", Bson::Int32(*v));
     }
     if let Some(v) = &row.payload {
         doc.insert(
@@ -446,19 +422,11 @@ fn write_temp_verifications(
         );
     }
     if let Some(v) = &row.consumed_at {
-        doc.insert(
-            "consumedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("consumedAt", k))?,
-        );
+        doc.insert("consumedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.expires_at;
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));

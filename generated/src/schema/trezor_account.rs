@@ -485,59 +485,31 @@ fn write_trezor_accounts(
     );
     {
         let v = &row.label;
-        doc.insert(
-            "label",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("label", k))?,
-        );
+        doc.insert("label", Bson::String(v.clone()));
     }
     {
         let v = &row.xpub;
-        doc.insert(
-            "xpub",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("xpub", k))?,
-        );
+        doc.insert("xpub", Bson::String(v.clone()));
     }
     {
         let v = &row.account_index;
-        doc.insert(
-            "accountIndex",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("accountIndex", k))?,
-        );
+        doc.insert("accountIndex", Bson::Int32(*v));
     }
     {
         let v = &row.chain;
-        doc.insert(
-            "chain",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("chain", k))?,
-        );
+        doc.insert("chain", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.derivation_path_prefix;
-        doc.insert(
-            "derivationPathPrefix",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("derivationPathPrefix", k))?,
-        );
+        doc.insert("derivationPathPrefix", Bson::String(v.clone()));
     }
     {
         let v = &row.next_index;
-        doc.insert(
-            "nextIndex",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("nextIndex", k))?,
-        );
+        doc.insert("nextIndex", Bson::Int32(*v));
     }
     {
         let v = &row.is_active;
-        doc.insert(
-            "isActive",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isActive", k))?,
-        );
+        doc.insert("isActive", Bson::Boolean(*v));
     }
     if let Some(v) = &row.owner_id {
         doc.insert(
@@ -715,41 +687,22 @@ fn write_trezor_derived_addresses(
     );
     {
         let v = &row.path;
-        doc.insert(
-            "path",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("path", k))?,
-        );
+        doc.insert("path", Bson::String(v.clone()));
     }
     {
         let v = &row.index;
-        doc.insert(
-            "index",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v)).map_err(|k| err("index", k))?,
-        );
+        doc.insert("index", Bson::Int32(*v));
     }
     {
         let v = &row.address;
-        doc.insert(
-            "address",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("address", k))?,
-        );
+        doc.insert("address", Bson::String(v.clone()));
     }
     if let Some(v) = &row.chain {
-        doc.insert(
-            "chain",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("chain", k))?,
-        );
+        doc.insert("chain", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.used;
-        doc.insert(
-            "used",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("used", k))?,
-        );
+        doc.insert("used", Bson::Boolean(*v));
     }
     if let Some(v) = &row.assigned_to {
         doc.insert(
@@ -760,19 +713,11 @@ fn write_trezor_derived_addresses(
         );
     }
     if let Some(v) = &row.balance {
-        doc.insert(
-            "balance",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.to_string()))
-                .map_err(|k| err("balance", k))?,
-        );
+        doc.insert("balance", Bson::String(v.to_string()));
     }
     {
         let v = &row.created_at;
-        doc.insert(
-            "createdAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("createdAt", k))?,
-        );
+        doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }

@@ -1552,208 +1552,100 @@ fn write_users(
         ),
     );
     if let Some(v) = &row.email {
-        doc.insert(
-            "email",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("email", k))?,
-        );
+        doc.insert("email", Bson::String(v.clone()));
     }
     {
         let v = &row.email_verified;
-        doc.insert(
-            "emailVerified",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("emailVerified", k))?,
-        );
+        doc.insert("emailVerified", Bson::Boolean(*v));
     }
     if let Some(v) = &row.password_hash {
-        doc.insert(
-            "passwordHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("passwordHash", k))?,
-        );
+        doc.insert("passwordHash", Bson::String(v.clone()));
     }
     if let Some(v) = &row.username {
-        doc.insert(
-            "username",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("username", k))?,
-        );
+        doc.insert("username", Bson::String(v.clone()));
     }
     if let Some(v) = &row.first_name {
-        doc.insert(
-            "firstName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("firstName", k))?,
-        );
+        doc.insert("firstName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.last_name {
-        doc.insert(
-            "lastName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("lastName", k))?,
-        );
+        doc.insert("lastName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.display_name {
-        doc.insert(
-            "displayName",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("displayName", k))?,
-        );
+        doc.insert("displayName", Bson::String(v.clone()));
     }
     if let Some(v) = &row.phone {
-        doc.insert(
-            "phone",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("phone", k))?,
-        );
+        doc.insert("phone", Bson::String(v.clone()));
     }
     {
         let v = &row.phone_verified;
-        doc.insert(
-            "phoneVerified",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("phoneVerified", k))?,
-        );
+        doc.insert("phoneVerified", Bson::Boolean(*v));
     }
     if let Some(v) = &row.avatar_url {
-        doc.insert(
-            "avatarUrl",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("avatarUrl", k))?,
-        );
+        doc.insert("avatarUrl", Bson::String(v.clone()));
     }
     if let Some(v) = &row.bio {
-        doc.insert(
-            "bio",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("bio", k))?,
-        );
+        doc.insert("bio", Bson::String(v.clone()));
     }
     {
         let v = &row.role;
-        doc.insert(
-            "role",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("role", k))?,
-        );
+        doc.insert("role", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.roles;
         doc.insert(
             "roles",
-            v
-                .iter()
-                .map(|e| Ok::<
-                    Bson,
-                    TransformErrorKind,
-                >(Bson::String(e.as_str().to_string())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("roles", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.as_str().to_string())).collect()),
         );
     }
     {
         let v = &row.is_active;
-        doc.insert(
-            "isActive",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isActive", k))?,
-        );
+        doc.insert("isActive", Bson::Boolean(*v));
     }
     {
         let v = &row.is_banned;
-        doc.insert(
-            "isBanned",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("isBanned", k))?,
-        );
+        doc.insert("isBanned", Bson::Boolean(*v));
     }
     if let Some(v) = &row.ban_reason {
-        doc.insert(
-            "banReason",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("banReason", k))?,
-        );
+        doc.insert("banReason", Bson::String(v.clone()));
     }
     {
         let v = &row.locale;
-        doc.insert(
-            "locale",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("locale", k))?,
-        );
+        doc.insert("locale", Bson::String(v.clone()));
     }
     if let Some(v) = &row.timezone {
-        doc.insert(
-            "timezone",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("timezone", k))?,
-        );
+        doc.insert("timezone", Bson::String(v.clone()));
     }
     if let Some(v) = &row.country {
-        doc.insert(
-            "country",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("country", k))?,
-        );
+        doc.insert("country", Bson::String(v.clone()));
     }
     if let Some(v) = &row.telegram_id {
-        doc.insert(
-            "telegramId",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("telegramId", k))?,
-        );
+        doc.insert("telegramId", Bson::Int64(*v));
     }
     if let Some(v) = &row.telegram_username {
-        doc.insert(
-            "telegramUsername",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("telegramUsername", k))?,
-        );
+        doc.insert("telegramUsername", Bson::String(v.clone()));
     }
     {
         let v = &row.wallet_addresses;
         doc.insert(
             "walletAddresses",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("walletAddresses", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     {
         let v = &row.preferred_currency;
-        doc.insert(
-            "preferredCurrency",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("preferredCurrency", k))?,
-        );
+        doc.insert("preferredCurrency", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.points;
-        doc.insert(
-            "points",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("points", k))?,
-        );
+        doc.insert("points", Bson::Int32(*v));
     }
     {
         let v = &row.level;
-        doc.insert(
-            "level",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v)).map_err(|k| err("level", k))?,
-        );
+        doc.insert("level", Bson::Int32(*v));
     }
     {
         let v = &row.referral_code;
-        doc.insert(
-            "referralCode",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("referralCode", k))?,
-        );
+        doc.insert("referralCode", Bson::String(v.clone()));
     }
     if let Some(v) = &row.referred_by {
         doc.insert(
@@ -1766,100 +1658,46 @@ fn write_users(
     let mut sub_referral_stats = Document::new();
     {
         let v = &row.referral_stats_total_referrals;
-        sub_referral_stats
-            .insert(
-                "totalReferrals",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("referralStats.totalReferrals", k))?,
-            );
+        sub_referral_stats.insert("totalReferrals", Bson::Int32(*v));
     }
     {
         let v = &row.referral_stats_active_referrals;
-        sub_referral_stats
-            .insert(
-                "activeReferrals",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("referralStats.activeReferrals", k))?,
-            );
+        sub_referral_stats.insert("activeReferrals", Bson::Int32(*v));
     }
     {
         let v = &row.referral_stats_points_earned;
-        sub_referral_stats
-            .insert(
-                "pointsEarned",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("referralStats.pointsEarned", k))?,
-            );
+        sub_referral_stats.insert("pointsEarned", Bson::Int32(*v));
     }
     if let Some(v) = &row.referral_stats_last_referral_at {
         sub_referral_stats
-            .insert(
-                "lastReferralAt",
-                Ok::<
-                    Bson,
-                    TransformErrorKind,
-                >(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                    .map_err(|k| err("referralStats.lastReferralAt", k))?,
-            );
+            .insert("lastReferralAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if !sub_referral_stats.is_empty() {
         doc.insert("referralStats", sub_referral_stats);
     }
     let mut sub_seller_profile = Document::new();
     if let Some(v) = &row.seller_profile_shop_name {
-        sub_seller_profile
-            .insert(
-                "shopName",
-                Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                    .map_err(|k| err("sellerProfile.shopName", k))?,
-            );
+        sub_seller_profile.insert("shopName", Bson::String(v.clone()));
     }
     {
         let v = &row.seller_profile_verified;
-        sub_seller_profile
-            .insert(
-                "verified",
-                Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                    .map_err(|k| err("sellerProfile.verified", k))?,
-            );
+        sub_seller_profile.insert("verified", Bson::Boolean(*v));
     }
     if let Some(v) = &row.seller_profile_verified_at {
         sub_seller_profile
-            .insert(
-                "verifiedAt",
-                Ok::<
-                    Bson,
-                    TransformErrorKind,
-                >(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                    .map_err(|k| err("sellerProfile.verifiedAt", k))?,
-            );
+            .insert("verifiedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.seller_profile_rating;
-        sub_seller_profile
-            .insert(
-                "rating",
-                Ok::<Bson, TransformErrorKind>(Bson::Double(*v))
-                    .map_err(|k| err("sellerProfile.rating", k))?,
-            );
+        sub_seller_profile.insert("rating", Bson::Double(*v));
     }
     {
         let v = &row.seller_profile_rating_count;
-        sub_seller_profile
-            .insert(
-                "ratingCount",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("sellerProfile.ratingCount", k))?,
-            );
+        sub_seller_profile.insert("ratingCount", Bson::Int32(*v));
     }
     {
         let v = &row.seller_profile_completed_orders;
-        sub_seller_profile
-            .insert(
-                "completedOrders",
-                Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                    .map_err(|k| err("sellerProfile.completedOrders", k))?,
-            );
+        sub_seller_profile.insert("completedOrders", Bson::Int32(*v));
     }
     if !sub_seller_profile.is_empty() {
         doc.insert("sellerProfile", sub_seller_profile);
@@ -1867,57 +1705,29 @@ fn write_users(
     let mut sub_notification_prefs = Document::new();
     {
         let v = &row.notification_prefs_email;
-        sub_notification_prefs
-            .insert(
-                "email",
-                Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                    .map_err(|k| err("notificationPrefs.email", k))?,
-            );
+        sub_notification_prefs.insert("email", Bson::Boolean(*v));
     }
     {
         let v = &row.notification_prefs_telegram;
-        sub_notification_prefs
-            .insert(
-                "telegram",
-                Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                    .map_err(|k| err("notificationPrefs.telegram", k))?,
-            );
+        sub_notification_prefs.insert("telegram", Bson::Boolean(*v));
     }
     {
         let v = &row.notification_prefs_push;
-        sub_notification_prefs
-            .insert(
-                "push",
-                Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                    .map_err(|k| err("notificationPrefs.push", k))?,
-            );
+        sub_notification_prefs.insert("push", Bson::Boolean(*v));
     }
     {
         let v = &row.notification_prefs_marketing;
-        sub_notification_prefs
-            .insert(
-                "marketing",
-                Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                    .map_err(|k| err("notificationPrefs.marketing", k))?,
-            );
+        sub_notification_prefs.insert("marketing", Bson::Boolean(*v));
     }
     if !sub_notification_prefs.is_empty() {
         doc.insert("notificationPrefs", sub_notification_prefs);
     }
     {
         let v = &row.two_factor_enabled;
-        doc.insert(
-            "twoFactorEnabled",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("twoFactorEnabled", k))?,
-        );
+        doc.insert("twoFactorEnabled", Bson::Boolean(*v));
     }
     if let Some(v) = &row.two_factor_secret {
-        doc.insert(
-            "twoFactorSecret",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("twoFactorSecret", k))?,
-        );
+        doc.insert("twoFactorSecret", Bson::String(v.clone()));
     }
     {
         let mut items: Vec<_> = rows
@@ -1946,40 +1756,20 @@ fn write_users(
         doc.insert("refreshTokens", arr);
     }
     if let Some(v) = &row.last_login_at {
-        doc.insert(
-            "lastLoginAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastLoginAt", k))?,
-        );
+        doc.insert("lastLoginAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.last_login_ip {
-        doc.insert(
-            "lastLoginIp",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("lastLoginIp", k))?,
-        );
+        doc.insert("lastLoginIp", Bson::String(v.clone()));
     }
     {
         let v = &row.login_count;
-        doc.insert(
-            "loginCount",
-            Ok::<Bson, TransformErrorKind>(Bson::Int32(*v))
-                .map_err(|k| err("loginCount", k))?,
-        );
+        doc.insert("loginCount", Bson::Int32(*v));
     }
     if let Some(v) = &row.terms_accepted_at {
-        doc.insert(
-            "termsAcceptedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("termsAcceptedAt", k))?,
-        );
+        doc.insert("termsAcceptedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.deleted_at {
-        doc.insert(
-            "deletedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("deletedAt", k))?,
-        );
+        doc.insert("deletedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));
     doc.insert("updatedAt", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));
@@ -2198,84 +1988,45 @@ fn write_user_passkeys(
     );
     {
         let v = &row.credential_id;
-        doc.insert(
-            "credentialId",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("credentialId", k))?,
-        );
+        doc.insert("credentialId", Bson::String(v.clone()));
     }
     {
         let v = &row.public_key;
         doc.insert(
             "publicKey",
-            Ok::<
-                Bson,
-                TransformErrorKind,
-            >(
-                    Bson::Binary(bson::Binary {
-                        subtype: bson::spec::BinarySubtype::Generic,
-                        bytes: v.clone(),
-                    }),
-                )
-                .map_err(|k| err("publicKey", k))?,
+            Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: v.clone(),
+            }),
         );
     }
     {
         let v = &row.counter;
-        doc.insert(
-            "counter",
-            Ok::<Bson, TransformErrorKind>(Bson::Int64(*v))
-                .map_err(|k| err("counter", k))?,
-        );
+        doc.insert("counter", Bson::Int64(*v));
     }
     {
         let v = &row.transports;
         doc.insert(
             "transports",
-            v
-                .iter()
-                .map(|e| Ok::<Bson, TransformErrorKind>(Bson::String(e.clone())))
-                .collect::<Result<Vec<Bson>, TransformErrorKind>>()
-                .map(Bson::Array)
-                .map_err(|k| err("transports", k))?,
+            Bson::Array(v.iter().map(|e| Bson::String(e.clone())).collect()),
         );
     }
     if let Some(v) = &row.device_type {
-        doc.insert(
-            "deviceType",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.as_str().to_string()))
-                .map_err(|k| err("deviceType", k))?,
-        );
+        doc.insert("deviceType", Bson::String(v.as_str().to_string()));
     }
     {
         let v = &row.backed_up;
-        doc.insert(
-            "backedUp",
-            Ok::<Bson, TransformErrorKind>(Bson::Boolean(*v))
-                .map_err(|k| err("backedUp", k))?,
-        );
+        doc.insert("backedUp", Bson::Boolean(*v));
     }
     if let Some(v) = &row.name {
-        doc.insert(
-            "name",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("name", k))?,
-        );
+        doc.insert("name", Bson::String(v.clone()));
     }
     {
         let v = &row.created_at;
-        doc.insert(
-            "createdAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("createdAt", k))?,
-        );
+        doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.last_used_at {
-        doc.insert(
-            "lastUsedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("lastUsedAt", k))?,
-        );
+        doc.insert("lastUsedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }
@@ -2407,48 +2158,24 @@ fn write_user_refresh_tokens(
     );
     {
         let v = &row.token_hash;
-        doc.insert(
-            "tokenHash",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("tokenHash", k))?,
-        );
+        doc.insert("tokenHash", Bson::String(v.clone()));
     }
     {
         let v = &row.expires_at;
-        doc.insert(
-            "expiresAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("expiresAt", k))?,
-        );
+        doc.insert("expiresAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     if let Some(v) = &row.user_agent {
-        doc.insert(
-            "userAgent",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("userAgent", k))?,
-        );
+        doc.insert("userAgent", Bson::String(v.clone()));
     }
     if let Some(v) = &row.ip {
-        doc.insert(
-            "ip",
-            Ok::<Bson, TransformErrorKind>(Bson::String(v.clone()))
-                .map_err(|k| err("ip", k))?,
-        );
+        doc.insert("ip", Bson::String(v.clone()));
     }
     if let Some(v) = &row.revoked_at {
-        doc.insert(
-            "revokedAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("revokedAt", k))?,
-        );
+        doc.insert("revokedAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     {
         let v = &row.created_at;
-        doc.insert(
-            "createdAt",
-            Ok::<Bson, TransformErrorKind>(Bson::DateTime(bsonval::datetime_to_bson(*v)))
-                .map_err(|k| err("createdAt", k))?,
-        );
+        doc.insert("createdAt", Bson::DateTime(bsonval::datetime_to_bson(*v)));
     }
     Ok(doc)
 }
