@@ -157,7 +157,9 @@ pub fn drift_message(
     cat: &crate::ir::Catalogue,
     diff_lines: usize,
 ) -> String {
-    let mut lines: Vec<(bool, String)> = Vec::new();
+    // (shown first, line, diff): the model files first, as they are what the reader edited; the
+    // diff shown is that of the first of them (the model's generated code), else the first one.
+    let mut lines: Vec<(bool, String, Option<&str>)> = Vec::new();
     for f in findings {
         let module = Path::new(&f.file)
             .file_stem()
@@ -172,17 +174,17 @@ pub fn drift_message(
         let what = match (f.code, model_file) {
             ("SC306", Some(model)) => format!("{model} changed; run `schemac generate`"),
             ("SC306", None) => format!("{} is stale; run `schemac generate`", f.file),
-            ("SC305", _) => {
-                "models/ changed without a migration; run `schemac migrate new <name>`".into()
-            }
+            ("SC305", _) => format!(
+                "{}/ changed without a migration; run `schemac migrate new <name>`",
+                f.file.trim_end_matches('/')
+            ),
             _ => format!("{} {}: {}; {}", f.code, f.file, f.message, f.hint),
         };
-        lines.push((!named, format!("schema drift: {what}\n")));
+        lines.push((named, format!("schema drift: {what}\n"), f.diff.as_deref()));
     }
-    // The model files first: they are what the reader edited.
-    lines.sort_by_key(|(unnamed, _)| *unnamed);
-    let mut s: String = lines.into_iter().map(|(_, l)| l).collect();
-    if let Some(diff) = findings.iter().find_map(|f| f.diff.as_deref()) {
+    lines.sort_by_key(|(named, _, _)| !*named);
+    let mut s: String = lines.iter().map(|(_, l, _)| l.as_str()).collect();
+    if let Some(diff) = lines.iter().find_map(|(_, _, d)| *d) {
         let lines: Vec<&str> = diff.lines().collect();
         for l in lines.iter().take(diff_lines) {
             s.push_str(l);
@@ -190,10 +192,10 @@ pub fn drift_message(
         }
         if lines.len() > diff_lines {
             s.push_str(&format!(
-                "... ({} more lines; `schemac check` shows all)\n",
+                "... ({} more lines of this diff; `schemac check` shows every file's)\n",
                 lines.len() - diff_lines
             ));
         }
     }
-    s
+    s.trim_end().to_string()
 }

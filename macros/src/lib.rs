@@ -41,7 +41,7 @@ fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
         .and_then(|r| r.parent().map(|p| format!("{}/", p.display())))
         .unwrap_or_default();
     let root = root.canonicalize().unwrap_or(root);
-    let files = schemac::read_dir(&dir).map_err(|e| error(e.to_string()))?;
+    let files = schemac::read_dir(&dir).map_err(|e| error(e.to_string().replace(&base, "")))?;
     let mut inputs: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
     let v = schemac::validate_sources(files);
     let Some(cat) = &v.catalogue else {
