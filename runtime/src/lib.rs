@@ -5,6 +5,7 @@
 //!   `f64`, PostgreSQL binary format).
 //! - [`ids`]: ObjectId to UUIDv7 and back, and stable UUIDs for child rows.
 //! - [`bsonval`]: readers from [`bson::RawBsonRef`] to column values.
+//! - [`dump`]: streaming readers of mongodump and mongoexport files, one document at a time.
 //! - [`error`]: [`TransformError`], the per-field error with collection, `_id` and path.
 //! - [`transform`]: the per-document context of generated transforms, references, jsonb.
 //!
@@ -16,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod bsonval;
+pub mod dump;
 pub mod error;
 pub mod ids;
 pub mod numeric;
