@@ -156,7 +156,7 @@ pub fn as_numeric(
     precision: u32,
     scale: i32,
 ) -> Result<Numeric, TransformErrorKind> {
-    let target = format!("numeric({precision},{scale})");
+    let target = || format!("numeric({precision},{scale})");
     let number = match value {
         RawBsonRef::Decimal128(v) => Numeric::from_decimal128(v),
         RawBsonRef::Int32(v) => Ok(Numeric::from_i32(v)),
@@ -167,11 +167,11 @@ pub fn as_numeric(
     };
     let number = number.map_err(|error| match error {
         NumericError::Invalid { .. } => mismatch("decimal", value),
-        other => other.into_transform_kind(&target),
+        other => other.into_transform_kind(&target()),
     })?;
     number
         .check(precision, scale)
-        .map_err(|e| e.into_transform_kind(&target))?;
+        .map_err(|e| e.into_transform_kind(&target()))?;
     Ok(number)
 }
 

@@ -108,6 +108,13 @@ pub enum TransformErrorKind {
     /// The BSON itself is malformed.
     #[error("malformed BSON: {0}")]
     Bson(String),
+    /// A value for a jsonb column nests documents and arrays deeper than the transforms follow
+    /// ([`crate::transform::MAX_JSON_DEPTH`]).
+    #[error("nested deeper than {limit} levels of documents and arrays (MongoDB allows 100)")]
+    TooDeep {
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
 }
 
 impl TransformErrorKind {
@@ -132,7 +139,7 @@ impl From<bson::error::Error> for TransformErrorKind {
 /// is, and `{"$type": ...}`-style names for the rest.
 pub fn describe_id(id: RawBsonRef<'_>) -> String {
     match id {
-        RawBsonRef::ObjectId(oid) => oid.to_hex(),
+        RawBsonRef::ObjectId(oid) => crate::ids::object_id_hex(&oid),
         RawBsonRef::String(text) => format!("{text:?}"),
         RawBsonRef::Int32(value) => value.to_string(),
         RawBsonRef::Int64(value) => value.to_string(),

@@ -8,6 +8,7 @@
 //! - [`dump`]: streaming readers of mongodump and mongoexport files, one document at a time.
 //! - [`error`]: [`TransformError`], the per-field error with collection, `_id` and path.
 //! - [`transform`]: the per-document context of generated transforms, references, jsonb.
+//! - [`registry`]: what each generated collection offers the backfill, verify and parity engines.
 //!
 //! The crates that appear in this API are re-exported so generated code needs only this one.
 #![deny(missing_docs)]
@@ -21,6 +22,7 @@ pub mod dump;
 pub mod error;
 pub mod ids;
 pub mod numeric;
+pub mod registry;
 pub mod transform;
 
 pub use error::{TransformError, TransformErrorKind};

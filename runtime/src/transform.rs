@@ -4,8 +4,10 @@
 //!
 //! [`bsonval`]: crate::bsonval
 
+use std::cell::OnceCell;
+
 use bson::oid::ObjectId;
-use bson::{Bson, RawBsonRef, RawDocument};
+use bson::{Bson, RawBsonRef, RawDocument, RawJavaScriptCodeWithScopeRef};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -78,7 +80,8 @@ impl Context {
     }
 
     /// A key the catalogue does not declare: an error in strict mode, recorded in lenient mode.
-    pub fn unknown(&mut self, path: String) -> Result<(), TransformError> {
+    pub fn unknown(&mut self, path: impl Into<String>) -> Result<(), TransformError> {
+        let path = path.into();
         match self.mode {
             Mode::Strict => Err(self.error(&path, TransformErrorKind::UnknownField)),
             Mode::Lenient => {
@@ -89,25 +92,32 @@ impl Context {
     }
 
     /// A required value, or [`TransformErrorKind::Missing`] at `path`.
-    pub fn required<T>(&self, value: Option<T>, path: &str) -> Result<T, TransformError> {
-        value.ok_or_else(|| self.error(path, TransformErrorKind::Missing))
+    ///
+    /// Here and in the readers below, `path` is only read when there is an error: a [`Joined`]
+    /// path is not built on the way to a value.
+    pub fn required<T, P: AsRef<str> + ?Sized>(
+        &self,
+        value: Option<T>,
+        path: &P,
+    ) -> Result<T, TransformError> {
+        value.ok_or_else(|| self.error(path.as_ref(), TransformErrorKind::Missing))
     }
 
     /// Reads one value with `read`, mapping its error to `path`.
-    pub fn read<'a, T>(
+    pub fn read<'a, T, P: AsRef<str> + ?Sized>(
         &self,
         value: RawBsonRef<'a>,
-        path: &str,
+        path: &P,
         read: impl FnOnce(RawBsonRef<'a>) -> Result<T, TransformErrorKind>,
     ) -> Result<T, TransformError> {
-        read(value).map_err(|k| self.error(path, k))
+        read(value).map_err(|k| self.error(path.as_ref(), k))
     }
 
     /// Like [`Context::read`], but BSON `null` (and the deprecated `undefined`) is `None`.
-    pub fn read_opt<'a, T>(
+    pub fn read_opt<'a, T, P: AsRef<str> + ?Sized>(
         &self,
         value: RawBsonRef<'a>,
-        path: &str,
+        path: &P,
         read: impl FnOnce(RawBsonRef<'a>) -> Result<T, TransformErrorKind>,
     ) -> Result<Option<T>, TransformError> {
         if is_null(value) {
@@ -117,50 +127,53 @@ impl Context {
     }
 
     /// Reads every element of an array with `read`, each error at `path.<index>`.
-    pub fn read_array<'a, T>(
+    pub fn read_array<'a, T, P: AsRef<str> + ?Sized>(
         &self,
         value: RawBsonRef<'a>,
-        path: &str,
+        path: &P,
         mut read: impl FnMut(RawBsonRef<'a>) -> Result<T, TransformErrorKind>,
     ) -> Result<Vec<T>, TransformError> {
         let RawBsonRef::Array(items) = value else {
-            return Err(self.error(path, mismatch("array", value)));
+            return Err(self.error(path.as_ref(), mismatch("array", value)));
         };
+        let item_path = |i: usize| format!("{}.{i}", path.as_ref());
         let mut out = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
-            let item = item.map_err(|e| self.error(&format!("{path}.{i}"), e.into()))?;
-            out.push(read(item).map_err(|k| self.error(&format!("{path}.{i}"), k))?);
+            let item = item.map_err(|e| self.error(&item_path(i), e.into()))?;
+            out.push(read(item).map_err(|k| self.error(&item_path(i), k))?);
         }
         Ok(out)
     }
 
     /// The subdocuments of an array of objects, with their index.
-    pub fn documents<'a>(
+    pub fn documents<'a, P: AsRef<str> + ?Sized>(
         &self,
         value: RawBsonRef<'a>,
-        path: &str,
+        path: &P,
     ) -> Result<Vec<&'a RawDocument>, TransformError> {
         let RawBsonRef::Array(items) = value else {
-            return Err(self.error(path, mismatch("array", value)));
+            return Err(self.error(path.as_ref(), mismatch("array", value)));
         };
+        let item_path = |i: usize| format!("{}.{i}", path.as_ref());
         let mut out = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
-            let item_path = format!("{path}.{i}");
-            let item = item.map_err(|e| self.error(&item_path, e.into()))?;
-            out.push(self.document(item, &item_path)?);
+            match item.map_err(|e| self.error(&item_path(i), e.into()))? {
+                RawBsonRef::Document(d) => out.push(d),
+                other => return Err(self.error(&item_path(i), mismatch("object", other))),
+            }
         }
         Ok(out)
     }
 
     /// A subdocument.
-    pub fn document<'a>(
+    pub fn document<'a, P: AsRef<str> + ?Sized>(
         &self,
         value: RawBsonRef<'a>,
-        path: &str,
+        path: &P,
     ) -> Result<&'a RawDocument, TransformError> {
         match value {
             RawBsonRef::Document(d) => Ok(d),
-            other => Err(self.error(path, mismatch("object", other))),
+            other => Err(self.error(path.as_ref(), mismatch("object", other))),
         }
     }
 
@@ -168,7 +181,7 @@ impl Context {
     pub fn record_id(&mut self, oid: &ObjectId, id: Uuid) {
         self.id_map.push(IdMapRow {
             collection: self.collection,
-            legacy_object_id: oid.to_hex(),
+            legacy_object_id: ids::object_id_hex(oid),
             id,
         });
     }
@@ -212,16 +225,177 @@ pub fn as_polymorphic(
     }
 }
 
+/// The deepest nesting of documents and arrays in a jsonb value (a document or an array is one
+/// level, a scalar none): MongoDB's limit for a whole document, so no stored document is refused.
+/// [`as_json`] and [`json_to_bson`] recurse (the `bson` and `serde_json` conversions do), and a
+/// crafted document could nest far deeper (10,000 levels fit in 80 KB) and overflow the stack;
+/// the limit also keeps what is written within the 128 levels serde_json reads back from
+/// Postgres (Extended JSON adds at most 2 levels: `{"$binary": {...}}`).
+pub const MAX_JSON_DEPTH: usize = 100;
+
 /// A value for a jsonb column: relaxed Extended JSON (mongoexport's default), which keeps dates
 /// (`{"$date": ...}`), ObjectIds (`{"$oid": ...}`) and decimals (`{"$numberDecimal": ...}`).
+/// Deeper than [`MAX_JSON_DEPTH`] is [`TransformErrorKind::TooDeep`].
 pub fn as_json(value: RawBsonRef<'_>) -> Result<serde_json::Value, TransformErrorKind> {
+    // The common case in one pass: well-formed and within the depth limit. Anything else takes
+    // the checked way, which reports the error.
+    if let Some(json) = relaxed_extjson(value, 1) {
+        return Ok(json);
+    }
+    bson_depth_within(value, MAX_JSON_DEPTH)?;
     let bson = Bson::try_from(value).map_err(TransformErrorKind::from)?;
     Ok(bson.into_relaxed_extjson())
 }
 
-/// The BSON of a jsonb value written by [`as_json`] (or by a trigger, in the same form).
+/// What `Bson::try_from(value)?.into_relaxed_extjson()` gives, straight from the raw bytes, for
+/// a value at nesting `depth` (a document or an array at depth 1 is the top level): no
+/// intermediate `Bson` tree (an owned copy of every value and a hashed `Document` per level).
+/// `None` when an element is malformed, when the nesting goes deeper than [`MAX_JSON_DEPTH`],
+/// or for a JavaScript code with scope (whose scope the depth check also follows), for the
+/// caller to take the checked `Bson` way. The types not converted here go through `Bson` one
+/// value at a time.
+fn relaxed_extjson(value: RawBsonRef<'_>, depth: usize) -> Option<serde_json::Value> {
+    use serde_json::{Map, Value};
+    let tagged = |tag: &str, value: Value| {
+        let mut map = Map::new();
+        map.insert(tag.to_owned(), value);
+        Value::Object(map)
+    };
+    Some(match value {
+        RawBsonRef::Document(_) | RawBsonRef::Array(_) if depth > MAX_JSON_DEPTH => return None,
+        RawBsonRef::Document(doc) => {
+            let mut map = Map::new();
+            for element in doc {
+                let (key, value) = element.ok()?;
+                map.insert(key.as_str().to_owned(), relaxed_extjson(value, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+        RawBsonRef::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.push(relaxed_extjson(item.ok()?, depth + 1)?);
+            }
+            Value::Array(out)
+        }
+        RawBsonRef::String(s) => Value::String(s.to_owned()),
+        RawBsonRef::Boolean(b) => Value::Bool(b),
+        RawBsonRef::Null => Value::Null,
+        RawBsonRef::Int32(v) => Value::from(v),
+        RawBsonRef::Int64(v) => Value::from(v),
+        RawBsonRef::Double(v) if v.is_finite() => Value::from(v),
+        RawBsonRef::ObjectId(oid) => tagged("$oid", Value::String(ids::object_id_hex(&oid))),
+        RawBsonRef::DateTime(date) => match rfc3339(date) {
+            Some(text) => tagged("$date", Value::String(text)),
+            None => Bson::DateTime(date).into_relaxed_extjson(),
+        },
+        RawBsonRef::Decimal128(d) => tagged(
+            "$numberDecimal",
+            Value::String(crate::numeric::decimal128_string(d)),
+        ),
+        RawBsonRef::JavaScriptCodeWithScope(_) => return None,
+        other => Bson::try_from(other).ok()?.into_relaxed_extjson(),
+    })
+}
+
+/// The last millisecond of year 9999, `9999-12-31T23:59:59.999Z`.
+const MAX_RFC3339_MILLIS: i64 = 253_402_300_799_999;
+
+/// A BSON date as relaxed Extended JSON writes it when it can (from 1970 to year 9999): RFC 3339
+/// in UTC, the milliseconds after a point only when not zero and without their trailing zeros
+/// (`2024-03-01T00:00:00.12Z`), as the `time` crate formats it for `bson`. `None` outside that
+/// range (a `$numberLong` there).
+fn rfc3339(date: bson::DateTime) -> Option<String> {
+    use chrono::{Datelike, Timelike};
+    fn push(text: &mut Vec<u8>, n: u32, width: u32) {
+        for place in (0..width).rev() {
+            text.push(b'0' + (n / 10_u32.pow(place) % 10) as u8);
+        }
+    }
+    let millis = date.timestamp_millis();
+    if !(0..=MAX_RFC3339_MILLIS).contains(&millis) {
+        return None;
+    }
+    let at = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    let mut text = Vec::with_capacity(24);
+    push(&mut text, u32::try_from(at.year()).ok()?, 4);
+    for (separator, n) in [
+        (b'-', at.month()),
+        (b'-', at.day()),
+        (b'T', at.hour()),
+        (b':', at.minute()),
+        (b':', at.second()),
+    ] {
+        text.push(separator);
+        push(&mut text, n, 2);
+    }
+    let mut fraction = u32::try_from(millis % 1000).ok()?;
+    if fraction != 0 {
+        let mut width = 3;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
+        text.push(b'.');
+        push(&mut text, fraction, width);
+    }
+    text.push(b'Z');
+    String::from_utf8(text).ok()
+}
+
+/// The BSON of a jsonb value written by [`as_json`] (or by a trigger, in the same form). Deeper
+/// than [`as_json`] writes (its limit and Extended JSON's 2 levels) is
+/// [`TransformErrorKind::TooDeep`].
 pub fn json_to_bson(value: &serde_json::Value) -> Result<Bson, TransformErrorKind> {
+    json_depth_within(value, MAX_JSON_DEPTH + 2)?;
     Bson::try_from(value.clone()).map_err(|e| TransformErrorKind::Bson(e.to_string()))
+}
+
+/// Checks the nesting of a BSON value without recursion (a stack of the values to visit).
+fn bson_depth_within(value: RawBsonRef<'_>, limit: usize) -> Result<(), TransformErrorKind> {
+    let within = |depth| match depth > limit {
+        true => Err(TransformErrorKind::TooDeep { limit }),
+        false => Ok(()),
+    };
+    let mut stack = vec![(value, 1)];
+    while let Some((value, depth)) = stack.pop() {
+        match value {
+            RawBsonRef::Document(d)
+            | RawBsonRef::JavaScriptCodeWithScope(RawJavaScriptCodeWithScopeRef {
+                scope: d, ..
+            }) => {
+                within(depth)?;
+                for element in d {
+                    stack.push((element?.1, depth + 1));
+                }
+            }
+            RawBsonRef::Array(items) => {
+                within(depth)?;
+                for item in items {
+                    stack.push((item?, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks the nesting of a JSON value without recursion.
+fn json_depth_within(value: &serde_json::Value, limit: usize) -> Result<(), TransformErrorKind> {
+    let mut stack = vec![(value, 1)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            serde_json::Value::Array(items) => Box::new(items.iter()),
+            serde_json::Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth > limit {
+            return Err(TransformErrorKind::TooDeep { limit });
+        }
+        stack.extend(children.map(|v| (v, depth + 1)));
+    }
+    Ok(())
 }
 
 /// The ObjectId a uuid was derived from, or [`TransformErrorKind::BadReference`] for a uuid made
@@ -255,11 +429,14 @@ pub const UINT256_MAX: &str =
 /// A uint256 (on-chain base units, numeric(78,0)): a whole number from 0 to 2^256 - 1, from a
 /// decimal string or any BSON number.
 pub fn as_uint256(value: RawBsonRef<'_>) -> Result<crate::Numeric, TransformErrorKind> {
+    // Parsed once: parsing 78 digits on every value was a sixth of some collections' transform.
+    static MAX: std::sync::OnceLock<Option<crate::Numeric>> = std::sync::OnceLock::new();
     let n = bsonval::as_numeric(value, 78, 0)?;
-    let max: crate::Numeric = UINT256_MAX
-        .parse()
-        .map_err(|_| TransformErrorKind::Bson("UINT256_MAX".into()))?;
-    if n.is_negative() || n > max {
+    let max = MAX
+        .get_or_init(|| UINT256_MAX.parse().ok())
+        .as_ref()
+        .ok_or_else(|| TransformErrorKind::Bson("UINT256_MAX".into()))?;
+    if n.is_negative() || n > *max {
         return Err(TransformErrorKind::OutOfRange {
             value: n.to_string(),
             target: "uint256 (0 to 2^256 - 1)".into(),
@@ -321,11 +498,65 @@ pub fn legacy_id(hex: &str) -> Result<ObjectId, TransformErrorKind> {
 }
 
 /// `path.key`, or `key` at the root: the Mongo path of a field for errors.
-pub fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+///
+/// The text is built the first time it is read (as a `&str`, or into a `String`), so that the
+/// readers of [`Context`], which read a path only to report an error, cost no allocation on the
+/// way to a value. The `path` and `key` are borrowed until then.
+pub fn join<'a>(path: &'a str, key: &'a str) -> Joined<'a> {
+    Joined {
+        path,
+        key,
+        text: OnceCell::new(),
+    }
+}
+
+/// A Mongo path made by [`join`], built on first read.
+#[derive(Debug, Clone)]
+pub struct Joined<'a> {
+    path: &'a str,
+    key: &'a str,
+    text: OnceCell<String>,
+}
+
+impl Joined<'_> {
+    fn build(&self) -> String {
+        if self.path.is_empty() {
+            return self.key.to_string();
+        }
+        let mut text = String::with_capacity(self.path.len() + 1 + self.key.len());
+        text.push_str(self.path);
+        text.push('.');
+        text.push_str(self.key);
+        text
+    }
+}
+
+impl std::ops::Deref for Joined<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.text.get_or_init(|| self.build())
+    }
+}
+
+impl AsRef<str> for Joined<'_> {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<Joined<'_>> for String {
+    fn from(mut joined: Joined<'_>) -> String {
+        match joined.text.take() {
+            Some(text) => text,
+            None => joined.build(),
+        }
     }
 }
 
@@ -354,13 +585,13 @@ mod tests {
     fn unknown_keys_are_errors_or_records() {
         let d = rawdoc! { "_id": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap() };
         let mut strict = Context::new("payments", &d, Mode::Strict);
-        let e = strict.unknown("extra".into()).unwrap_err();
+        let e = strict.unknown("extra").unwrap_err();
         assert_eq!(
             e.to_string(),
             "payments 650f1c2e9d1b2a3c4d5e6f70: field extra: not declared in the catalogue"
         );
         let mut lenient = Context::new("payments", &d, Mode::Lenient);
-        lenient.unknown("extra".into()).unwrap();
+        lenient.unknown("extra").unwrap();
         assert_eq!(lenient.unknown, ["extra"]);
     }
 
@@ -397,6 +628,154 @@ mod tests {
         let (k, id, r) = as_polymorphic(RawBsonRef::String("tpl-7")).unwrap();
         assert_eq!((k, id, r.as_deref()), ("template", None, Some("tpl-7")));
         assert!(polymorphic_to_bson(Some("entity"), None, None).is_err());
+    }
+
+    #[test]
+    fn jsonb_from_raw_bytes_is_the_bson_conversion() {
+        use bson::spec::BinarySubtype;
+        use bson::{Binary, Decimal128, Regex, Timestamp};
+        let d = doc! {
+            "s": "x", "b": true, "n": null, "i": 7, "l": -8_i64, "f": 1.5, "z": -0.0,
+            "nan": f64::NAN, "inf": f64::NEG_INFINITY, "big": 1e300,
+            "oid": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap(),
+            "at": bson::DateTime::from_millis(1_700_000_000_123),
+            "old": bson::DateTime::from_millis(-1),
+            "far": bson::DateTime::from_millis(300_000_000_000_000),
+            "dec": "12.500".parse::<Decimal128>().unwrap(),
+            "bin": Binary { subtype: BinarySubtype::Generic, bytes: vec![1, 2, 3] },
+            "re": Regex { pattern: "a+".try_into().unwrap(), options: "xi".try_into().unwrap() },
+            "ts": Timestamp { time: 1, increment: 2 },
+            "js": Bson::JavaScriptCode("f()".into()),
+            "sym": Bson::Symbol("s".into()),
+            "undef": Bson::Undefined, "min": Bson::MinKey, "max": Bson::MaxKey,
+            "arr": [1, "two", { "three": [3.0, null] }, []],
+            "sub": { "z": 1, "a": { "deep": [{ "x": 1 }] } },
+            "empty": {},
+        };
+        let mut raw = bson::RawDocumentBuf::try_from(&d).unwrap();
+        // A repeated key: the first place, the last value, as `Document` and `Map` both keep.
+        raw.append(bson::raw::cstr!("s"), "again");
+        let value = RawBsonRef::Document(&raw);
+        let fast = relaxed_extjson(value, 1).unwrap();
+        let slow = Bson::try_from(value).unwrap().into_relaxed_extjson();
+        assert_eq!(fast, slow);
+        assert_eq!(fast.to_string(), slow.to_string(), "same key order");
+        assert_eq!(as_json(value).unwrap(), slow);
+        // A code with scope is left to the checked way, which follows its scope's depth.
+        raw.append(
+            bson::raw::cstr!("jsw"),
+            bson::RawBson::JavaScriptCodeWithScope(bson::RawJavaScriptCodeWithScope {
+                code: "g()".into(),
+                scope: rawdoc! { "k": 1 },
+            }),
+        );
+        let value = RawBsonRef::Document(&raw);
+        assert!(relaxed_extjson(value, 1).is_none());
+        let slow = Bson::try_from(value).unwrap().into_relaxed_extjson();
+        assert_eq!(as_json(value).unwrap(), slow);
+    }
+
+    #[test]
+    fn jsonb_that_is_too_deep_or_malformed_takes_the_checked_way() {
+        let mut deep = doc! { "x": 1 };
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = doc! { "d": deep };
+        }
+        let raw = bson::RawDocumentBuf::try_from(&deep).unwrap();
+        assert!(relaxed_extjson(RawBsonRef::Document(&raw), 1).is_none());
+        assert!(matches!(
+            as_json(RawBsonRef::Document(&raw)),
+            Err(TransformErrorKind::TooDeep { .. })
+        ));
+        let inner = raw.get_document("d").unwrap();
+        assert!(relaxed_extjson(RawBsonRef::Document(inner), 1).is_some());
+        // A string whose bytes are not UTF-8: the same error as the `Bson` conversion.
+        let mut bytes = bson::RawDocumentBuf::try_from(&doc! { "s": "ab" })
+            .unwrap()
+            .into_bytes();
+        let at = bytes.len() - 4;
+        bytes[at] = 0xff;
+        let bad = bson::RawDocument::from_bytes(&bytes).unwrap();
+        assert!(relaxed_extjson(RawBsonRef::Document(bad), 1).is_none());
+        assert_eq!(
+            as_json(RawBsonRef::Document(bad)).unwrap_err().to_string(),
+            TransformErrorKind::from(Bson::try_from(RawBsonRef::Document(bad)).unwrap_err())
+                .to_string()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jsonb_dates_and_ids_are_the_bson_conversion(
+            millis in proptest::prop_oneof![
+                -2_000_000_000_000_i64..MAX_RFC3339_MILLIS + 2_000_000_000_000,
+                proptest::prelude::any::<i64>(),
+                proptest::prelude::Just(0_i64),
+                proptest::prelude::Just(MAX_RFC3339_MILLIS),
+                proptest::prelude::Just(MAX_RFC3339_MILLIS + 1),
+            ],
+            oid in proptest::prelude::any::<[u8; 12]>(),
+        ) {
+            let date = bson::DateTime::from_millis(millis);
+            let fast = relaxed_extjson(RawBsonRef::DateTime(date), 1).unwrap();
+            proptest::prop_assert_eq!(fast, Bson::DateTime(date).into_relaxed_extjson());
+            let oid = ObjectId::from_bytes(oid);
+            let fast = relaxed_extjson(RawBsonRef::ObjectId(oid), 1).unwrap();
+            proptest::prop_assert_eq!(fast, Bson::ObjectId(oid).into_relaxed_extjson());
+        }
+    }
+
+    #[test]
+    fn jsonb_dates_keep_the_digits_the_bson_crate_writes() {
+        for millis in [
+            0,
+            1,
+            10,
+            100,
+            120,
+            999,
+            1_709_251_200_000,
+            1_709_251_200_450,
+        ] {
+            let date = bson::DateTime::from_millis(millis);
+            assert_eq!(
+                rfc3339(date).map(serde_json::Value::String),
+                Some(Bson::DateTime(date).into_relaxed_extjson()["$date"].clone()),
+                "{millis}"
+            );
+        }
+    }
+
+    #[test]
+    fn uint256_bounds() {
+        let max = as_uint256(RawBsonRef::String(UINT256_MAX)).unwrap();
+        assert_eq!(max.to_string(), UINT256_MAX);
+        let above =
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        for bad in [RawBsonRef::String(above), RawBsonRef::Int32(-1)] {
+            assert!(matches!(
+                as_uint256(bad),
+                Err(TransformErrorKind::OutOfRange { .. })
+            ));
+        }
+        assert_eq!(as_uint256(RawBsonRef::Int64(7)).unwrap().to_string(), "7");
+    }
+
+    #[test]
+    fn joined_paths_are_built_when_read() {
+        assert_eq!(&*join("", "a"), "a");
+        assert_eq!(&*join("a.0", "b"), "a.0.b");
+        assert_eq!(String::from(join("a", "b")), "a.b");
+        let p = join("a", "b");
+        assert_eq!(p.to_string(), "a.b");
+        assert_eq!(String::from(p), "a.b");
+        let d = rawdoc! { "xs": [{ "k": 1 }, 2] };
+        let cx = Context::new("c", &d, Mode::Strict);
+        let v = d.get("xs").unwrap().unwrap();
+        let e = cx.documents(v, &join("doc", "xs")).unwrap_err();
+        assert_eq!(e.path, "doc.xs.1");
+        let e = cx.required::<i32, _>(None, &join("", "k")).unwrap_err();
+        assert_eq!(e.path, "k");
     }
 
     #[test]

@@ -18,6 +18,97 @@ const MAX_DIGITS: usize = 34;
 /// The largest canonical coefficient, `10^34 - 1`; larger ones mean zero (IEEE 754-2008 3.5.2).
 const MAX_COEFFICIENT: u128 = 10u128.pow(34) - 1;
 
+/// The decimal digits (`0..=9`, most significant first) of a positive number, as
+/// `n.to_string()` spells them: divisions by 10 in 64 bits once the number fits, which is the
+/// common case for amounts.
+fn decimal_digits(n: u128) -> Vec<u8> {
+    digits_into(n, &mut [0_u8; 39]).to_vec()
+}
+
+/// [`decimal_digits`] in `buf`, without allocating; no digits for 0.
+fn digits_into(mut n: u128, buf: &mut [u8; 39]) -> &[u8] {
+    let mut at = buf.len();
+    while n > u128::from(u64::MAX) {
+        at -= 1;
+        buf[at] = (n % 10) as u8;
+        n /= 10;
+    }
+    let mut n = n as u64;
+    while n > 0 {
+        at -= 1;
+        buf[at] = (n % 10) as u8;
+        n /= 10;
+    }
+    &buf[at..]
+}
+
+/// `value.to_string()`, as the `bson` crate's `Display` writes a Decimal128 (the BSON spec's
+/// canonical string: plain notation down to `1E-6`, else scientific; `NaN` without a sign; a
+/// non-canonical coefficient as 0), without its bit-by-bit decoding. For the `$numberDecimal` of
+/// jsonb values.
+pub(crate) fn decimal128_string(value: Decimal128) -> String {
+    let bits = u128::from_le_bytes(value.bytes());
+    let negative = bits >> 127 == 1;
+    let mut out = String::with_capacity(24);
+    match (bits >> 122) & 0x1f {
+        0x1f => return "NaN".to_owned(),
+        0x1e if negative => return "-Infinity".to_owned(),
+        0x1e => return "Infinity".to_owned(),
+        _ => {}
+    }
+    if negative {
+        out.push('-');
+    }
+    let (biased, coefficient) = if (bits >> 125) & 0b11 == 0b11 {
+        ((bits >> 111) & 0x3fff, 0)
+    } else {
+        ((bits >> 113) & 0x3fff, bits & ((1 << 113) - 1))
+    };
+    let coefficient = if coefficient > MAX_COEFFICIENT {
+        0
+    } else {
+        coefficient
+    };
+    let exponent = biased as i64 - EXPONENT_BIAS;
+    let mut buf = [0_u8; 39];
+    let digits = match digits_into(coefficient, &mut buf) {
+        [] => &[0][..],
+        digits => digits,
+    };
+    let push = |out: &mut String, digits: &[u8]| {
+        out.extend(digits.iter().map(|d| char::from(b'0' + d)));
+    };
+    let len = digits.len() as i64;
+    let adjusted = exponent + len - 1;
+    if exponent <= 0 && adjusted >= -6 {
+        let fraction = (-exponent) as usize;
+        if fraction == 0 {
+            push(&mut out, digits);
+        } else if fraction >= digits.len() {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', fraction - digits.len()));
+            push(&mut out, digits);
+        } else {
+            let (integer, decimals) = digits.split_at(digits.len() - fraction);
+            push(&mut out, integer);
+            out.push('.');
+            push(&mut out, decimals);
+        }
+    } else {
+        push(&mut out, &digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            push(&mut out, &digits[1..]);
+        }
+        out.push('E');
+        if adjusted > 0 {
+            out.push('+');
+        }
+        out.push_str(&adjusted.to_string());
+    }
+    out
+}
+
 impl Numeric {
     /// The exact value of a Decimal128, keeping its scale (`1.50` stays `1.50`) and a `-0`.
     ///
@@ -56,9 +147,9 @@ impl Numeric {
         let digits = if coefficient == 0 {
             Vec::new()
         } else {
-            coefficient.to_string().bytes().map(|b| b - b'0').collect()
+            decimal_digits(coefficient)
         };
-        Numeric::from_parts(negative, digits, -exponent, &value.to_string())
+        Numeric::from_parts(negative, digits, -exponent, || value.to_string())
     }
 
     /// The value as a Decimal128, exactly, keeping the sign of a negative zero.
@@ -110,6 +201,67 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn decimal128_text_is_the_bson_display(
+            bytes in proptest::prelude::any::<[u8; 16]>(),
+            coefficient in 0_u128..10_000_000_000,
+            exponent in 6100_u128..6200,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            let d = Decimal128::from_bytes(bytes);
+            proptest::prop_assert_eq!(decimal128_string(d), d.to_string());
+            // Amounts: small coefficients, exponents around 0.
+            let bits = (u128::from(negative) << 127) | (exponent << 113) | coefficient;
+            let d = Decimal128::from_bytes(bits.to_le_bytes());
+            proptest::prop_assert_eq!(decimal128_string(d), d.to_string());
+        }
+    }
+
+    #[test]
+    fn decimal128_text_of_special_forms() {
+        for text in [
+            "0",
+            "-0",
+            "0.000",
+            "1E+3",
+            "1.50",
+            "-12.5",
+            "1E-7",
+            "0.000001",
+            "123E-9",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "9999999999999999999999999999999999E+6111",
+            "1E-6176",
+            "0E-6176",
+            "0E+6111",
+        ] {
+            let d = decimal(text);
+            assert_eq!(decimal128_string(d), d.to_string(), "{text}");
+        }
+    }
+
+    #[test]
+    fn coefficient_digits_are_its_decimal_spelling() {
+        let max64 = u128::from(u64::MAX);
+        for n in [
+            1,
+            9,
+            10,
+            1234567890,
+            max64 - 1,
+            max64,
+            max64 + 1,
+            10 * max64,
+            MAX_COEFFICIENT,
+        ] {
+            let expected: Vec<u8> = n.to_string().bytes().map(|b| b - b'0').collect();
+            assert_eq!(decimal_digits(n), expected, "{n}");
+        }
+    }
 
     fn decimal(text: &str) -> Decimal128 {
         Decimal128::from_str(text).expect("test literal is a valid Decimal128")

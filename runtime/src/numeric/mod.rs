@@ -36,6 +36,8 @@ use std::str::FromStr;
 
 pub use error::NumericError;
 
+pub(crate) use decimal128::decimal128_string;
+
 /// An exact decimal number of arbitrary precision, the Rust side of a PostgreSQL `NUMERIC`.
 ///
 /// Equality, ordering and hashing follow the numeric value: `1.50 == 1.5` and `-0 == 0`, while
@@ -171,17 +173,18 @@ impl Numeric {
     }
 
     /// Builds a value from a coefficient (leading zeros allowed) and a scale that may be negative
-    /// (an exponent), checking the PostgreSQL limits.
+    /// (an exponent), checking the PostgreSQL limits. `source` renders the input for an error
+    /// (only then: it may cost a formatting).
     fn from_parts(
         negative: bool,
         mut digits: Vec<u8>,
         scale: i64,
-        source: &str,
+        source: impl Fn() -> String,
     ) -> Result<Numeric, NumericError> {
         let leading = digits.iter().take_while(|d| **d == 0).count();
         digits.drain(..leading);
         let out_of_range = || NumericError::OutOfRange {
-            value: snippet(source),
+            value: snippet(&source()),
         };
         let scale = if scale < 0 {
             if !digits.is_empty() {
@@ -285,7 +288,7 @@ impl FromStr for Numeric {
             negative,
             digits,
             fraction_digits.saturating_sub(exponent),
-            text,
+            || text.to_owned(),
         )
     }
 }

@@ -141,7 +141,7 @@ impl Numeric {
         } else {
             (-scale..=top).rev().map(digit_at).collect()
         };
-        Numeric::from_parts(negative, digits, scale, "binary numeric")
+        Numeric::from_parts(negative, digits, scale, || "binary numeric".to_owned())
     }
 
     /// The error for a value that PostgreSQL cannot hold.
