@@ -30,9 +30,8 @@ pub struct Finding {
 /// holds `migrations/`).
 pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError> {
     let v = crate::validate_dir(models)?;
-    let mut findings = Vec::new();
     let Some(cat) = &v.catalogue else {
-        findings.push(Finding {
+        return Ok(vec![Finding {
             code: "SC300",
             file: models.display().to_string(),
             message: format!(
@@ -41,13 +40,26 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
             ),
             hint: "run `schemac validate` and fix the errors".into(),
             diff: None,
-        });
-        return Ok(findings);
+        }]);
     };
-    for (path, expected) in generate::outputs(cat) {
+    Ok(check_catalogue(models, cat, &generate::outputs(cat), out))
+}
+
+/// [`check`] of a valid catalogue read from `models`, given its [`generate::outputs`]: for a
+/// caller that has both already (the `catalogue!` macro), as making them again would double
+/// its work (formatting the generated Rust is most of a check).
+pub fn check_catalogue(
+    models: &Path,
+    cat: &crate::ir::Catalogue,
+    outputs: &[(String, String)],
+    out: &Path,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (path, expected) in outputs {
         let file = out.join(path);
         let read = std::fs::read_to_string(&file);
         let committed = read.as_deref().unwrap_or_default();
+        let expected = generate::with_committed(expected, read.as_deref().ok());
         if normalize(committed) != expected {
             findings.push(Finding {
                 code: "SC306",
@@ -72,7 +84,7 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
                 hint: "restore the migration directory from version control".into(),
                 diff: None,
             });
-            return Ok(findings);
+            return findings;
         }
     };
     for p in history::verify(&history) {
@@ -94,7 +106,7 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
                 hint: "restore the snapshot from version control".into(),
                 diff: None,
             });
-            return Ok(findings);
+            return findings;
         }
     };
     let (target, renames) = migrate::target(cat);
@@ -129,7 +141,7 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
                 + &preview.join("\n")),
         });
     }
-    Ok(findings)
+    findings
 }
 
 fn snapshot_text(db: &Database) -> String {

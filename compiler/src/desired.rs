@@ -18,6 +18,14 @@ pub const ID_MAP: &str = "id_map";
 pub const GAPS: &str = "pg_dualwrite_gaps";
 /// The enum of `pg_dualwrite_gaps.operation`.
 pub const GAP_OPERATION: &str = "dualwrite_operation";
+/// The session setting under which the hook triggers (slug, timeline) leave a row as written:
+/// the backfill sets it, since a Mongo document already is what its hooks made of it.
+/// Constraints and the append-only guard still apply.
+pub const SKIP_HOOKS: &str = "schemac.skip_hooks";
+
+/// The first statement of a hook trigger's body.
+const SKIP_HOOKS_GUARD: &str = "    -- A backfill loads documents as Mongo has them (SET schemac.skip_hooks = on).\n    IF current_setting('schemac.skip_hooks', true) = 'on' THEN\n        RETURN NEW;\n    END IF;\n";
+
 /// The shared trigger function of append-only tables.
 pub const REJECT_CHANGE: &str = "schemac_reject_change";
 
@@ -341,7 +349,7 @@ fn table(t: &plan::Table, model: &Model, indexes: &mut Vec<Index>) -> Table {
                 table: tn.clone(),
                 unique: c.unique,
                 method: "btree".into(),
-                keys: vec![c.name.clone()],
+                keys: vec![quote_ident(&c.name)],
                 predicate: c
                     .sparse
                     .then(|| format!("{} IS NOT NULL", quote_ident(&c.name))),
@@ -449,7 +457,7 @@ fn model_indexes(model: &Model, out: &mut Vec<Index>) {
     if let Some(ttl) = &model.ttl {
         let covered = out
             .iter()
-            .any(|i| i.table == model.table && i.keys.first() == Some(&ttl.column));
+            .any(|i| i.table == model.table && i.keys.first() == Some(&quote_ident(&ttl.column)));
         if !covered {
             out.push(Index {
                 name: name(format!("{}_{}_idx", model.table, ttl.column)),
@@ -528,10 +536,10 @@ fn invariants(model: &Model, schema: &plan::Schema, db: &mut Database) {
         db.functions.push(Function {
             name: f.clone(),
             body: format!(
-                "\nBEGIN\n    IF NEW.{s} IS NULL OR NEW.{s} = ''\n       OR (TG_OP = 'UPDATE' AND NEW.{from} IS DISTINCT FROM OLD.{from} AND NEW.{s} IS NOT DISTINCT FROM OLD.{s}) THEN\n        NEW.{s} := btrim(regexp_replace(lower(NEW.{from}), '[^a-z0-9]+', '-', 'g'), '-');\n    END IF;\n    RETURN NEW;\nEND;\n"
+                "\nBEGIN\n{SKIP_HOOKS_GUARD}    IF NEW.{s} IS NULL OR NEW.{s} = ''\n       OR (TG_OP = 'UPDATE' AND NEW.{from} IS DISTINCT FROM OLD.{from} AND NEW.{s} IS NOT DISTINCT FROM OLD.{s}) THEN\n        NEW.{s} := btrim(regexp_replace(lower(NEW.{from}), '[^a-z0-9]+', '-', 'g'), '-');\n    END IF;\n    RETURN NEW;\nEND;\n"
             ),
             comment: Some(format!(
-                "Derives {}.{} from {} as the Mongoose pre-save hook did, unless the writer set it.",
+                "Derives {}.{} from {} as the Mongoose pre-save hook did, unless the writer set it or {SKIP_HOOKS} is on.",
                 model.table, slug.column, slug.from
             )),
         });
@@ -572,7 +580,7 @@ fn invariants(model: &Model, schema: &plan::Schema, db: &mut Database) {
                 .collect();
             format!("jsonb_build_object({})", args.join(", "))
         };
-        let mut body = String::from("\nBEGIN\n");
+        let mut body = format!("\nBEGIN\n{SKIP_HOOKS_GUARD}");
         if tl.insert_entry.is_empty() {
             body.push_str("    IF TG_OP = 'UPDATE'\n");
         } else {
@@ -602,7 +610,7 @@ fn invariants(model: &Model, schema: &plan::Schema, db: &mut Database) {
             name: f.clone(),
             body,
             comment: Some(format!(
-                "Appends to {}.{} as the Mongoose pre-save hook did, unless the writer already appended.",
+                "Appends to {}.{} as the Mongoose pre-save hook did, unless the writer already appended or {SKIP_HOOKS} is on.",
                 model.table, column
             )),
         });

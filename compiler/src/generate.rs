@@ -4,10 +4,17 @@
 use crate::ir::Catalogue;
 
 /// The generated files other than migrations, in a fixed order: the inspect document
-/// (`catalogue.json`, the mapping other tools read), the TTL cleanup script and the Rust of
-/// the `escrow-schema` crate (`src/schema/`). Migrations are
+/// (`catalogue.json`, the mapping other tools read), the TTL cleanup script, the Rust of
+/// the `escrow-schema` crate (`src/schema/`) and its parity tests (`tests/parity/`, whose
+/// files are partly hand-written: pass them through [`with_committed`]). Migrations are
 /// history, not a function of today's catalogue: `migrate new` writes them.
 pub fn outputs(cat: &Catalogue) -> Vec<(String, String)> {
+    outputs_on(cat, crate::rust::Threads::All)
+}
+
+/// [`outputs`], the Rust formatted on `threads` (a procedural macro needs
+/// [`crate::rust::Threads::One`]).
+pub fn outputs_on(cat: &Catalogue, threads: crate::rust::Threads) -> Vec<(String, String)> {
     let mut out = vec![
         ("catalogue.json".to_string(), crate::inspect::inspect(cat)),
         (
@@ -15,6 +22,13 @@ pub fn outputs(cat: &Catalogue) -> Vec<(String, String)> {
             crate::ttl::cleanup_sql(cat),
         ),
     ];
-    out.extend(crate::rust::files(cat));
+    out.extend(crate::rust::files_on(cat, threads));
+    out.extend(crate::parity::files(cat));
     out
+}
+
+/// What a generated file should contain given its committed text: the generated text, with
+/// the hand-written part of a parity test (below its marker line) taken from the committed file.
+pub fn with_committed(generated: &str, committed: Option<&str>) -> String {
+    crate::parity::keep_owned(generated, committed)
 }

@@ -66,8 +66,23 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 /// Quotes a string literal, doubling single quotes (standard_conforming_strings is on since 9.1).
+/// A value with a carriage return is written as an escape string (`E'a\rb'`): a migration file's
+/// line endings are normalized to LF when it is read, which would turn a raw CR into LF.
 pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    if !value.contains('\r') {
+        return format!("'{}'", value.replace('\'', "''"));
+    }
+    let mut s = String::from("E'");
+    for c in value.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '\'' => s.push_str("''"),
+            '\r' => s.push_str("\\r"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
 }
 
 /// Whether Postgres reserves the word (the "reserved" and "reserved (can be function or type)"
@@ -75,6 +90,127 @@ pub fn quote_literal(value: &str) -> String {
 pub fn is_reserved(word: &str) -> bool {
     RESERVED.binary_search(&word).is_ok()
 }
+
+/// Whether a type name, written unquoted or quoted, means a PostgreSQL built-in type rather than
+/// one in `public`: a type of `pg_catalog` (searched first), a type spelled by the grammar itself
+/// (`int`, `time`...), or any `pg_` name.
+pub fn is_builtin_type(name: &str) -> bool {
+    name.starts_with("pg_") || BUILTIN_TYPES.binary_search(&name).is_ok()
+}
+
+/// The base, pseudo, range and multirange types of `pg_catalog` (PostgreSQL 15, array types
+/// left out), and the type names of the SQL grammar.
+const BUILTIN_TYPES: &[&str] = &[
+    "aclitem",
+    "any",
+    "anyarray",
+    "anycompatible",
+    "anycompatiblearray",
+    "anycompatiblemultirange",
+    "anycompatiblenonarray",
+    "anycompatiblerange",
+    "anyelement",
+    "anyenum",
+    "anymultirange",
+    "anynonarray",
+    "anyrange",
+    "bigint",
+    "bit",
+    "bool",
+    "boolean",
+    "box",
+    "bpchar",
+    "bytea",
+    "char",
+    "character",
+    "cid",
+    "cidr",
+    "circle",
+    "cstring",
+    "date",
+    "datemultirange",
+    "daterange",
+    "dec",
+    "decimal",
+    "event_trigger",
+    "fdw_handler",
+    "float",
+    "float4",
+    "float8",
+    "gtsvector",
+    "index_am_handler",
+    "inet",
+    "int",
+    "int2",
+    "int2vector",
+    "int4",
+    "int4multirange",
+    "int4range",
+    "int8",
+    "int8multirange",
+    "int8range",
+    "integer",
+    "internal",
+    "interval",
+    "json",
+    "jsonb",
+    "jsonpath",
+    "language_handler",
+    "line",
+    "lseg",
+    "macaddr",
+    "macaddr8",
+    "money",
+    "name",
+    "nchar",
+    "numeric",
+    "nummultirange",
+    "numrange",
+    "oid",
+    "oidvector",
+    "path",
+    "point",
+    "polygon",
+    "real",
+    "record",
+    "refcursor",
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regtype",
+    "smallint",
+    "table_am_handler",
+    "text",
+    "tid",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "timetz",
+    "trigger",
+    "tsm_handler",
+    "tsmultirange",
+    "tsquery",
+    "tsrange",
+    "tstzmultirange",
+    "tstzrange",
+    "tsvector",
+    "txid_snapshot",
+    "unknown",
+    "uuid",
+    "varbit",
+    "varchar",
+    "void",
+    "xid",
+    "xid8",
+    "xml",
+];
 
 const RESERVED: &[&str] = &[
     "all",
@@ -187,6 +323,9 @@ mod tests {
     #[test]
     fn reserved_list_is_sorted_for_binary_search() {
         assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        assert!(BUILTIN_TYPES.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_builtin_type("date") && is_builtin_type("int") && is_builtin_type("pg_class"));
+        assert!(!is_builtin_type("Date") && !is_builtin_type("payment_status"));
     }
 
     #[test]
@@ -209,6 +348,8 @@ mod tests {
         assert_eq!(quote_ident("Order"), "\"Order\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b\n"), "'a\\b\n'");
+        assert_eq!(quote_literal("it's\r\n\\"), "E'it''s\\r\n\\\\'");
     }
 }
 

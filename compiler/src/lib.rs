@@ -19,6 +19,7 @@ pub mod introspect;
 pub mod ir;
 pub mod json_schema;
 pub mod migrate;
+pub mod parity;
 pub mod parse;
 pub mod plan;
 pub mod rust;

@@ -65,6 +65,28 @@ enum Command {
     Migrate(Migrate),
     /// Print the JSON Schema of the model file format (for editors).
     Schema,
+    /// Load a mongodump directory into PostgreSQL with the generated transforms: builds and runs
+    /// the generated crate's binary (`<out>/Cargo.toml`) with these arguments; `--help` lists them.
+    #[command(disable_help_flag = true)]
+    Backfill {
+        /// The generated crate.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// `--dump DIR --database-url URL [--collection NAME]... [--allow-gaps] ...`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Compare a dump with the database (counts, money by bucket, every document): runs the
+    /// generated crate's binary like `backfill`.
+    #[command(disable_help_flag = true)]
+    Verify {
+        /// The generated crate.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// `--dump DIR --database-url URL [--collection NAME]... [--format json] ...`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Print the validated catalogue: models, tables, and where every Mongo path is stored.
     Inspect {
         /// The catalogue directory.
@@ -168,6 +190,45 @@ fn main() -> ExitCode {
             format,
         } => check(&models, &out, format),
         Command::Migrate(m) => migrate(m),
+        Command::Backfill { out, args } => delegate(&out, "backfill", &args),
+        Command::Verify { out, args } => delegate(&out, "verify", &args),
+    }
+}
+
+/// `schemac backfill|verify`: the transforms are the generated crate's code, which this binary
+/// does not link, so it runs that crate's binary (built in release mode by cargo) and passes
+/// its exit code through.
+fn delegate(out: &std::path::Path, command: &str, args: &[String]) -> ExitCode {
+    let manifest = out.join("Cargo.toml");
+    if !manifest.is_file() {
+        eprintln!(
+            "error: {} not found: `schemac {command}` runs the generated crate's binary; pass \
+             --out DIR (the directory `schemac generate` writes) before the other arguments",
+            manifest.display()
+        );
+        return ExitCode::from(2);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(&cargo)
+        .args(["run", "--release", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--")
+        .arg(command)
+        .args(args)
+        .status();
+    match status {
+        Ok(status) => status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .map_or(ExitCode::from(2), ExitCode::from),
+        Err(e) => {
+            eprintln!(
+                "error: cannot run `{}`: {e}; `schemac {command}` builds the generated crate with \
+                 cargo (install Rust from https://rustup.rs), or run its binary directly",
+                cargo.to_string_lossy()
+            );
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -518,7 +579,9 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
     };
     for (path, contents) in schemac::generate::outputs(cat) {
         let target = out.join(path);
-        let same = std::fs::read_to_string(&target).is_ok_and(|old| old == contents);
+        let old = std::fs::read_to_string(&target).ok();
+        let contents = schemac::generate::with_committed(&contents, old.as_deref());
+        let same = old.is_some_and(|old| old == contents);
         if same {
             eprintln!("unchanged {}", target.display());
             continue;

@@ -122,3 +122,78 @@ fn inspect_prints_the_catalogue_or_refuses_an_invalid_one() {
         Some(1)
     );
 }
+
+#[test]
+fn backfill_and_verify_without_a_generated_crate_say_where_they_looked() {
+    for command in ["backfill", "verify"] {
+        let out = schemac(&[
+            command,
+            "--out",
+            "/nonexistent/generated",
+            "--dump",
+            "dump",
+            "--database-url",
+            "postgres://localhost/app",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("/nonexistent/generated/Cargo.toml not found")
+                && stderr.contains(&format!("`schemac {command}` runs the generated crate")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn parity_test_files_keep_their_hand_written_part_through_generate_and_check() {
+    let dir = temp_catalogue("parity", &[("widget.yaml", GOOD)]);
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-parity-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let generate =
+        |dir: &Path| schemac(&["generate", "--models", arg(dir), "--out", arg(&out_dir)]);
+    assert_eq!(generate(&dir).status.code(), Some(0));
+    let file = out_dir.join("tests/parity/widget.rs");
+    let text = std::fs::read_to_string(&file).expect("a parity skeleton per collection");
+    assert!(
+        text.contains("harness::run(COLLECTION).assert_parity()"),
+        "{text}"
+    );
+    let marker = schemac::parity::MARKER;
+    assert!(text.contains(marker));
+
+    // An engineer's test below the marker survives regeneration and does not count as drift.
+    let mine = "\n#[test]\nfn widgets_have_names() {}\n";
+    std::fs::write(&file, format!("{text}{mine}")).unwrap();
+    let check = |dir: &Path| schemac(&["check", "--models", arg(dir), "--out", arg(&out_dir)]);
+    let out = check(&dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let changed = GOOD.replace("phase: 1", "phase: 1\ndescription: Things we sell.");
+    std::fs::write(dir.join("widget.yaml"), changed).unwrap();
+    assert_eq!(generate(&dir).status.code(), Some(0));
+    let regenerated = std::fs::read_to_string(&file).unwrap();
+    assert!(regenerated.ends_with(mine), "{regenerated}");
+
+    // An edit above the marker is drift.
+    std::fs::write(
+        &file,
+        regenerated.replacen("fn parity()", "fn parity_renamed()", 1),
+    )
+    .unwrap();
+    let out = check(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        output.contains("SC306") && output.contains("tests/parity/widget.rs"),
+        "{output}"
+    );
+}

@@ -37,7 +37,7 @@ fn project(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("workflow-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&root.join("models"), &dir.join("models"));
-    for sub in ["migrations", "sql", "src"] {
+    for sub in ["migrations", "sql", "src", "tests/parity"] {
         copy_dir(
             &root.join("generated").join(sub),
             &dir.join("generated").join(sub),
@@ -98,12 +98,12 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
     assert!(stderr(&generate).contains("run `schemac migrate new <name>`"));
     let new = schemac(&dir, &["migrate", "new", "add_payment_memo"]);
     assert_eq!(new.status.code(), Some(0), "{}", stderr(&new));
-    assert!(stderr(&new).contains("wrote 0002_add_payment_memo.sql"));
+    assert!(stderr(&new).contains("wrote 0003_add_payment_memo.sql"));
     let again = schemac(&dir, &["check"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 
     // A committed migration edited afterwards.
-    let sql = dir.join("generated/migrations/0002_add_payment_memo.sql");
+    let sql = dir.join("generated/migrations/0003_add_payment_memo.sql");
     let mut text = std::fs::read_to_string(&sql).unwrap();
     text.push_str("DROP TABLE payments;\n");
     std::fs::write(&sql, text).unwrap();
@@ -140,7 +140,7 @@ fn a_refused_change_names_the_flag_that_allows_it() {
     );
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
     let sql =
-        std::fs::read_to_string(dir.join("generated/migrations/0002_drop_comment.sql")).unwrap();
+        std::fs::read_to_string(dir.join("generated/migrations/0003_drop_comment.sql")).unwrap();
     assert!(sql.contains("-- WARNING SC102"), "{sql}");
     assert!(
         sql.contains("ALTER TABLE reviews DROP COLUMN comment;"),
@@ -159,9 +159,9 @@ fn migrate_apply_and_status_against_postgres() {
 
     let apply = schemac(&dir, &["migrate", "apply", "--database-url", &url]);
     assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
-    assert!(stderr(&apply).contains("1 migration(s) applied, 0 already applied"));
+    assert!(stderr(&apply).contains("2 migration(s) applied, 0 already applied"));
     let again = schemac(&dir, &["migrate", "apply", "--database-url", &url]);
-    assert!(stderr(&again).contains("0 migration(s) applied, 1 already applied"));
+    assert!(stderr(&again).contains("0 migration(s) applied, 2 already applied"));
 
     let status = schemac(
         &dir,
@@ -177,6 +177,8 @@ fn migrate_apply_and_status_against_postgres() {
     let lines: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON status");
     assert_eq!(lines[0]["status"], "applied");
     assert_eq!(lines[0]["name"], "0001_initial");
+    assert_eq!(lines[1]["status"], "applied");
+    assert_eq!(lines[1]["name"], "0002_backfill_skips_hooks");
 
     let bad = schemac(
         &dir,

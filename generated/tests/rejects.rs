@@ -19,6 +19,7 @@ fn kind_name(k: &TransformErrorKind) -> &'static str {
         TransformErrorKind::InvalidEnum { .. } => "invalid_enum",
         TransformErrorKind::BadReference { .. } => "bad_reference",
         TransformErrorKind::Bson(_) => "bson",
+        TransformErrorKind::TooDeep { .. } => "too_deep",
     }
 }
 

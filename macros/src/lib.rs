@@ -52,21 +52,24 @@ fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
         )));
     };
 
-    let generated = schemac::generate::outputs(cat);
+    // One thread: syn reaches the compiler's proc_macro bridge, which only this thread has.
+    let generated = schemac::generate::outputs_on(cat, schemac::rust::Threads::One);
     inputs.extend(existing(&root, generated.iter().map(|(p, _)| p.as_str())));
     inputs.extend(migration_files(&root.join("migrations")));
-    let findings = schemac::check::check(&dir, &root).map_err(|e| error(e.to_string()))?;
+    // The catalogue is validated and its outputs made once: formatting the generated Rust is
+    // most of the work, and the drift check, the expansion and the golden sources share it.
+    let findings = schemac::check::check_catalogue(&dir, cat, &generated, &root);
     if !findings.is_empty() {
         let message = schemac::check::drift_message(&findings, cat, DIFF_LINES);
         return Err(error(message.replace(&base, "")));
     }
 
-    let code: proc_macro2::TokenStream = schemac::rust::macro_source(cat)
+    let code: proc_macro2::TokenStream = schemac::rust::macro_source_of(&generated)
         .parse()
         .map_err(|e| error(format!("schemac generated code that does not lex: {e}")))?;
-    let sources = schemac::rust::files(cat);
-    let (paths, texts): (Vec<&str>, Vec<&str>) = sources
+    let (paths, texts): (Vec<&str>, Vec<&str>) = generated
         .iter()
+        .filter(|(p, _)| p.starts_with("src/schema/"))
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .unzip();
     let rows = cat.models.iter().map(|m| {

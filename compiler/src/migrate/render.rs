@@ -247,8 +247,9 @@ fn create_enum(e: &Enum) -> Vec<String> {
 }
 
 fn create_function(f: &Function) -> Vec<String> {
+    let tag = dollar_tag(&f.body);
     let mut v = vec![format!(
-        "CREATE OR REPLACE FUNCTION {}() RETURNS trigger\nLANGUAGE plpgsql AS $${}$$;",
+        "CREATE OR REPLACE FUNCTION {}() RETURNS trigger\nLANGUAGE plpgsql AS {tag}{}{tag};",
         q(&f.name),
         f.body
     )];
@@ -259,6 +260,19 @@ fn create_function(f: &Function) -> Vec<String> {
         ));
     }
     v
+}
+
+/// The dollar quote of a function body: `$$`, or `$body$`, `$body1$`... when the body (text from
+/// the catalogue, such as a timeline entry) would end a `$$` early.
+fn dollar_tag(body: &str) -> String {
+    let ends_body = |tag: &str| format!("{body}{tag}").find(tag) == Some(body.len());
+    std::iter::once("$$".to_string())
+        .chain((0..).map(|n| match n {
+            0 => "$body$".to_string(),
+            n => format!("$body{n}$"),
+        }))
+        .find(|tag| ends_body(tag))
+        .unwrap_or_default()
 }
 
 fn column_def(c: &Column) -> String {

@@ -65,7 +65,21 @@ impl Value {
 /// Parses one file into a node tree, or the YAML syntax error.
 pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, Box<Diagnostic>> {
     match serde_saphyr::from_str::<Spanned<Raw>>(text) {
-        Ok(root) => Ok(convert(file, text, root)),
+        Ok(root) => {
+            let node = convert(file, text, root);
+            match first_nul(&node) {
+                Some(span) => Err(Box::new(
+                    Diagnostic::error(
+                        "nul-character",
+                        &span,
+                        "",
+                        "this string holds a NUL character (\\0)",
+                    )
+                    .hint("PostgreSQL text, names and comments cannot hold NUL; remove it"),
+                )),
+                None => Ok(node),
+            }
+        }
         Err(err) => {
             let full = err.without_snippet().to_string();
             let (message, line_col) = clean_message(&full);
@@ -187,6 +201,21 @@ fn convert(file: &Arc<str>, text: &str, node: Spanned<Raw>) -> Node {
         ),
     };
     Node { value, span, raw }
+}
+
+/// Where the first string or key holding a NUL character is.
+fn first_nul(node: &Node) -> Option<Span> {
+    match &node.value {
+        Value::Str(s) if s.contains('\0') => Some(node.span.clone()),
+        Value::Seq(items) => items.iter().find_map(first_nul),
+        Value::Map(entries) => entries
+            .iter()
+            .find_map(|(k, v)| match k.name.contains('\0') {
+                true => Some(k.span.clone()),
+                false => first_nul(v),
+            }),
+        _ => None,
+    }
 }
 
 /// What serde-saphyr hands us; converted to [`Node`] right away.

@@ -12,24 +12,81 @@ use crate::types::PgType;
 
 pub use names::{field_ident, type_ident};
 
+/// How the generated Rust is formatted: on every core, or on the calling thread only. A
+/// procedural macro must use [`Threads::One`]: inside one, syn reaches the compiler's
+/// `proc_macro` bridge, which exists on the macro's own thread only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// One thread per core (`std::thread::available_parallelism`).
+    All,
+    /// The calling thread.
+    One,
+}
+
 /// The generated files: (path under `generated/`, text), in a fixed order.
 pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
+    files_on(cat, Threads::All)
+}
+
+/// [`files`], formatted on `threads`.
+pub fn files_on(cat: &Catalogue, threads: Threads) -> Vec<(String, String)> {
     let schema = plan::plan(cat);
-    let mut out = vec![("src/schema/mod.rs".to_string(), format_source(&mod_rs(cat)))];
-    out.push(("src/schema/enums.rs".into(), format_source(&enums_rs(cat))));
+    let mut out = vec![
+        ("src/schema/mod.rs".to_string(), mod_rs(cat)),
+        ("src/schema/enums.rs".into(), enums_rs(cat)),
+    ];
     for model in &cat.models {
         out.push((
             format!("src/schema/{}.rs", module_name(model)),
-            format_source(&model_rs(model, &schema)),
+            model_rs(cat, model, &schema),
         ));
     }
+    match threads {
+        Threads::All => format_all(&mut out),
+        Threads::One => out
+            .iter_mut()
+            .for_each(|(_, text)| *text = format_source(text)),
+    }
     out
+}
+
+/// [`format_source`] of every file, on as many threads as there are cores: formatting is most
+/// of the cost of generating (docs/bench-compile.md), and the files are independent. The
+/// largest files are dealt first, each to the thread with the least text so far.
+fn format_all(files: &mut [(String, String)]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut texts: Vec<&mut String> = files.iter_mut().map(|(_, text)| text).collect();
+    texts.sort_by_key(|text| std::cmp::Reverse(text.len()));
+    let mut shares: Vec<(usize, Vec<&mut String>)> = (0..threads).map(|_| (0, vec![])).collect();
+    for text in texts {
+        let share = shares
+            .iter_mut()
+            .min_by_key(|(size, _)| *size)
+            .expect("one thread");
+        share.0 += text.len();
+        share.1.push(text);
+    }
+    std::thread::scope(|scope| {
+        for (_, share) in shares {
+            scope.spawn(move || {
+                for text in share {
+                    *text = format_source(text);
+                }
+            });
+        }
+    });
 }
 
 /// The same code as [`files`], as one source text for the `catalogue!` macro: `pub mod schema`
 /// with every module inline, each module's text exactly as in its file.
 pub fn macro_source(cat: &Catalogue) -> String {
-    let files = files(cat);
+    macro_source_of(&files(cat))
+}
+
+/// [`macro_source`] from [`files`] already made (or from [`crate::generate::outputs`], whose
+/// other files are ignored): formatting is most of the work, so a caller that has them need
+/// not format everything again.
+pub fn macro_source_of(files: &[(String, String)]) -> String {
     let module = |name: &str| {
         files
             .iter()
@@ -112,6 +169,11 @@ fn mod_rs(cat: &Catalogue) -> String {
             "({:?}, {:?}, {:?}),",
             m.name, m.collection, m.table
         ));
+    }
+    s.push_str("];\n\n");
+    s.push_str("/// Every collection's generated code, for the engines (backfill, verify, parity tests).\npub static REGISTRY: &[&dyn schemac_runtime::registry::Collection] = &[");
+    for m in &cat.models {
+        s.push_str(&format!("&{}::Codec,", module_name(m)));
     }
     s.push_str("];\n\n");
     s.push_str("/// `from_mongo` then `to_mongo` of one document of `collection` (parity checks); `None` for\n/// a collection the catalogue does not have.\npub fn round_trip(collection: &str, doc: &schemac_runtime::bson::RawDocument, mode: schemac_runtime::transform::Mode) -> Option<Result<schemac_runtime::bson::Document, schemac_runtime::TransformError>> {\n    Some(match collection {\n");
@@ -324,7 +386,7 @@ pub fn row_ident(table: &str) -> String {
     format!("{}Row", type_ident(table))
 }
 
-fn model_rs(model: &Model, schema: &Schema) -> String {
+fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> String {
     let tables: Vec<&Table> = schema
         .tables
         .iter()
@@ -336,6 +398,7 @@ fn model_rs(model: &Model, schema: &Schema) -> String {
          use schemac_runtime::bson::{{self, Bson, Document, RawBsonRef, RawDocument}};\n\
          use schemac_runtime::chrono::{{DateTime, Utc}};\n\
          use schemac_runtime::postgres;\n         use schemac_runtime::postgres_types::ToSql;\n\
+         use schemac_runtime::registry;\n\
          use schemac_runtime::transform::{{self, Context, Mode, is_null}};\n\
          use schemac_runtime::uuid::Uuid;\n\
          use schemac_runtime::{{Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json}};\n\n\
@@ -378,8 +441,124 @@ fn model_rs(model: &Model, schema: &Schema) -> String {
     }
     s.push_str("}\n\n");
     s.push_str(&database_fns(&doc_ty, &tables));
+    s.push_str(&registry_impls(cat, model, &doc_ty, &tables));
     s.push_str(&transform::functions(model, &tables));
     s
+}
+
+/// `TABLES` and the `Codec` that puts the collection in `schema::REGISTRY` for the engines
+/// (backfill, verify, parity tests).
+fn registry_impls(cat: &Catalogue, model: &Model, doc_ty: &str, tables: &[&Table]) -> String {
+    let mut metas = String::new();
+    for t in tables {
+        let mut refs = String::new();
+        for c in &t.columns {
+            let Some(crate::ir::Reference::Model {
+                model: target,
+                table,
+                fk: true,
+                ..
+            }) = &c.reference
+            else {
+                continue;
+            };
+            let collection = cat
+                .models
+                .iter()
+                .find(|m| &m.name == target)
+                .map_or(table.as_str(), |m| m.collection.as_str());
+            refs.push_str(&format!(
+                "registry::Reference {{ column: {:?}, mongo_path: {:?}, collection: {collection:?}, table: {table:?}, required: {}, polymorphic: {} }},",
+                c.name,
+                c.source,
+                !c.nullable,
+                t.polymorphic.iter().any(|p| p.id == c.name)
+            ));
+        }
+        let names = |pick: &dyn Fn(&PlanColumn) -> bool| {
+            t.columns
+                .iter()
+                .filter(|c| pick(c))
+                .map(|c| format!("{:?}", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let money = names(&|c| matches!(c.pg, PgType::Numeric(_)));
+        let buckets = ["provider", "status"]
+            .iter()
+            .filter(|b| t.columns.iter().any(|c| c.name == **b))
+            .map(|b| format!("{b:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let created_at = t
+            .columns
+            .iter()
+            .any(|c| c.name == "created_at" && c.pg == PgType::Timestamptz);
+        metas.push_str(&format!(
+            "registry::Table {{ name: {name:?}, columns: {row}::COLUMNS, parent: {parent}, references: &[{refs}], money: &[{money}], buckets: &[{buckets}], created_at: {created_at}, append_only: {append_only} }},",
+            name = t.name,
+            row = row_ident(&t.name),
+            parent = t
+                .parent
+                .as_ref()
+                .map_or("None".to_string(), |p| format!("Some({:?})", p.column)),
+            append_only = model.invariants.append_only,
+        ));
+    }
+    let mut each = String::new();
+    let mut count = String::new();
+    let mut has = String::new();
+    for (i, t) in tables.iter().enumerate() {
+        let f = field_ident(&t.name);
+        if i == 0 {
+            each.push_str(&format!("0 => sink(&self.{f}.params()),"));
+            count.push_str("0 => 1,");
+            has.push_str(&format!("0 => self.{f}.id == id,"));
+        } else {
+            has.push_str(&format!("{i} => self.{f}.iter().any(|r| r.id == id),"));
+            each.push_str(&format!(
+                "{i} => {{ for r in &self.{f} {{ sink(&r.params())?; }} Ok(()) }}"
+            ));
+            count.push_str(&format!("{i} => self.{f}.len(),"));
+        }
+    }
+    let root = field_ident(&tables[0].name);
+    format!(
+        "/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[{metas}];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {{
+    fn name(&self) -> &'static str {{ COLLECTION }}
+    fn model(&self) -> &'static str {{ {model:?} }}
+    fn tables(&self) -> &'static [registry::Table] {{ TABLES }}
+    fn transform(&self, doc: &RawDocument, mode: Mode) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {{
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }}
+    fn load(&self, client: &mut postgres::Client, id: Uuid) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {{
+        Ok({doc_ty}::load(client, id)?.map(|rows| Box::new(rows) as Box<dyn registry::Rows>))
+    }}
+}}
+
+impl registry::Rows for {doc_ty} {{
+    fn id(&self) -> Uuid {{ self.{root}.id }}
+    fn legacy_object_id(&self) -> &str {{ &self.{root}.legacy_object_id }}
+    fn each_row<'r>(&'r self, table: usize, sink: &mut registry::RowSink<'r, '_>) -> Result<(), postgres::Error> {{
+        match table {{ {each} _ => Ok(()) }}
+    }}
+    fn row_count(&self, table: usize) -> usize {{
+        match table {{ {count} _ => 0 }}
+    }}
+    fn has_row(&self, table: usize, id: Uuid) -> bool {{
+        match table {{ {has} _ => false }}
+    }}
+    fn to_mongo(&self) -> Result<Document, TransformError> {{ to_mongo(self) }}
+}}\n\n",
+        model = model.name,
+    )
 }
 
 /// `insert` (parents first) and `load` (by the root's id) of a document's rows.

@@ -621,12 +621,45 @@ fn too_long(span: &Span, path: &str, what: &str, name: &str) -> Diagnostic {
         .hint("Postgres would silently truncate it; choose a shorter name (`column:`, `table:`, `prefix:`)")
 }
 
-/// Duplicate tables and columns (after case folding) and identifiers over 63 bytes.
+/// The tables the compiler makes itself (`schemac apply` makes the last one).
+const COMPILER_TABLES: &[&str] = &[
+    crate::desired::ID_MAP,
+    crate::desired::GAPS,
+    "schemac_migrations",
+];
+
+fn control_character(span: &Span, path: &str, what: &str, name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "invalid-name",
+        span,
+        path,
+        format!("{what} name {name:?} holds a control character"),
+    )
+    .hint("a migration file cannot spell it reliably (line endings are normalized); choose another name")
+}
+
+/// Duplicate tables and columns (after case folding), identifiers over 63 bytes or with control
+/// characters, and names Postgres already gives to something else: the compiler's own tables and
+/// enum, a table's row type, a built-in type.
 pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     let mut tables: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
     for t in &schema.tables {
         if t.name.len() > MAX_IDENT_BYTES {
             diags.push(too_long(&t.span, &t.yaml_path, "table", &t.name));
+        }
+        if t.name.chars().any(char::is_control) {
+            diags.push(control_character(&t.span, &t.yaml_path, "table", &t.name));
+        }
+        if COMPILER_TABLES.contains(&fold(&t.name).as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-name",
+                    &t.span,
+                    &t.yaml_path,
+                    format!("table `{}` is a table the compiler makes itself", t.name),
+                )
+                .hint("choose another `table:` name"),
+            );
         }
         if let Some(first) = tables.get(&fold(&t.name)) {
             diags.push(
@@ -650,6 +683,9 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
             if c.name.len() > MAX_IDENT_BYTES {
                 diags.push(too_long(&c.span, &c.yaml_path, "column", &c.name));
             }
+            if c.name.chars().any(char::is_control) {
+                diags.push(control_character(&c.span, &c.yaml_path, "column", &c.name));
+            }
             if let Some(first) = cols.get(&fold(&c.name)) {
                 // Point at the declared field; a compiler-made column is the context.
                 let (primary, other) = if c.system && !first.system {
@@ -670,6 +706,44 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     for e in &cat.enums {
         if e.name.len() > MAX_IDENT_BYTES {
             diags.push(too_long(&e.span, "enums", "enum", &e.name));
+        }
+        if e.name.chars().any(char::is_control) {
+            diags.push(control_character(&e.span, "enums", "enum", &e.name));
+        }
+        if let Some(t) = tables.get(&fold(&e.name)) {
+            diags.push(
+                Diagnostic::error(
+                    "name-collision",
+                    &e.span,
+                    "enums",
+                    format!("enum `{}` has the name of table `{}`", e.name, t.name),
+                )
+                .related(&t.span, format!("table `{}` is derived here", t.name))
+                .hint("Postgres gives every table a type of the same name; rename the enum"),
+            );
+        } else if fold(&e.name) == crate::desired::GAP_OPERATION {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-name",
+                    &e.span,
+                    "enums",
+                    format!("enum `{}` is an enum the compiler makes itself", e.name),
+                )
+                .hint("rename the enum"),
+            );
+        } else if crate::ident::is_builtin_type(&e.name) {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-name",
+                    &e.span,
+                    "enums",
+                    format!(
+                        "enum `{}` has the name of a PostgreSQL built-in type",
+                        e.name
+                    ),
+                )
+                .hint("a column of this enum would get the built-in type instead; rename the enum"),
+            );
         }
         for v in &e.values {
             if v.len() > MAX_IDENT_BYTES {

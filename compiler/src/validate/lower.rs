@@ -505,6 +505,23 @@ impl<'g> Lowerer<'g> {
             );
             return None;
         }
+        // A string default of a numeric column goes into the DDL as a number, unquoted: it must
+        // be one (`NaN`, `inf` or SQL text would break or change the statement).
+        if pg.is_exact_number()
+            && let DefaultValue::Str(v) = &default.value
+            && !v.parse::<f64>().is_ok_and(f64::is_finite)
+        {
+            self.err(
+                Diagnostic::error(
+                    "bad-default",
+                    &default.span,
+                    &default.path,
+                    format!("`{v}` is not a finite decimal number for the {pg} column"),
+                )
+                .expected("a decimal number such as \"0\", \"-12.50\" or \"1e3\""),
+            );
+            return None;
+        }
         literal_sql(&default.value, pg)
     }
 
@@ -984,9 +1001,11 @@ fn literal_sql(v: &DefaultValue, pg: &PgType) -> Option<String> {
                     _ => String::new(),
                 })
                 .collect();
+            // The cast quotes an enum's name when it needs it (`"Select Kind"[]`).
             format!(
-                "{}::{pg}",
-                ident::quote_literal(&format!("{{{}}}", inner.join(",")))
+                "{}::{}",
+                ident::quote_literal(&format!("{{{}}}", inner.join(","))),
+                crate::migrate::render::sql_type(&pg.to_string())
             )
         }
     })

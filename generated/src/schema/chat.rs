@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -560,6 +561,227 @@ impl Chat {
                 chat_message_reads,
             }),
         )
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "chats",
+        columns: ChatsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "purchase_request_id",
+                mongo_path: "purchaseRequestId",
+                collection: "purchaserequests",
+                table: "purchase_requests",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "dispute_id",
+                mongo_path: "disputeId",
+                collection: "disputes",
+                table: "disputes",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "chat_participants",
+        columns: ChatParticipantsRow::COLUMNS,
+        parent: Some("chat_id"),
+        references: &[
+            registry::Reference {
+                column: "user_id",
+                mongo_path: "participants.userId",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "chat_messages",
+        columns: ChatMessagesRow::COLUMNS,
+        parent: Some("chat_id"),
+        references: &[
+            registry::Reference {
+                column: "author",
+                mongo_path: "messages.author",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "chat_message_attachments",
+        columns: ChatMessageAttachmentsRow::COLUMNS,
+        parent: Some("message_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "chat_message_reactions",
+        columns: ChatMessageReactionsRow::COLUMNS,
+        parent: Some("message_id"),
+        references: &[
+            registry::Reference {
+                column: "user_id",
+                mongo_path: "messages.reactions.userId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "chat_message_reads",
+        columns: ChatMessageReadsRow::COLUMNS,
+        parent: Some("message_id"),
+        references: &[
+            registry::Reference {
+                column: "user_id",
+                mongo_path: "messages.readBy.userId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "Chat"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(Chat::load(client, id)?.map(|rows| Box::new(rows) as Box<dyn registry::Rows>))
+    }
+}
+
+impl registry::Rows for Chat {
+    fn id(&self) -> Uuid {
+        self.chats.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.chats.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.chats.params()),
+            1 => {
+                for r in &self.chat_participants {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            2 => {
+                for r in &self.chat_messages {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            3 => {
+                for r in &self.chat_message_attachments {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            4 => {
+                for r in &self.chat_message_reactions {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            5 => {
+                for r in &self.chat_message_reads {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.chat_participants.len(),
+            2 => self.chat_messages.len(),
+            3 => self.chat_message_attachments.len(),
+            4 => self.chat_message_reactions.len(),
+            5 => self.chat_message_reads.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.chats.id == id,
+            1 => self.chat_participants.iter().any(|r| r.id == id),
+            2 => self.chat_messages.iter().any(|r| r.id == id),
+            3 => self.chat_message_attachments.iter().any(|r| r.id == id),
+            4 => self.chat_message_reactions.iter().any(|r| r.id == id),
+            5 => self.chat_message_reads.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

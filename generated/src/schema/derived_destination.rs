@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -304,6 +305,138 @@ impl DerivedDestination {
                 derived_destination_sweeps,
             }),
         )
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "derived_destinations",
+        columns: DerivedDestinationsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "seller_id",
+                mongo_path: "sellerId (when an ObjectId)",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "seller_offer_id",
+                mongo_path: "sellerOfferId (when an ObjectId)",
+                collection: "selleroffers",
+                table: "seller_offers",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "payment_id",
+                mongo_path: "paymentId",
+                collection: "payments",
+                table: "payments",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "trezor_account_id",
+                mongo_path: "trezorAccountId",
+                collection: "trezoraccounts",
+                table: "trezor_accounts",
+                required: true,
+                polymorphic: false,
+            },
+        ],
+        money: &["expected_amount", "received_amount"],
+        buckets: &["status"],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "derived_destination_sweeps",
+        columns: DerivedDestinationSweepsRow::COLUMNS,
+        parent: Some("derived_destination_id"),
+        references: &[],
+        money: &["amount", "gas_used"],
+        buckets: &["status"],
+        created_at: false,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "DerivedDestination"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            DerivedDestination::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for DerivedDestination {
+    fn id(&self) -> Uuid {
+        self.derived_destinations.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.derived_destinations.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.derived_destinations.params()),
+            1 => {
+                for r in &self.derived_destination_sweeps {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.derived_destination_sweeps.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.derived_destinations.id == id,
+            1 => self.derived_destination_sweeps.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

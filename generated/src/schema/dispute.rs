@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -199,6 +200,136 @@ impl Dispute {
         };
         let disputes = DisputesRow::from_row(&first)?;
         Ok(Some(Self { disputes }))
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "disputes",
+        columns: DisputesRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "purchase_request_id",
+                mongo_path: "purchaseRequestId",
+                collection: "purchaserequests",
+                table: "purchase_requests",
+                required: true,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "payment_id",
+                mongo_path: "paymentId",
+                collection: "payments",
+                table: "payments",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "opened_by",
+                mongo_path: "openedBy",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "against_user_id",
+                mongo_path: "againstUserId",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "admin_id",
+                mongo_path: "adminId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "chat_id",
+                mongo_path: "chatId (when an ObjectId)",
+                collection: "chats",
+                table: "chats",
+                required: false,
+                polymorphic: true,
+            },
+        ],
+        money: &["amount_disputed"],
+        buckets: &["status"],
+        created_at: true,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "Dispute"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            Dispute::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for Dispute {
+    fn id(&self) -> Uuid {
+        self.disputes.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.disputes.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.disputes.params()),
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.disputes.id == id,
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -211,6 +212,128 @@ impl FundsLedgerEntry {
         };
         let funds_ledger_entries = FundsLedgerEntriesRow::from_row(&first)?;
         Ok(Some(Self { funds_ledger_entries }))
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "funds_ledger_entries",
+        columns: FundsLedgerEntriesRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "purchase_request_id",
+                mongo_path: "purchaseRequestId (when an ObjectId)",
+                collection: "purchaserequests",
+                table: "purchase_requests",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "payment_id",
+                mongo_path: "paymentId (when an ObjectId)",
+                collection: "payments",
+                table: "payments",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "created_by_id",
+                mongo_path: "createdBy (when an ObjectId)",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "account_id",
+                mongo_path: "accountId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "reverses_entry_id",
+                mongo_path: "reversesEntryId",
+                collection: "fundsledgerentries",
+                table: "funds_ledger_entries",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &["amount", "onchain_amount", "balance_after"],
+        buckets: &[],
+        created_at: true,
+        append_only: true,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "FundsLedgerEntry"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            FundsLedgerEntry::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for FundsLedgerEntry {
+    fn id(&self) -> Uuid {
+        self.funds_ledger_entries.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.funds_ledger_entries.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.funds_ledger_entries.params()),
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.funds_ledger_entries.id == id,
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

@@ -102,6 +102,33 @@ pub const COLLECTIONS: &[(&str, &str, &str)] = &[
     ("User", "users", "users"),
 ];
 
+/// Every collection's generated code, for the engines (backfill, verify, parity tests).
+pub static REGISTRY: &[&dyn schemac_runtime::registry::Collection] = &[
+    &address::Codec,
+    &blog_post::Codec,
+    &category::Codec,
+    &chat::Codec,
+    &config_setting::Codec,
+    &config_setting_history::Codec,
+    &derived_destination::Codec,
+    &dispute::Codec,
+    &funds_ledger_entry::Codec,
+    &level_config::Codec,
+    &notification::Codec,
+    &payment::Codec,
+    &point_transaction::Codec,
+    &purchase_request::Codec,
+    &request_template::Codec,
+    &review::Codec,
+    &seller_offer::Codec,
+    &shop_settings::Codec,
+    &telegram_link::Codec,
+    &telegram_session::Codec,
+    &temp_verification::Codec,
+    &trezor_account::Codec,
+    &user::Codec,
+];
+
 /// `from_mongo` then `to_mongo` of one document of `collection` (parity checks); `None` for
 /// a collection the catalogue does not have.
 pub fn round_trip(

@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -362,6 +363,144 @@ impl Payment {
             .map(PaymentQuotesRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Self { payments, payment_quotes }))
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "payments",
+        columns: PaymentsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "purchase_request_id",
+                mongo_path: "purchaseRequestId (when an ObjectId)",
+                collection: "purchaserequests",
+                table: "purchase_requests",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "seller_offer_id",
+                mongo_path: "sellerOfferId (when an ObjectId)",
+                collection: "selleroffers",
+                table: "seller_offers",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "seller_id",
+                mongo_path: "sellerId (when an ObjectId)",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: true,
+            },
+            registry::Reference {
+                column: "buyer_id",
+                mongo_path: "buyerId",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+        ],
+        money: &[
+            "amount",
+            "fee_amount",
+            "aml_fee_amount",
+            "net_amount",
+            "exchange_rate",
+        ],
+        buckets: &["provider", "status"],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "payment_quotes",
+        columns: PaymentQuotesRow::COLUMNS,
+        parent: Some("payment_id"),
+        references: &[],
+        money: &["rate", "amount_in", "amount_out"],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "Payment"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            Payment::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for Payment {
+    fn id(&self) -> Uuid {
+        self.payments.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.payments.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.payments.params()),
+            1 => {
+                for r in &self.payment_quotes {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.payment_quotes.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.payments.id == id,
+            1 => self.payment_quotes.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -889,6 +890,263 @@ impl PurchaseRequest {
                 delivery_attempts,
             }),
         )
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "purchase_requests",
+        columns: PurchaseRequestsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "buyer_id",
+                mongo_path: "buyerId",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "category_id",
+                mongo_path: "categoryId",
+                collection: "categories",
+                table: "categories",
+                required: true,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "template_id",
+                mongo_path: "templateId",
+                collection: "requesttemplates",
+                table: "request_templates",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "selected_offer_id",
+                mongo_path: "selectedOfferId",
+                collection: "selleroffers",
+                table: "seller_offers",
+                required: false,
+                polymorphic: false,
+            },
+            registry::Reference {
+                column: "selected_seller_id",
+                mongo_path: "selectedSellerId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &["budget", "budget_min", "budget_max"],
+        buckets: &["status"],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_delivery_info",
+        columns: PurchaseRequestDeliveryInfoRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &["shipping_cost"],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_delivery_address",
+        columns: PurchaseRequestDeliveryAddressRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_seller_delivery_info",
+        columns: PurchaseRequestSellerDeliveryInfoRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_service_info",
+        columns: PurchaseRequestServiceInfoRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_specifications",
+        columns: PurchaseRequestSpecificationsRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "purchase_request_preferred_sellers",
+        columns: PurchaseRequestPreferredSellersRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[
+            registry::Reference {
+                column: "seller_id",
+                mongo_path: "preferredSellers.sellerId",
+                collection: "users",
+                table: "users",
+                required: true,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: false,
+        append_only: false,
+    },
+    registry::Table {
+        name: "delivery_attempts",
+        columns: DeliveryAttemptsRow::COLUMNS,
+        parent: Some("purchase_request_id"),
+        references: &[],
+        money: &[],
+        buckets: &["status"],
+        created_at: false,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "PurchaseRequest"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            PurchaseRequest::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for PurchaseRequest {
+    fn id(&self) -> Uuid {
+        self.purchase_requests.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.purchase_requests.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.purchase_requests.params()),
+            1 => {
+                for r in &self.purchase_request_delivery_info {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            2 => {
+                for r in &self.purchase_request_delivery_address {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            3 => {
+                for r in &self.purchase_request_seller_delivery_info {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            4 => {
+                for r in &self.purchase_request_service_info {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            5 => {
+                for r in &self.purchase_request_specifications {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            6 => {
+                for r in &self.purchase_request_preferred_sellers {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            7 => {
+                for r in &self.delivery_attempts {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.purchase_request_delivery_info.len(),
+            2 => self.purchase_request_delivery_address.len(),
+            3 => self.purchase_request_seller_delivery_info.len(),
+            4 => self.purchase_request_service_info.len(),
+            5 => self.purchase_request_specifications.len(),
+            6 => self.purchase_request_preferred_sellers.len(),
+            7 => self.delivery_attempts.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.purchase_requests.id == id,
+            1 => self.purchase_request_delivery_info.iter().any(|r| r.id == id),
+            2 => self.purchase_request_delivery_address.iter().any(|r| r.id == id),
+            3 => self.purchase_request_seller_delivery_info.iter().any(|r| r.id == id),
+            4 => self.purchase_request_service_info.iter().any(|r| r.id == id),
+            5 => self.purchase_request_specifications.iter().any(|r| r.id == id),
+            6 => self.purchase_request_preferred_sellers.iter().any(|r| r.id == id),
+            7 => self.delivery_attempts.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

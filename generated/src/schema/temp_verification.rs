@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -152,6 +153,96 @@ impl TempVerification {
         };
         let temp_verifications = TempVerificationsRow::from_row(&first)?;
         Ok(Some(Self { temp_verifications }))
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "temp_verifications",
+        columns: TempVerificationsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "user_id",
+                mongo_path: "userId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "TempVerification"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            TempVerification::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for TempVerification {
+    fn id(&self) -> Uuid {
+        self.temp_verifications.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.temp_verifications.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.temp_verifications.params()),
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.temp_verifications.id == id,
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

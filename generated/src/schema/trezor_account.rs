@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -248,6 +249,123 @@ impl TrezorAccount {
                 trezor_derived_addresses,
             }),
         )
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "trezor_accounts",
+        columns: TrezorAccountsRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "owner_id",
+                mongo_path: "ownerId",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "trezor_derived_addresses",
+        columns: TrezorDerivedAddressesRow::COLUMNS,
+        parent: Some("trezor_account_id"),
+        references: &[
+            registry::Reference {
+                column: "assigned_to",
+                mongo_path: "addresses.assignedTo",
+                collection: "deriveddestinations",
+                table: "derived_destinations",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &["balance"],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "TrezorAccount"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(
+            TrezorAccount::load(client, id)?
+                .map(|rows| Box::new(rows) as Box<dyn registry::Rows>),
+        )
+    }
+}
+
+impl registry::Rows for TrezorAccount {
+    fn id(&self) -> Uuid {
+        self.trezor_accounts.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.trezor_accounts.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.trezor_accounts.params()),
+            1 => {
+                for r in &self.trezor_derived_addresses {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.trezor_derived_addresses.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.trezor_accounts.id == id,
+            1 => self.trezor_derived_addresses.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

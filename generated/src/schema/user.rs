@@ -8,6 +8,7 @@ use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::postgres;
 use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
 use schemac_runtime::{
@@ -546,6 +547,129 @@ impl User {
                 user_refresh_tokens,
             }),
         )
+    }
+}
+
+/// The tables of the collection, root first, for the engines.
+pub const TABLES: &[registry::Table] = &[
+    registry::Table {
+        name: "users",
+        columns: UsersRow::COLUMNS,
+        parent: None,
+        references: &[
+            registry::Reference {
+                column: "referred_by",
+                mongo_path: "referredBy",
+                collection: "users",
+                table: "users",
+                required: false,
+                polymorphic: false,
+            },
+        ],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "user_passkeys",
+        columns: UserPasskeysRow::COLUMNS,
+        parent: Some("user_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+    registry::Table {
+        name: "user_refresh_tokens",
+        columns: UserRefreshTokensRow::COLUMNS,
+        parent: Some("user_id"),
+        references: &[],
+        money: &[],
+        buckets: &[],
+        created_at: true,
+        append_only: false,
+    },
+];
+
+/// The collection's entry in `schema::REGISTRY`.
+pub struct Codec;
+
+impl registry::Collection for Codec {
+    fn name(&self) -> &'static str {
+        COLLECTION
+    }
+    fn model(&self) -> &'static str {
+        "User"
+    }
+    fn tables(&self) -> &'static [registry::Table] {
+        TABLES
+    }
+    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+        Ok(User::load(client, id)?.map(|rows| Box::new(rows) as Box<dyn registry::Rows>))
+    }
+}
+
+impl registry::Rows for User {
+    fn id(&self) -> Uuid {
+        self.users.id
+    }
+    fn legacy_object_id(&self) -> &str {
+        &self.users.legacy_object_id
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+            0 => sink(&self.users.params()),
+            1 => {
+                for r in &self.user_passkeys {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            2 => {
+                for r in &self.user_refresh_tokens {
+                    sink(&r.params())?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row_count(&self, table: usize) -> usize {
+        match table {
+            0 => 1,
+            1 => self.user_passkeys.len(),
+            2 => self.user_refresh_tokens.len(),
+            _ => 0,
+        }
+    }
+    fn has_row(&self, table: usize, id: Uuid) -> bool {
+        match table {
+            0 => self.users.id == id,
+            1 => self.user_passkeys.iter().any(|r| r.id == id),
+            2 => self.user_refresh_tokens.iter().any(|r| r.id == id),
+            _ => false,
+        }
+    }
+    fn to_mongo(&self) -> Result<Document, TransformError> {
+        to_mongo(self)
     }
 }
 

@@ -1,0 +1,652 @@
+//! The backfill on a real PostgreSQL, from mongodump directories written by the tests from the
+//! pymongo fixtures: good and bad documents, re-runs, a run killed in the middle, references that
+//! point forward, in a cycle or nowhere.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixtures, read_lines};
+use escrow_schema::schema::REGISTRY;
+use schemac_backfill::{Options, Report, backfill};
+use schemac_runtime::bson::{Bson, Document, oid::ObjectId};
+use schemac_runtime::postgres::Client;
+use schemac_testdb::TestDb;
+
+/// A migrated database.
+fn migrated() -> (TestDb, Client) {
+    let db = TestDb::new();
+    let mut client = db.client();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let history = schemac::history::read(&dir).expect("generated/migrations");
+    schemac::apply::apply(&mut client, &history, |_, _| {}).unwrap_or_else(|e| panic!("{e}"));
+    (db, client)
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("schemac-backfill-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn good(collection: &str) -> Vec<Document> {
+    read_lines(&fixtures().join(format!("good/{collection}.json")))
+}
+
+fn bad(collection: &str) -> Vec<Document> {
+    read_lines(&fixtures().join(format!("bad/{collection}.json")))
+}
+
+/// Writes `<collection>.bson`: the documents, concatenated.
+fn write_bson(dir: &Path, collection: &str, docs: &[Document]) {
+    let mut bytes = Vec::new();
+    for d in docs {
+        bytes.extend(d.to_vec().expect("encodes"));
+    }
+    std::fs::write(dir.join(format!("{collection}.bson")), bytes).expect("writes");
+}
+
+/// Every collection's good documents followed by its bad ones.
+fn good_and_bad_dump(dir: &Path) -> BTreeMap<String, (usize, Vec<String>)> {
+    let mut expected = BTreeMap::new();
+    for c in REGISTRY {
+        let name = c.name();
+        let (good, bad) = (good(name), bad(name));
+        let bad_ids = bad
+            .iter()
+            .map(|d| {
+                d.get_object_id("_id")
+                    .expect("bad fixtures have ObjectIds")
+                    .to_hex()
+            })
+            .collect();
+        expected.insert(name.to_string(), (good.len(), bad_ids));
+        write_bson(dir, name, &[good, bad].concat());
+    }
+    expected
+}
+
+fn options(dir: &Path) -> Options {
+    let mut opts = Options::new(dir);
+    opts.progress = false;
+    opts
+}
+
+fn run(client: &mut Client, dir: &Path) -> Report {
+    backfill(REGISTRY, client, &options(dir)).unwrap_or_else(|e| panic!("backfill: {e}"))
+}
+
+/// The content of every table of the catalogue and of id_map and pg_dualwrite_gaps, without
+/// the columns a run stamps with the clock (id_map.created_at, a gap's id and times).
+fn fingerprint(client: &mut Client) -> BTreeMap<String, (i64, String)> {
+    let mut out = BTreeMap::new();
+    let mut tables: Vec<&str> = REGISTRY
+        .iter()
+        .flat_map(|c| c.tables().iter().map(|t| t.name))
+        .collect();
+    tables.sort();
+    let mut queries: Vec<(String, String)> = tables
+        .iter()
+        .map(|t| (t.to_string(), format!("SELECT x::text FROM public.{t} x")))
+        .collect();
+    queries.push((
+        "id_map".into(),
+        "SELECT (collection, legacy_object_id, id)::text FROM id_map".into(),
+    ));
+    queries.push((
+        "pg_dualwrite_gaps".into(),
+        "SELECT (collection, legacy_object_id, operation, error, md5(document), attempts, \
+         resolved_at)::text FROM pg_dualwrite_gaps"
+            .into(),
+    ));
+    for (name, query) in queries {
+        let row = client
+            .query_one(
+                &format!("SELECT count(*), coalesce(md5(string_agg(r, '|' ORDER BY r)), '') FROM ({query}) q(r)"),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.insert(name, (row.get(0), row.get(1)));
+    }
+    out
+}
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
+#[test]
+fn good_and_bad_documents_every_bad_one_in_the_gaps_and_counts_add_up() {
+    let scratch = Scratch::new("mixed");
+    let expected = good_and_bad_dump(&scratch.0);
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, &scratch.0);
+
+    assert!(report.not_in_catalogue.is_empty());
+    assert!(report.dangling.is_empty(), "{report}");
+    assert_eq!(report.collections.len(), 23);
+    for c in &report.collections {
+        let (good, bad_ids) = &expected[&c.collection];
+        assert_eq!(c.documents as usize, good + bad_ids.len(), "{report}");
+        assert_eq!(c.inserted as usize, *good, "{}: {report}", c.collection);
+        assert_eq!(c.present, 0);
+        assert_eq!(c.gaps as usize, bad_ids.len(), "{}: {report}", c.collection);
+        assert_eq!(c.documents, c.inserted + c.present + c.gaps);
+
+        let root = REGISTRY
+            .iter()
+            .find(|r| r.name() == c.collection)
+            .unwrap()
+            .tables()[0]
+            .name;
+        assert_eq!(
+            count(&mut client, &format!("SELECT count(*) FROM {root}")) as usize,
+            *good
+        );
+        let mut gaps: Vec<String> = client
+            .query(
+                "SELECT legacy_object_id FROM pg_dualwrite_gaps
+                 WHERE collection = $1 AND resolved_at IS NULL AND operation = 'backfill'
+                   AND document IS NOT NULL AND error <> ''",
+                &[&c.collection],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        gaps.sort();
+        let mut want = bad_ids.clone();
+        want.sort();
+        assert_eq!(gaps, want, "{}", c.collection);
+    }
+    // Every loaded document has its id_map rows (root and items with their own _id).
+    let roots: i64 = report.collections.iter().map(|c| c.inserted as i64).sum();
+    assert!(count(&mut client, "SELECT count(*) FROM id_map") >= roots);
+    // A gap keeps the raw BSON, byte for byte: it decodes to the bad document.
+    let (payload, error): (Vec<u8>, String) = {
+        let id = &expected["payments"].1[0];
+        let row = client
+            .query_one(
+                "SELECT document, error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
+                &[id],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let decoded = schemac_runtime::bson::Document::from_reader(payload.as_slice()).unwrap();
+    assert_eq!(decoded, bad("payments")[0]);
+    assert!(error.contains("amount"), "{error}");
+
+    let text = report.to_string();
+    assert!(
+        text.contains("collection") && text.contains("payments.bson"),
+        "{text}"
+    );
+    assert!(text.contains("pg_dualwrite_gaps"), "{text}");
+}
+
+#[test]
+fn a_second_run_changes_nothing() {
+    let scratch = Scratch::new("rerun");
+    good_and_bad_dump(&scratch.0);
+    let (_db, mut client) = migrated();
+    run(&mut client, &scratch.0);
+    let before = fingerprint(&mut client);
+    let again = run(&mut client, &scratch.0);
+    assert_eq!(fingerprint(&mut client), before);
+    assert!(again.collections.iter().all(|c| c.read_now == 0), "{again}");
+    // Forgetting the checkpoints reads everything again: nothing new, only attempts counted.
+    let mut opts = options(&scratch.0);
+    opts.restart = true;
+    let restarted = backfill(REGISTRY, &mut client, &opts).unwrap();
+    assert!(
+        restarted.collections.iter().all(|c| c.inserted == 0),
+        "{restarted}"
+    );
+    let after = fingerprint(&mut client);
+    for (table, value) in &before {
+        if table != "pg_dualwrite_gaps" {
+            assert_eq!(&after[table], value, "{table}");
+        }
+    }
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM pg_dualwrite_gaps WHERE attempts <> 2"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_end_state() {
+    let scratch = Scratch::new("killed");
+    good_and_bad_dump(&scratch.0);
+    let (_clean_db, mut clean) = migrated();
+    run(&mut clean, &scratch.0);
+    let want = fingerprint(&mut clean);
+
+    let (db, mut client) = migrated();
+    // Hold the third payment's row in an open transaction: the backfill blocks on it after
+    // committing the first two payments (batches of one), and is killed there.
+    let mut holder = db.client();
+    let mut hold = holder.transaction().unwrap();
+    hold.execute("SET LOCAL session_replication_role = replica", &[])
+        .unwrap();
+    let raw = schemac_runtime::bson::RawDocumentBuf::try_from(&good("payments")[2]).unwrap();
+    let (rows, _) =
+        escrow_schema::schema::payment::from_mongo(&raw, schemac_runtime::transform::Mode::Strict)
+            .unwrap();
+    rows.insert(&mut hold).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_escrow-schema"))
+        .args(["backfill", "--no-progress", "--batch-size", "1", "--dump"])
+        .arg(&scratch.0)
+        .args(["--database-url", db.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the escrow-schema binary");
+    let started = Instant::now();
+    loop {
+        let waiting = count(
+            &mut client,
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        if waiting > 0 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the backfill ended before it blocked: {status}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the backfill never blocked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    hold.rollback().unwrap();
+    // The killed client's server session ends once its blocked statement returns.
+    let started = Instant::now();
+    while count(
+        &mut client,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+    ) > 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the killed session lingers"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let committed: i64 = client
+        .query_one(
+            "SELECT documents FROM schemac.backfill_progress WHERE collection = 'payments'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(committed, 2, "two payments were committed before the kill");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM payments"), 2);
+
+    let resumed = run(&mut client, &scratch.0);
+    let payments = resumed
+        .collections
+        .iter()
+        .find(|c| c.collection == "payments")
+        .unwrap();
+    assert_eq!(payments.resumed_after, 2, "{resumed}");
+    assert_eq!(fingerprint(&mut client), want);
+}
+
+fn oid(hex: &str) -> ObjectId {
+    ObjectId::parse_str(hex).unwrap()
+}
+
+#[test]
+fn forward_references_cycles_and_dangling_references() {
+    let scratch = Scratch::new("refs");
+    let dir = &scratch.0;
+    for c in REGISTRY {
+        write_bson(dir, c.name(), &good(c.name()));
+    }
+    // Categories: children before their parent (a forward self-reference), and one whose
+    // parent is in no dump.
+    let mut categories = good("categories");
+    categories.reverse();
+    let mut orphan = categories[0].clone();
+    let orphan_id = "64000000a1a1a1a1a1a1a1a1";
+    let missing_parent = "64000000dededededededede";
+    orphan.insert("_id", oid(orphan_id));
+    orphan.insert("parentId", oid(missing_parent));
+    orphan.insert("name", "Orphan");
+    orphan.insert("slug", "orphan");
+    categories.push(orphan);
+    write_bson(dir, "categories", &categories);
+    // A payment whose buyer is in no dump.
+    let mut payments = good("payments");
+    let mut stray = payments[0].clone();
+    let stray_id = "64000000b2b2b2b2b2b2b2b2";
+    stray.insert("_id", oid(stray_id));
+    stray.insert("buyerId", oid("64000000cdcdcdcdcdcdcdcd"));
+    for key in ["idempotencyKey", "providerPaymentId", "reference"] {
+        if let Some(Bson::String(s)) = stray.get(key).cloned() {
+            stray.insert(key, format!("{s}-stray"));
+        }
+    }
+    payments.push(stray);
+    write_bson(dir, "payments", &payments);
+
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, dir);
+
+    // The forward self-references and the request <-> offer cycle were filled in.
+    assert!(report.resolved > 0, "{report}");
+    let with_parent = good("categories")
+        .iter()
+        .filter(|d| matches!(d.get("parentId"), Some(Bson::ObjectId(_))))
+        .count() as i64;
+    assert!(with_parent > 0);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM categories WHERE parent_id IS NOT NULL"
+        ),
+        with_parent
+    );
+    let selected = good("purchaserequests")
+        .iter()
+        .filter(|d| matches!(d.get("selectedOfferId"), Some(Bson::ObjectId(_))))
+        .count() as i64;
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM purchase_requests WHERE selected_offer_id IS NOT NULL"
+        ),
+        selected
+    );
+
+    // The orphan category: loaded with parent_id NULL, and in the gaps, named.
+    assert_eq!(report.dangling.len(), 1, "{report}");
+    let d = &report.dangling[0];
+    assert_eq!(
+        (d.collection.as_str(), d.legacy_object_id.as_str()),
+        ("categories", orphan_id)
+    );
+    assert_eq!(d.target, missing_parent);
+    assert_eq!(
+        count(
+            &mut client,
+            &format!(
+                "SELECT count(*) FROM categories WHERE legacy_object_id = '{orphan_id}' AND parent_id IS NULL"
+            )
+        ),
+        1
+    );
+    let error: String = client
+        .query_one(
+            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
+            &[&orphan_id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        error.contains("parentId") && error.contains(missing_parent),
+        "{error}"
+    );
+
+    // The stray payment: not loaded, in the gaps with the missing buyer named.
+    assert_eq!(
+        count(
+            &mut client,
+            &format!("SELECT count(*) FROM payments WHERE legacy_object_id = '{stray_id}'")
+        ),
+        0
+    );
+    let error: String = client
+        .query_one(
+            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
+            &[&stray_id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        error.contains("dangling reference: buyerId names users 64000000cdcdcdcdcdcdcdcd"),
+        "{error}"
+    );
+    let p = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "payments")
+        .unwrap();
+    assert_eq!((p.inserted, p.gaps), (payments.len() as u64 - 1, 1));
+}
+
+#[test]
+fn the_binary_exits_1_on_gaps_unless_allowed_and_2_on_a_bad_dump() {
+    let scratch = Scratch::new("exit");
+    good_and_bad_dump(&scratch.0);
+    let (db, _client) = migrated();
+    let bin = env!("CARGO_BIN_EXE_escrow-schema");
+    let backfill = |extra: &[&str]| {
+        Command::new(bin)
+            .args(["backfill", "--no-progress", "--dump"])
+            .arg(&scratch.0)
+            .args(["--database-url", db.url()])
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let first = backfill(&[]);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("gaps"), "{stdout}");
+    let allowed = backfill(&["--allow-gaps"]);
+    assert_eq!(allowed.status.code(), Some(0));
+    let json = backfill(&["--allow-gaps", "--format", "json"]);
+    let value: schemac_runtime::serde_json::Value =
+        schemac_runtime::serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(value["collections"].as_array().map(Vec::len), Some(23));
+
+    let missing = Command::new(bin)
+        .args([
+            "backfill",
+            "--dump",
+            "/nonexistent/dump",
+            "--database-url",
+            db.url(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/dump"));
+}
+
+/// A dump directory made of `dump/` with some collections taken from another fixture directory
+/// (gzip, relaxed Extended JSON, a truncated file).
+fn mixed_dump(dir: &Path, replaced: &[(&str, &str)]) {
+    let good = fixtures().join("dump");
+    for c in REGISTRY {
+        let name = c.name();
+        match replaced.iter().find(|(n, _)| *n == name) {
+            Some((_, file)) => {
+                let from = fixtures().join(file);
+                let to = dir.join(from.file_name().expect("a file"));
+                std::fs::copy(&from, &to).expect("copies the fixture");
+            }
+            None => {
+                let file = format!("{name}.bson");
+                std::fs::copy(good.join(&file), dir.join(&file)).expect("copies the dump");
+            }
+        }
+    }
+}
+
+#[test]
+fn gzip_and_relaxed_extended_json_load_and_verify() {
+    let scratch = Scratch::new("formats");
+    mixed_dump(
+        &scratch.0,
+        &[
+            ("chats", "dump_gz/chats.bson.gz"),
+            ("payments", "dump_gz/payments.bson.gz"),
+            ("users", "relaxed/users.json"),
+            ("telegramsessions", "relaxed/telegramsessions.json"),
+        ],
+    );
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, &scratch.0);
+    assert_eq!(report.gaps(), 0, "{report}");
+    let source = |name: &str| {
+        let c = report
+            .collections
+            .iter()
+            .find(|c| c.collection == name)
+            .unwrap();
+        (c.source.clone(), c.inserted as usize)
+    };
+    assert_eq!(
+        source("chats"),
+        ("chats.bson.gz".into(), good("chats").len())
+    );
+    assert_eq!(source("users"), ("users.json".into(), good("users").len()));
+    let verified = schemac_backfill::verify::verify(
+        REGISTRY,
+        &mut client,
+        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
+    )
+    .unwrap();
+    assert!(verified.ok(), "{verified}");
+}
+
+#[test]
+fn a_truncated_dump_loads_every_complete_document_and_records_the_cut() {
+    let scratch = Scratch::new("truncated");
+    mixed_dump(&scratch.0, &[("payments", "truncated/payments.bson")]);
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, &scratch.0);
+    let payments = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "payments")
+        .unwrap();
+    let complete = good("payments").len() as u64 - 1;
+    assert_eq!(
+        (payments.inserted, payments.gaps),
+        (complete, 1),
+        "{report}"
+    );
+    assert_eq!(report.gaps(), 1, "{report}");
+    let (id, error): (Option<String>, String) = {
+        let row = client
+            .query_one(
+                "SELECT legacy_object_id, error FROM pg_dualwrite_gaps WHERE collection = 'payments'",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(id, None);
+    assert!(
+        error.contains("payments.bson") && error.contains("truncated"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_gaps_in_strict_mode_and_reported_in_lenient_mode() {
+    let scratch = Scratch::new("lenient");
+    let dir = &scratch.0;
+    for c in REGISTRY {
+        write_bson(dir, c.name(), &good(c.name()));
+    }
+    let mut payments = good("payments");
+    payments[0].insert("legacyFlag", true);
+    write_bson(dir, "payments", &payments);
+
+    let (_db, mut client) = migrated();
+    let strict = run(&mut client, dir);
+    let p = strict
+        .collections
+        .iter()
+        .find(|c| c.collection == "payments")
+        .unwrap();
+    assert_eq!(p.gaps, 1, "{strict}");
+    let error: String = client
+        .query_one(
+            "SELECT error FROM pg_dualwrite_gaps WHERE collection = 'payments'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(error.contains("legacyFlag"), "{error}");
+    // What references that payment cannot load either: each such gap names it.
+    let payment = payments[0].get_object_id("_id").unwrap().to_hex();
+    for row in client
+        .query(
+            "SELECT error FROM pg_dualwrite_gaps WHERE collection <> 'payments'",
+            &[],
+        )
+        .unwrap()
+    {
+        let error: String = row.get(0);
+        assert!(error.contains("dangling reference"), "{error}");
+    }
+    assert!(
+        client
+            .query(
+                "SELECT error FROM pg_dualwrite_gaps WHERE collection <> 'payments'",
+                &[]
+            )
+            .unwrap()
+            .iter()
+            .any(|r| r.get::<_, String>(0).contains(&payment)),
+        "{strict}"
+    );
+
+    let (_db, mut client) = migrated();
+    let mut opts = options(dir);
+    opts.mode = schemac_runtime::transform::Mode::Lenient;
+    let lenient = backfill(REGISTRY, &mut client, &opts).unwrap();
+    assert_eq!(lenient.gaps(), 0, "{lenient}");
+    let p = lenient
+        .collections
+        .iter()
+        .find(|c| c.collection == "payments")
+        .unwrap();
+    assert_eq!(p.unknown_keys.get("legacyFlag"), Some(&1));
+    assert!(
+        lenient
+            .to_string()
+            .contains("skipped (--lenient): payments.legacyFlag"),
+        "{lenient}"
+    );
+}
