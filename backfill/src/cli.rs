@@ -1,0 +1,177 @@
+//! The command line of a generated crate's binary: `backfill` and `verify` over its registry.
+//! Exit codes: 0 done, 1 documents not loaded (without `--allow-gaps`) or verify mismatches,
+//! 2 usage, dump or database errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use schemac_runtime::postgres::{Client, NoTls};
+use schemac_runtime::registry::Collection;
+use schemac_runtime::transform::Mode;
+
+use crate::load::{self, Options};
+use crate::verify::{self, VerifyOptions};
+
+#[derive(Parser)]
+#[command(about = "Move a MongoDB dump into PostgreSQL with the catalogue's generated code")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A summary table for people.
+    Text,
+    /// The report as JSON on stdout.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a mongodump directory (`.bson`, `.bson.gz`) or mongoexport files (`.json`):
+    /// idempotent, resumable, every failed document recorded in pg_dualwrite_gaps.
+    Backfill {
+        /// The dump directory.
+        #[arg(long)]
+        dump: PathBuf,
+        /// The database, migrated (`schemac migrate apply`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Only this collection (repeatable); default: every collection of the dump.
+        #[arg(long = "collection", value_name = "NAME")]
+        collections: Vec<String>,
+        /// Documents per batch (one transaction each).
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+        /// Exit 0 even when documents went to pg_dualwrite_gaps.
+        #[arg(long)]
+        allow_gaps: bool,
+        /// Ignore the checkpoints of earlier runs and read every document again.
+        #[arg(long)]
+        restart: bool,
+        /// Skip keys the catalogue does not declare instead of failing the document.
+        #[arg(long)]
+        lenient: bool,
+        /// No progress bars.
+        #[arg(long)]
+        no_progress: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Compare a dump with the database: counts per table, money sums by bucket, and every
+    /// document through `to_mongo`.
+    Verify {
+        /// The dump directory.
+        #[arg(long)]
+        dump: PathBuf,
+        /// The database.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Only this collection (repeatable); default: every collection of the dump.
+        #[arg(long = "collection", value_name = "NAME")]
+        collections: Vec<String>,
+        /// Skip keys the catalogue does not declare (as the backfill did with --lenient).
+        #[arg(long)]
+        lenient: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Also write the JSON report to this file.
+        #[arg(long, value_name = "FILE")]
+        json_report: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line of `bin` over `registry` (the generated `schema::REGISTRY`).
+pub fn main(bin: &str, registry: &[&dyn Collection]) -> ExitCode {
+    let cli = Cli::parse_from(std::iter::once(bin.to_string()).chain(std::env::args().skip(1)));
+    match run(cli, registry) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn mode(lenient: bool) -> Mode {
+    if lenient { Mode::Lenient } else { Mode::Strict }
+}
+
+fn connect(url: &str) -> Result<Client, String> {
+    Client::connect(url, NoTls).map_err(|e| format!("cannot connect to {url}: {e}"))
+}
+
+fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Backfill {
+            dump,
+            database_url,
+            collections,
+            batch_size,
+            allow_gaps,
+            restart,
+            lenient,
+            no_progress,
+            format,
+        } => {
+            let mut client = connect(&database_url)?;
+            let opts = Options {
+                dump,
+                collections,
+                batch_size: batch_size.max(1),
+                mode: mode(lenient),
+                restart,
+                progress: !no_progress && matches!(format, Format::Text),
+            };
+            let report = load::backfill(registry, &mut client, &opts).map_err(|e| e.to_string())?;
+            match format {
+                Format::Text => print!("{report}"),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                ),
+            }
+            let complete = report.gaps() == 0
+                && report.dangling.is_empty()
+                && report.not_in_catalogue.is_empty();
+            Ok(if complete || allow_gaps {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Verify {
+            dump,
+            database_url,
+            collections,
+            lenient,
+            format,
+            json_report,
+        } => {
+            let mut client = connect(&database_url)?;
+            let mut opts = VerifyOptions::new(dump);
+            opts.collections = collections;
+            opts.mode = mode(lenient);
+            let report = verify::verify(registry, &mut client, &opts).map_err(|e| e.to_string())?;
+            let json =
+                serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
+            if let Some(path) = json_report {
+                std::fs::write(&path, format!("{json}\n"))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            match format {
+                Format::Text => print!("{report}"),
+                Format::Json => println!("{json}"),
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,861 @@
+//! The backfill: a dump directory in, the catalogue's tables filled, every document accounted
+//! for (loaded, already there, or in `pg_dualwrite_gaps` with its reason).
+//!
+//! Per collection, in [`order`](crate::order::order) order, documents are read one at a time,
+//! transformed by the generated code and gathered in batches (at most `batch_size` documents or
+//! [`BATCH_BYTES`] of BSON). A batch is one transaction: COPY into staging, merge, `id_map`,
+//! the gaps of the documents that failed, and the checkpoint in `schemac.backfill_progress`.
+//! When the merge fails (a constraint), the batch is retried document by document under
+//! savepoints so that only the failing documents go to the gaps. An interrupted run resumes
+//! after the last committed batch; a finished collection is skipped (the same dump, by file name
+//! and size), so a second run changes nothing. Deferred references (self-references, cycles)
+//! whose target came later are filled in at the end; one whose target never came is a gap.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use schemac_runtime::bson::{RawBsonRef, RawDocumentBuf};
+use schemac_runtime::dump::{self, DumpError};
+use schemac_runtime::postgres::{self, Client, GenericClient, Transaction};
+use schemac_runtime::registry::{self, Collection, Rows};
+use schemac_runtime::transform::{IdMapRow, Mode, object_id};
+use schemac_runtime::uuid::Uuid;
+
+use crate::order::{self, Step};
+use crate::stage::{Lifetime, Stage, Unresolved, quote};
+
+/// A batch is flushed when its documents' BSON reaches this many bytes.
+pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// The session setting under which the generated hook triggers leave rows as written.
+pub const SKIP_HOOKS: &str = "schemac.skip_hooks";
+
+/// How many times (every 200 ms) the backfill tries the lock before giving up.
+const LOCK_ATTEMPTS: u32 = 50;
+
+/// The advisory lock a backfill holds, so two cannot interleave on one database.
+pub const LOCK_KEY: i64 = 0x5343_4241_434b_4649; // "SCBACKFI"
+
+/// What to load and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The mongodump (or mongoexport) directory.
+    pub dump: PathBuf,
+    /// Only these collections (and nothing else); all of the dump when empty.
+    pub collections: Vec<String>,
+    /// Documents per batch (transaction).
+    pub batch_size: usize,
+    /// Unknown keys: an error (strict) or ignored and reported (lenient).
+    pub mode: Mode,
+    /// Start over: forget the checkpoints (loading stays idempotent).
+    pub restart: bool,
+    /// Draw progress bars on stderr (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl Options {
+    /// Defaults: every collection, batches of 1,000, strict, with progress bars.
+    pub fn new(dump: impl Into<PathBuf>) -> Options {
+        Options {
+            dump: dump.into(),
+            collections: Vec::new(),
+            batch_size: 1000,
+            mode: Mode::Strict,
+            restart: false,
+            progress: true,
+        }
+    }
+}
+
+/// Why the backfill could not run (a document's failure is never one: it is a gap).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The dump directory could not be read (boxed: a dump error carries paths and causes).
+    #[error(transparent)]
+    Dump(Box<DumpError>),
+    /// A database error outside a document's load.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No load order exists.
+    #[error(transparent)]
+    Cycle(#[from] order::CycleError),
+    /// `--collection` names a collection the catalogue does not have.
+    #[error("`{0}` is not a collection of the catalogue (known: {1})")]
+    UnknownCollection(String, String),
+    /// The database has not been migrated.
+    #[error(
+        "the database has no table `{0}`: apply the migrations first (`schemac migrate apply \
+         --database-url URL`)"
+    )]
+    NotMigrated(String),
+    /// Another backfill holds the lock.
+    #[error("another backfill is running on this database (advisory lock {LOCK_KEY} is held)")]
+    Locked,
+}
+
+impl From<DumpError> for Error {
+    fn from(e: DumpError) -> Error {
+        Error::Dump(Box::new(e))
+    }
+}
+
+/// One collection's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CollectionReport {
+    /// The collection.
+    pub collection: String,
+    /// The file read.
+    pub source: String,
+    /// Documents in the dump (read by this run and earlier runs of the same dump).
+    pub documents: u64,
+    /// Of which newly loaded.
+    pub inserted: u64,
+    /// Of which already in the database (loaded by an earlier run or by the dual-write).
+    pub present: u64,
+    /// Of which recorded in `pg_dualwrite_gaps`.
+    pub gaps: u64,
+    /// Documents this run read (0 when an earlier run finished the collection).
+    pub read_now: u64,
+    /// Documents skipped because an interrupted run had committed them.
+    pub resumed_after: u64,
+    /// Time spent by this run.
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+    /// In lenient mode, the keys the catalogue does not declare, skipped: Mongo path (array
+    /// indexes as `$`) and how many times this run met it.
+    pub unknown_keys: std::collections::BTreeMap<String, u64>,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// A deferred reference whose target never arrived: the row was loaded with the column NULL
+/// and the document is in the gaps.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Dangling {
+    /// The collection.
+    pub collection: String,
+    /// The document's `_id`.
+    pub legacy_object_id: String,
+    /// The Mongo path of the reference.
+    pub path: String,
+    /// The collection it points into.
+    pub target_collection: String,
+    /// The missing ObjectId (hex), or the uuid when it has none.
+    pub target: String,
+}
+
+/// The outcome of a backfill.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    /// Per collection, in load order.
+    pub collections: Vec<CollectionReport>,
+    /// Deferred references filled in after their target loaded.
+    pub resolved: u64,
+    /// Deferred references whose target is missing (this run's; each document is also in the
+    /// gaps, though its row is loaded, so the collections' counts leave it out).
+    pub dangling: Vec<Dangling>,
+    /// Collections of the dump the catalogue does not have: not loaded.
+    pub not_in_catalogue: Vec<String>,
+}
+
+impl Report {
+    /// Documents recorded as gaps, over all collections.
+    pub fn gaps(&self) -> u64 {
+        self.collections.iter().map(|c| c.gaps).sum()
+    }
+}
+
+/// Backfills `opts.dump` into the database of `client` using the generated `registry`.
+pub fn backfill(
+    registry: &[&dyn Collection],
+    client: &mut Client,
+    opts: &Options,
+) -> Result<Report, Error> {
+    let in_dump = dump::collections(&opts.dump)?;
+    let mut report = Report::default();
+    let wanted: Vec<String> = if opts.collections.is_empty() {
+        in_dump.clone()
+    } else {
+        opts.collections.clone()
+    };
+    let mut selected = Vec::new();
+    for name in &wanted {
+        match registry::find(registry, name) {
+            Some(c) => selected.push(c),
+            None if opts.collections.is_empty() => report.not_in_catalogue.push(name.clone()),
+            None => {
+                let known: Vec<&str> = registry.iter().map(|c| c.name()).collect();
+                return Err(Error::UnknownCollection(name.clone(), known.join(", ")));
+            }
+        }
+    }
+    let steps = order::order(&selected)?;
+    check_migrated(client, &steps)?;
+    prepare(client)?;
+    // A killed run's session may hold the lock for a moment after its client died.
+    let mut attempts = 0;
+    while !client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])?
+        .get::<_, bool>(0)
+    {
+        attempts += 1;
+        if attempts >= LOCK_ATTEMPTS {
+            return Err(Error::Locked);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Documents are loaded as Mongo has them: the hook triggers (slug, timeline) stand aside.
+    let result = client
+        .batch_execute(&format!("SET {SKIP_HOOKS} = on"))
+        .map_err(Error::from)
+        .and_then(|()| run(client, &steps, opts, &mut report));
+    let _ = client.batch_execute(&format!("RESET {SKIP_HOOKS}"));
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
+    result.map(|()| report)
+}
+
+fn run(
+    client: &mut Client,
+    steps: &[Step<'_>],
+    opts: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let bars = MultiProgress::with_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    // Every staging table at once: one commit for all the DDL.
+    let mut stages = Vec::new();
+    let mut tx = client.transaction()?;
+    for step in steps {
+        stages.push(Stage::new(
+            &mut tx,
+            step.collection,
+            &step.deferred,
+            "stage_",
+            Lifetime::Session,
+        )?);
+    }
+    tx.commit()?;
+    for (step, stage) in steps.iter().zip(&stages) {
+        report
+            .collections
+            .push(load_collection(client, step, stage, opts, &bars)?);
+    }
+    resolve_deferred(client, steps, report)
+}
+
+/// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
+fn prepare(client: &mut Client) -> Result<(), postgres::Error> {
+    client.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS schemac;
+         CREATE TABLE IF NOT EXISTS schemac.backfill_progress (
+             collection text PRIMARY KEY,
+             source text NOT NULL,
+             source_bytes bigint NOT NULL,
+             documents bigint NOT NULL DEFAULT 0,
+             inserted bigint NOT NULL DEFAULT 0,
+             present bigint NOT NULL DEFAULT 0,
+             gaps bigint NOT NULL DEFAULT 0,
+             started_at timestamptz NOT NULL DEFAULT now(),
+             updated_at timestamptz NOT NULL DEFAULT now(),
+             finished_at timestamptz
+         );
+         COMMENT ON TABLE schemac.backfill_progress IS
+             'schemac backfill checkpoints: per collection, the dump file and the documents committed.';
+         CREATE TABLE IF NOT EXISTS schemac.backfill_pending (
+             table_name text NOT NULL,
+             column_name text NOT NULL,
+             row_id uuid NOT NULL,
+             target uuid NOT NULL,
+             collection text NOT NULL,
+             legacy_object_id text NOT NULL,
+             mongo_path text NOT NULL,
+             target_collection text NOT NULL,
+             document bytea NOT NULL,
+             PRIMARY KEY (table_name, column_name, row_id)
+         );
+         COMMENT ON TABLE schemac.backfill_pending IS
+             'schemac backfill: deferred references (self-references, cycles) waiting for their target.';",
+    )
+}
+
+fn check_migrated(client: &mut Client, steps: &[Step<'_>]) -> Result<(), Error> {
+    let mut needed = vec!["id_map", "pg_dualwrite_gaps"];
+    needed.extend(
+        steps
+            .iter()
+            .flat_map(|s| s.collection.tables().iter().map(|t| t.name)),
+    );
+    for table in needed {
+        let found: Option<String> = client
+            .query_one(
+                "SELECT to_regclass($1)::text",
+                &[&format!("public.{}", quote(table))],
+            )?
+            .get(0);
+        if found.is_none() {
+            return Err(Error::NotMigrated(table.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The file a collection is read from (for the checkpoint): name and size.
+fn source(dir: &Path, collection: &str) -> (String, i64) {
+    for ext in ["bson", "bson.gz", "json"] {
+        let path = dir.join(format!("{collection}.{ext}"));
+        if let Ok(meta) = std::fs::metadata(&path) {
+            return (format!("{collection}.{ext}"), meta.len() as i64);
+        }
+    }
+    (collection.to_string(), 0)
+}
+
+/// A document that will not be loaded (or, for a dangling deferred reference, not fully).
+struct Gap {
+    legacy_object_id: Option<String>,
+    error: String,
+    document: Option<Vec<u8>>,
+}
+
+/// A transformed document waiting in a batch.
+struct Pending {
+    rows: Box<dyn Rows>,
+    id_map: Vec<IdMapRow>,
+    raw: RawDocumentBuf,
+}
+
+#[derive(Default)]
+struct Batch {
+    docs: Vec<Pending>,
+    gaps: Vec<Gap>,
+    /// Items read from the dump (documents and unreadable ones).
+    items: u64,
+    bytes: usize,
+}
+
+fn load_collection(
+    client: &mut Client,
+    step: &Step<'_>,
+    stage: &Stage,
+    opts: &Options,
+    bars: &MultiProgress,
+) -> Result<CollectionReport, Error> {
+    let started = Instant::now();
+    let collection = step.collection;
+    let name = collection.name();
+    let (file, size) = source(&opts.dump, name);
+    let checkpoint = client.query_opt(
+        "SELECT source, source_bytes, documents, finished_at IS NOT NULL
+         FROM schemac.backfill_progress WHERE collection = $1",
+        &[&name],
+    )?;
+    let same_dump = checkpoint
+        .as_ref()
+        .is_some_and(|row| row.get::<_, String>(0) == file && row.get::<_, i64>(1) == size);
+    let mut report = CollectionReport {
+        collection: name.to_string(),
+        source: file.clone(),
+        documents: 0,
+        inserted: 0,
+        present: 0,
+        gaps: 0,
+        read_now: 0,
+        resumed_after: 0,
+        elapsed: Duration::ZERO,
+        unknown_keys: Default::default(),
+    };
+    if same_dump && !opts.restart {
+        let row = checkpoint.as_ref().expect("same_dump implies a checkpoint");
+        if row.get::<_, bool>(3) {
+            fill_totals(client, &mut report)?;
+            report.elapsed = started.elapsed();
+            return Ok(report);
+        }
+        report.resumed_after = row.get::<_, i64>(2) as u64;
+    } else {
+        client.execute(
+            "INSERT INTO schemac.backfill_progress (collection, source, source_bytes)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (collection) DO UPDATE SET source = EXCLUDED.source,
+                 source_bytes = EXCLUDED.source_bytes, documents = 0, inserted = 0, present = 0,
+                 gaps = 0, started_at = now(), updated_at = now(), finished_at = NULL",
+            &[&name, &file, &size],
+        )?;
+    }
+
+    let bar = bars.add(ProgressBar::no_length());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>24.bold} {spinner} {human_pos:>9} docs  {per_sec:>14}  {elapsed:>4}  {msg}",
+        )
+        .expect("a valid progress template"),
+    );
+    bar.set_prefix(name.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let mut documents = dump::open_collection(&opts.dump, name)?;
+    for _ in 0..report.resumed_after {
+        if documents.next().is_none() {
+            break;
+        }
+    }
+    bar.set_position(report.resumed_after);
+    let mut batch = Batch::default();
+    for item in documents {
+        batch.items += 1;
+        report.read_now += 1;
+        match item {
+            Ok(raw) => match collection.transform(&raw, opts.mode) {
+                Ok((rows, cx)) => {
+                    for path in &cx.unknown {
+                        *report.unknown_keys.entry(path_pattern(path)).or_default() += 1;
+                    }
+                    batch.bytes += raw.as_bytes().len();
+                    batch.docs.push(Pending {
+                        rows,
+                        id_map: cx.id_map,
+                        raw,
+                    });
+                }
+                Err(e) => batch.gaps.push(Gap {
+                    legacy_object_id: legacy_id(&raw),
+                    error: e.to_string(),
+                    document: Some(raw.into_bytes()),
+                }),
+            },
+            Err(e) => batch.gaps.push(Gap {
+                legacy_object_id: None,
+                error: e.to_string(),
+                document: None,
+            }),
+        }
+        if batch.docs.len() + batch.gaps.len() >= opts.batch_size || batch.bytes >= BATCH_BYTES {
+            flush(client, step, stage, std::mem::take(&mut batch))?;
+            bar.set_position(report.resumed_after + report.read_now);
+        }
+    }
+    flush(client, step, stage, batch)?;
+    client.execute(
+        "UPDATE schemac.backfill_progress SET finished_at = now(), updated_at = now()
+         WHERE collection = $1",
+        &[&name],
+    )?;
+    fill_totals(client, &mut report)?;
+    bar.set_position(report.documents);
+    bar.finish_with_message(format!(
+        "{} new, {} present, {} gaps",
+        report.inserted, report.present, report.gaps
+    ));
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn fill_totals(client: &mut Client, report: &mut CollectionReport) -> Result<(), postgres::Error> {
+    let row = client.query_one(
+        "SELECT documents, inserted, present, gaps FROM schemac.backfill_progress
+         WHERE collection = $1",
+        &[&report.collection],
+    )?;
+    report.documents = row.get::<_, i64>(0) as u64;
+    report.inserted = row.get::<_, i64>(1) as u64;
+    report.present = row.get::<_, i64>(2) as u64;
+    report.gaps = row.get::<_, i64>(3) as u64;
+    Ok(())
+}
+
+/// A Mongo path with its array indexes as `$`: `messages.3.x` -> `messages.$.x`.
+fn path_pattern(path: &str) -> String {
+    path.split('.')
+        .map(|part| {
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                "$"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The `_id` of a raw document as 24 hex digits, when it is an ObjectId.
+fn legacy_id(raw: &RawDocumentBuf) -> Option<String> {
+    match raw.get("_id") {
+        Ok(Some(RawBsonRef::ObjectId(oid))) => Some(oid.to_hex()),
+        _ => None,
+    }
+}
+
+/// Commits one batch: the documents that load, the gaps of those that do not, the checkpoint.
+fn flush(
+    client: &mut Client,
+    step: &Step<'_>,
+    stage: &Stage,
+    mut batch: Batch,
+) -> Result<(), Error> {
+    if batch.items == 0 {
+        return Ok(());
+    }
+    let name = step.collection.name();
+    let mut tx = client.transaction()?;
+    let mut inserted = 0;
+    let mut load_failures = 0;
+    let whole = {
+        let mut sp = tx.savepoint("batch")?;
+        match load_docs(&mut sp, step, stage, &batch.docs, false) {
+            Ok(n) => sp.commit().map(|()| Some(n))?,
+            Err(_) => None,
+        }
+    };
+    match whole {
+        Some(n) => inserted = n,
+        None => {
+            // One document at a time, to find the ones that fail.
+            for doc in &batch.docs {
+                let mut sp = tx.savepoint("doc")?;
+                match load_docs(&mut sp, step, stage, std::slice::from_ref(doc), true) {
+                    Ok(n) => {
+                        sp.commit()?;
+                        inserted += n;
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        load_failures += 1;
+                        batch.gaps.push(Gap {
+                            legacy_object_id: Some(doc.rows.legacy_object_id().to_string()),
+                            error: describe_load_error(step, &e),
+                            document: Some(doc.raw.as_bytes().to_vec()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for gap in &batch.gaps {
+        record_gap(&mut tx, name, gap)?;
+    }
+    let loaded = batch.docs.len() as u64 - load_failures;
+    let present = loaded.saturating_sub(inserted);
+    tx.execute(
+        "UPDATE schemac.backfill_progress SET documents = documents + $2, inserted = inserted + $3,
+             present = present + $4, gaps = gaps + $5, updated_at = now()
+         WHERE collection = $1",
+        &[
+            &name,
+            &(batch.items as i64),
+            &(inserted as i64),
+            &(present as i64),
+            &(batch.gaps.len() as i64),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The prefix of the error of a document that transformed but failed to load.
+const LOAD_PREFIX: &str = "load: ";
+
+/// COPY, merge, id_map and deferred references of `docs`, inside the caller's savepoint.
+/// Returns how many documents were new. The staging rows are removed before returning: by
+/// TRUNCATE for a batch, by DELETE when `one` document of a batch is retried (cheaper for a
+/// few rows).
+fn load_docs(
+    tx: &mut Transaction<'_>,
+    step: &Step<'_>,
+    stage: &Stage,
+    docs: &[Pending],
+    one: bool,
+) -> Result<u64, postgres::Error> {
+    let rows: Vec<&dyn Rows> = docs.iter().map(|d| d.rows.as_ref()).collect();
+    stage.copy(tx, &rows)?;
+    let inserted = stage.merge(tx)?;
+    let unresolved = stage.unresolved(tx)?;
+    if one {
+        stage.empty(tx)?;
+    } else {
+        stage.clear(tx)?;
+    }
+    record_id_map(tx, docs)?;
+    for u in &unresolved {
+        let table = u.deferred.table;
+        if let Some(doc) = docs.iter().find(|d| d.rows.has_row(table, u.row)) {
+            record_pending(tx, step, u, doc)?;
+        }
+    }
+    Ok(inserted)
+}
+
+fn record_id_map(tx: &mut Transaction<'_>, docs: &[Pending]) -> Result<(), postgres::Error> {
+    let (mut collections, mut legacy, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for row in docs.iter().flat_map(|d| &d.id_map) {
+        collections.push(row.collection);
+        legacy.push(row.legacy_object_id.as_str());
+        ids.push(row.id);
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO public.id_map (collection, legacy_object_id, id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+         ON CONFLICT DO NOTHING",
+        &[&collections, &legacy, &ids],
+    )?;
+    Ok(())
+}
+
+fn record_pending(
+    tx: &mut Transaction<'_>,
+    step: &Step<'_>,
+    u: &Unresolved,
+    doc: &Pending,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO schemac.backfill_pending (table_name, column_name, row_id, target,
+             collection, legacy_object_id, mongo_path, target_collection, document)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (table_name, column_name, row_id) DO NOTHING",
+        &[
+            &step.collection.tables()[u.deferred.table].name,
+            &u.deferred.reference.column,
+            &u.row,
+            &u.target,
+            &step.collection.name(),
+            &doc.rows.legacy_object_id(),
+            &u.deferred.reference.mongo_path,
+            &u.deferred.reference.collection,
+            &doc.raw.as_bytes(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn record_gap(
+    tx: &mut impl GenericClient,
+    collection: &str,
+    gap: &Gap,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO public.pg_dualwrite_gaps (collection, legacy_object_id, operation, error, document)
+         VALUES ($1, $2, 'backfill', $3, $4)
+         ON CONFLICT (collection, legacy_object_id, operation) WHERE resolved_at IS NULL
+         DO UPDATE SET attempts = pg_dualwrite_gaps.attempts + 1, last_failed_at = now(),
+             error = EXCLUDED.error, document = EXCLUDED.document",
+        &[&collection, &gap.legacy_object_id, &gap.error, &gap.document],
+    )?;
+    Ok(())
+}
+
+/// A load error in words: a dangling reference named by its Mongo path and the missing
+/// ObjectId, other constraint violations by constraint and Postgres's detail.
+fn describe_load_error(step: &Step<'_>, e: &postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else {
+        return format!("{LOAD_PREFIX}{e}");
+    };
+    let detail = db.detail().unwrap_or_default();
+    if db.code() == &postgres::error::SqlState::FOREIGN_KEY_VIOLATION {
+        let reference = step
+            .collection
+            .tables()
+            .iter()
+            .flat_map(|t| t.references)
+            .find(|r| detail.starts_with(&format!("Key ({})=(", r.column)));
+        if let Some(r) = reference {
+            let value = detail
+                .split_once("=(")
+                .and_then(|(_, rest)| rest.split_once(')'))
+                .map(|(v, _)| v)
+                .unwrap_or_default();
+            let target = value
+                .parse::<Uuid>()
+                .ok()
+                .and_then(|u| object_id(&u).ok())
+                .map_or(value.to_string(), |oid| oid.to_hex());
+            return format!(
+                "{LOAD_PREFIX}dangling reference: {} names {} {target}, which is not in the \
+                 database ({})",
+                r.mongo_path,
+                r.collection,
+                db.constraint().unwrap_or("foreign key")
+            );
+        }
+    }
+    let constraint = db
+        .constraint()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    };
+    format!("{LOAD_PREFIX}{}{constraint}{detail}", db.message())
+}
+
+/// Fills in the deferred references whose target is now loaded; the rest are dangling: their
+/// documents become gaps (the row stays, the column NULL).
+fn resolve_deferred(
+    client: &mut Client,
+    steps: &[Step<'_>],
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut tx = client.transaction()?;
+    for step in steps {
+        for d in &step.deferred {
+            let (table, r) = (step.collection.tables()[d.table].name, d.reference);
+            let n = tx.execute(
+                &format!(
+                    "UPDATE public.{t} x SET {c} = p.target FROM schemac.backfill_pending p
+                     WHERE p.table_name = $1 AND p.column_name = $2 AND x.id = p.row_id
+                       AND x.{c} IS DISTINCT FROM p.target
+                       AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
+                    t = quote(table),
+                    c = quote(r.column),
+                    target = quote(r.table),
+                ),
+                &[&table, &r.column],
+            )?;
+            report.resolved += n;
+            tx.execute(
+                &format!(
+                    "DELETE FROM schemac.backfill_pending p
+                     WHERE p.table_name = $1 AND p.column_name = $2
+                       AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
+                    target = quote(r.table),
+                ),
+                &[&table, &r.column],
+            )?;
+        }
+    }
+    let dangling = tx.query(
+        "DELETE FROM schemac.backfill_pending
+         RETURNING collection, legacy_object_id, mongo_path, target_collection, target, document",
+        &[],
+    )?;
+    for row in dangling {
+        let d = Dangling {
+            collection: row.get(0),
+            legacy_object_id: row.get(1),
+            path: row.get(2),
+            target_collection: row.get(3),
+            target: {
+                let target: Uuid = row.get(4);
+                object_id(&target).map_or(target.to_string(), |oid| oid.to_hex())
+            },
+        };
+        let gap = Gap {
+            legacy_object_id: Some(d.legacy_object_id.clone()),
+            error: format!(
+                "dangling reference: {} names {} {}, which is not in the dump or the database; \
+                 the row was loaded with the reference NULL",
+                d.path, d.target_collection, d.target
+            ),
+            document: Some(row.get(5)),
+        };
+        record_gap(&mut tx, &d.collection, &gap)?;
+        report.dangling.push(d);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<Vec<String>> = self
+            .collections
+            .iter()
+            .map(|c| {
+                let dangling = self
+                    .dangling
+                    .iter()
+                    .filter(|d| d.collection == c.collection)
+                    .count();
+                let secs = c.elapsed.as_secs_f64();
+                let rate = if c.read_now == 0 || secs == 0.0 {
+                    String::new()
+                } else {
+                    format!("{:.0}", c.read_now as f64 / secs)
+                };
+                vec![
+                    c.collection.clone(),
+                    c.source.clone(),
+                    c.documents.to_string(),
+                    c.inserted.to_string(),
+                    c.present.to_string(),
+                    c.gaps.to_string(),
+                    dangling.to_string(),
+                    c.read_now.to_string(),
+                    rate,
+                    format!("{secs:.2}"),
+                ]
+            })
+            .collect();
+        write!(
+            f,
+            "{}",
+            crate::table::render(
+                &[
+                    "collection",
+                    "file",
+                    "documents",
+                    "new",
+                    "present",
+                    "gaps",
+                    "dangling",
+                    "read now",
+                    "docs/s",
+                    "seconds",
+                ],
+                &rows,
+            )
+        )?;
+        let total =
+            |pick: fn(&CollectionReport) -> u64| -> u64 { self.collections.iter().map(pick).sum() };
+        writeln!(
+            f,
+            "\n{} documents: {} new, {} already present, {} gaps; {} deferred references filled in",
+            total(|c| c.documents),
+            total(|c| c.inserted),
+            total(|c| c.present),
+            self.gaps(),
+            self.resolved
+        )?;
+        for d in &self.dangling {
+            writeln!(
+                f,
+                "dangling: {} {}: {} names {} {}, which is not in the dump or the database \
+                 (row loaded with NULL; document in pg_dualwrite_gaps)",
+                d.collection, d.legacy_object_id, d.path, d.target_collection, d.target
+            )?;
+        }
+        for c in &self.collections {
+            for (path, n) in &c.unknown_keys {
+                writeln!(
+                    f,
+                    "skipped (--lenient): {}.{path}, not in the catalogue, in {n} place(s)",
+                    c.collection
+                )?;
+            }
+        }
+        for name in &self.not_in_catalogue {
+            writeln!(
+                f,
+                "not loaded: `{name}` is in the dump but not in the catalogue (add a model, or \
+                 pass --collection to choose what to load)"
+            )?;
+        }
+        if self.gaps() > 0 || !self.dangling.is_empty() {
+            writeln!(
+                f,
+                "gaps: SELECT collection, legacy_object_id, error FROM pg_dualwrite_gaps \
+                 WHERE resolved_at IS NULL ORDER BY collection, legacy_object_id;"
+            )?;
+        }
+        Ok(())
+    }
+}

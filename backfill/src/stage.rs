@@ -1,0 +1,248 @@
+//! Staging: one temporary table per table of a collection, filled by binary COPY from the
+//! generated rows, then merged into the real table with `INSERT ... SELECT ... ON CONFLICT DO
+//! NOTHING` on the row's identity (`legacy_object_id` for a root row, `id` for a child row), so a
+//! merge is idempotent. Deferred references are merged only when their target already exists.
+
+use schemac_runtime::postgres::binary_copy::BinaryCopyInWriter;
+use schemac_runtime::postgres::types::Type;
+use schemac_runtime::postgres::{self, GenericClient, Statement};
+use schemac_runtime::registry::{Collection, Reference, Rows, Table};
+
+use crate::order::Deferred;
+use schemac_runtime::uuid::Uuid;
+
+/// `"name"`: a quoted identifier, `"` doubled.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The staging tables of one collection, in the collection's table order.
+pub struct Stage {
+    tables: Vec<Staged>,
+}
+
+struct Staged {
+    /// `pg_temp."stage_<table>"`.
+    temp: String,
+    types: Vec<Type>,
+    copy: Statement,
+    merge: Statement,
+    /// Per deferred reference of the table: the query of the rows it left NULL.
+    unresolved: Vec<(Deferred, Statement)>,
+}
+
+/// A deferred reference whose target was not there at merge time: the row got NULL.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    /// The reference and its table.
+    pub deferred: Deferred,
+    /// The row.
+    pub row: Uuid,
+    /// The uuid it should hold.
+    pub target: Uuid,
+}
+
+/// When the staged rows go away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// At each commit (the backfill: one transaction per batch).
+    Transaction,
+    /// With the session (verify: the rows are read by later queries).
+    Session,
+}
+
+impl Stage {
+    /// Creates (if needed) the temporary tables of `collection`, named `<prefix><table>`, and
+    /// reads their column types.
+    pub fn new(
+        client: &mut impl GenericClient,
+        collection: &dyn Collection,
+        deferred: &[Deferred],
+        prefix: &str,
+        lifetime: Lifetime,
+    ) -> Result<Stage, postgres::Error> {
+        let on_commit = match lifetime {
+            Lifetime::Transaction => "DELETE ROWS",
+            Lifetime::Session => "PRESERVE ROWS",
+        };
+        let mut tables = Vec::new();
+        let temp_of =
+            |table: &Table| format!("pg_temp.{}", quote(&format!("{prefix}{}", table.name)));
+        let root = collection.tables()[0];
+        for (index, table) in collection.tables().iter().enumerate() {
+            let temp = temp_of(table);
+            client.batch_execute(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {temp} (LIKE public.{} INCLUDING DEFAULTS) \
+                 ON COMMIT {on_commit}",
+                quote(table.name)
+            ))?;
+            let columns = column_list(table);
+            let statement = client.prepare(&format!("SELECT {columns} FROM {temp}"))?;
+            let types = statement
+                .columns()
+                .iter()
+                .map(|c| c.type_().clone())
+                .collect();
+            let mine: Vec<Deferred> = deferred
+                .iter()
+                .filter(|d| d.table == index)
+                .copied()
+                .collect();
+            let references: Vec<Reference> = mine.iter().map(|d| d.reference).collect();
+            let merge = client.prepare(&merge_sql(
+                table,
+                &temp,
+                &references,
+                &root,
+                &temp_of(&root),
+            ))?;
+            let copy = client.prepare(&format!(
+                "COPY {temp} ({columns}) FROM STDIN (FORMAT binary)"
+            ))?;
+            let mut unresolved = Vec::new();
+            for d in mine {
+                let column = quote(d.reference.column);
+                let sql = format!(
+                    "SELECT s.id, s.{column} FROM {temp} s JOIN public.{} r ON r.id = s.id \
+                     WHERE s.{column} IS NOT NULL AND r.{column} IS NULL",
+                    quote(table.name)
+                );
+                unresolved.push((d, client.prepare(&sql)?));
+            }
+            tables.push(Staged {
+                temp,
+                types,
+                copy,
+                merge,
+                unresolved,
+            });
+        }
+        Ok(Stage { tables })
+    }
+
+    /// The temporary table of `tables()[index]`, qualified.
+    pub fn temp_table(&self, index: usize) -> &str {
+        &self.tables[index].temp
+    }
+
+    /// Copies the rows of `docs` into the staging tables (binary COPY, one per table).
+    pub fn copy(
+        &self,
+        client: &mut impl GenericClient,
+        docs: &[&dyn Rows],
+    ) -> Result<(), postgres::Error> {
+        for (index, staged) in self.tables.iter().enumerate() {
+            if docs.iter().all(|d| d.row_count(index) == 0) {
+                continue;
+            }
+            let sink = client.copy_in(&staged.copy)?;
+            let mut writer = BinaryCopyInWriter::new(sink, &staged.types);
+            for doc in docs {
+                doc.each_row(index, &mut |params| writer.write(params))?;
+            }
+            writer.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Merges the staged rows into the real tables, parents first; returns how many root rows
+    /// were new. Call [`Stage::unresolved`] before [`Stage::clear`].
+    pub fn merge(&self, client: &mut impl GenericClient) -> Result<u64, postgres::Error> {
+        let mut inserted = 0;
+        for (index, staged) in self.tables.iter().enumerate() {
+            let n = client.execute(&staged.merge, &[])?;
+            if index == 0 {
+                inserted = n;
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// The deferred references of the staged rows that are NULL in the real table while the
+    /// document has a value: their target is not loaded yet.
+    pub fn unresolved(
+        &self,
+        client: &mut impl GenericClient,
+    ) -> Result<Vec<Unresolved>, postgres::Error> {
+        let mut out = Vec::new();
+        for (d, statement) in self.tables.iter().flat_map(|t| &t.unresolved) {
+            for row in client.query(statement, &[])? {
+                out.push(Unresolved {
+                    deferred: *d,
+                    row: row.try_get(0)?,
+                    target: row.try_get(1)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Empties the staging tables (TRUNCATE: for large contents, between transactions).
+    pub fn clear(&self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        let names: Vec<&str> = self.tables.iter().map(|t| t.temp.as_str()).collect();
+        client.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+    }
+
+    /// Empties the staging tables inside a transaction that goes on (DELETE: cheaper than
+    /// TRUNCATE for the few rows of one document).
+    pub fn empty(&self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        let deletes: Vec<String> = self
+            .tables
+            .iter()
+            .map(|t| format!("DELETE FROM {};", t.temp))
+            .collect();
+        client.batch_execute(&deletes.concat())
+    }
+}
+
+/// The quoted columns of `table`, comma-separated.
+pub fn column_list(table: &Table) -> String {
+    table
+        .columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `INSERT INTO public.t (...) SELECT ... FROM stage ON CONFLICT (key) DO NOTHING`, a deferred
+/// reference becoming NULL when its target is in neither the table nor this batch.
+fn merge_sql(
+    table: &Table,
+    temp: &str,
+    deferred: &[Reference],
+    root: &Table,
+    root_temp: &str,
+) -> String {
+    let is_root = table.parent.is_none();
+    let values: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let column = quote(c);
+            let reference = deferred.iter().find(|r| r.column == *c);
+            match reference {
+                None => format!("s.{column}"),
+                Some(r) => {
+                    let mut exists = format!(
+                        "EXISTS (SELECT 1 FROM public.{} t WHERE t.id = s.{column})",
+                        quote(r.table)
+                    );
+                    if r.table == root.name {
+                        exists.push_str(&format!(
+                            " OR EXISTS (SELECT 1 FROM {root_temp} b WHERE b.id = s.{column})"
+                        ));
+                    }
+                    format!("CASE WHEN {exists} THEN s.{column} END")
+                }
+            }
+        })
+        .collect();
+    let key = if is_root { "legacy_object_id" } else { "id" };
+    format!(
+        "INSERT INTO public.{} ({}) SELECT {} FROM {temp} s ON CONFLICT ({key}) DO NOTHING",
+        quote(table.name),
+        column_list(table),
+        values.join(", ")
+    )
+}
