@@ -1,0 +1,290 @@
+//! Backfill throughput, rows/s end to end, against two baselines on the same rows in the same
+//! run:
+//!
+//! - `schemac_backfill`: the engine (binary COPY into staging, `INSERT ... ON CONFLICT DO
+//!   NOTHING`, id_map, checkpoints), from the dump files;
+//! - `insert_500`: the plan's pattern, batched `INSERT ... VALUES (...) x 500 ... ON CONFLICT DO
+//!   NOTHING` per table, from rows transformed beforehand (the transform is not timed);
+//! - `psql_copy`: `psql -c '\copy t FROM file'` per table, from text files prepared beforehand:
+//!   the PostgreSQL floor.
+//!
+//! The baselines run with `session_replication_role = replica` (foreign keys and triggers off),
+//! since a plain load order cannot satisfy the catalogue's reference cycles; the engine checks
+//! every foreign key. That favours the baselines: the ratios are conservative.
+//!
+//! Each iteration loads into a fresh, migrated database (made outside the timing).
+//! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
+//! `SCHEMAC_BENCH_MEMORY=1` the bench then runs the release `escrow-schema backfill` binary on
+//! dumps of 10,000 and 1,000,000 documents and prints its peak RSS (build it first:
+//! `cargo build --release -p escrow-schema`).
+//!
+//! `cargo bench -p schemac-examples --bench backfill`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use escrow_schema::schema::REGISTRY;
+use schemac_backfill::{Options, backfill, order};
+use schemac_examples::sample;
+use schemac_runtime::dump;
+use schemac_runtime::postgres::Client;
+use schemac_runtime::registry::{Collection, Param, Rows};
+use schemac_runtime::transform::Mode;
+use schemac_testdb::TestDb;
+
+fn docs_per_collection() -> usize {
+    std::env::var("SCHEMAC_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn migrated() -> (TestDb, Client) {
+    let db = TestDb::new();
+    let mut client = db.client();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations");
+    let history = schemac::history::read(&dir).expect("the migrations");
+    schemac::apply::apply(&mut client, &history, |_, _| {}).expect("applies");
+    (db, client)
+}
+
+/// The collections in load order.
+fn ordered() -> Vec<&'static dyn Collection> {
+    order::order(REGISTRY)
+        .expect("an order")
+        .into_iter()
+        .map(|s| s.collection)
+        .collect()
+}
+
+/// Loads the dump with the engine; returns the rows written.
+fn engine(client: &mut Client, dump: &Path) -> u64 {
+    let mut opts = Options::new(dump);
+    opts.progress = false;
+    let report = backfill(REGISTRY, client, &opts).expect("backfills");
+    assert_eq!(report.gaps(), 0, "{report}");
+    count_rows(client)
+}
+
+fn count_rows(client: &mut Client) -> u64 {
+    let mut rows = 0;
+    for c in REGISTRY {
+        for t in c.tables() {
+            let n: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {}", t.name), &[])
+                .expect("counts")
+                .get(0);
+            rows += n as u64;
+        }
+    }
+    rows
+}
+
+/// Every document's rows, in load order: the input of the INSERT baseline.
+type Transformed = Vec<(&'static dyn Collection, Vec<Box<dyn Rows>>)>;
+
+fn transform_all(dump: &Path) -> Transformed {
+    let mut docs = Vec::new();
+    for c in ordered() {
+        let mut rows = Vec::new();
+        for raw in dump::open_collection(dump, c.name()).expect("opens") {
+            let raw = raw.expect("reads");
+            rows.push(c.transform(&raw, Mode::Strict).expect("transforms").0);
+        }
+        docs.push((c, rows));
+    }
+    docs
+}
+
+/// The plan's pattern: per table, multi-row INSERTs of 500 rows with ON CONFLICT DO NOTHING.
+fn insert_500(client: &mut Client, docs: &Transformed) -> u64 {
+    let mut tx = client.transaction().expect("a transaction");
+    tx.batch_execute("SET LOCAL session_replication_role = replica")
+        .expect("a superuser");
+    let mut written = 0;
+    for (c, rows) in docs {
+        for (index, table) in c.tables().iter().enumerate() {
+            let key = if index == 0 { "legacy_object_id" } else { "id" };
+            let columns = table.columns.join(", ");
+            let mut batch: Vec<Vec<Param<'_>>> = Vec::new();
+            let flush =
+                |batch: &mut Vec<Vec<Param<'_>>>,
+                 tx: &mut schemac_runtime::postgres::Transaction<'_>| {
+                    if batch.is_empty() {
+                        return;
+                    }
+                    let width = table.columns.len();
+                    let values: Vec<String> = (0..batch.len())
+                        .map(|r| {
+                            let ps: Vec<String> =
+                                (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                            format!("({})", ps.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO {} ({columns}) VALUES {} ON CONFLICT ({key}) DO NOTHING",
+                        table.name,
+                        values.join(", ")
+                    );
+                    let params: Vec<Param<'_>> = batch.iter().flatten().copied().collect();
+                    tx.execute(&sql, &params).expect("inserts");
+                    batch.clear();
+                };
+            for doc in rows {
+                doc.each_row(index, &mut |params| {
+                    batch.push(params.to_vec());
+                    Ok(())
+                })
+                .expect("rows");
+                if batch.len() >= 500 {
+                    written += batch.len() as u64;
+                    flush(&mut batch, &mut tx);
+                }
+            }
+            written += batch.len() as u64;
+            flush(&mut batch, &mut tx);
+        }
+    }
+    tx.commit().expect("commits");
+    written
+}
+
+/// Text files of every table's rows, written by the engine's load, for `\copy`.
+fn prepare_copy_files(dump: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
+    let (_db, mut client) = migrated();
+    engine(&mut client, dump);
+    let mut files = Vec::new();
+    for c in ordered() {
+        for t in c.tables() {
+            let path = dir.join(format!("{}.tsv", t.name));
+            let mut out = std::fs::File::create(&path).expect("creates");
+            let mut reader = client
+                .copy_out(&format!("COPY {} TO STDOUT", t.name))
+                .expect("copies out");
+            std::io::copy(&mut reader, &mut out).expect("writes");
+            files.push((t.name.to_string(), path));
+        }
+    }
+    files
+}
+
+/// `psql \copy` of every table from the prepared files, one psql session.
+fn psql_copy(url: &str, files: &[(String, PathBuf)]) {
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
+    cmd.args(["-c", "SET session_replication_role = replica"]);
+    for (table, path) in files {
+        cmd.args(["-c", &format!("\\copy {table} FROM '{}'", path.display())]);
+    }
+    let out = cmd.output().expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let docs = docs_per_collection();
+    let dump = scratch("dump");
+    sample::write_dump(&dump, docs, false).expect("a sample dump");
+    let copy_dir = scratch("copy");
+    let files = prepare_copy_files(&dump, &copy_dir);
+    let rows = {
+        let (_db, mut client) = migrated();
+        engine(&mut client, &dump)
+    };
+    println!("{} documents per collection, {rows} rows", docs);
+
+    let mut group = c.benchmark_group("backfill");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(rows));
+    group.bench_function("schemac_backfill", |b| {
+        b.iter_custom(|iters| timed(iters, |client, _| assert_eq!(engine(client, &dump), rows)))
+    });
+    let transformed = transform_all(&dump);
+    group.bench_function("insert_500", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, |client, _| {
+                assert_eq!(insert_500(client, &transformed), rows)
+            })
+        })
+    });
+    group.bench_function("psql_copy", |b| {
+        b.iter_custom(|iters| timed(iters, |_, url| psql_copy(url, &files)))
+    });
+    group.finish();
+}
+
+/// Runs `load` on `iters` fresh databases, timing only the load.
+fn timed(iters: u64, mut load: impl FnMut(&mut Client, &str)) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (db, mut client) = migrated();
+        let started = Instant::now();
+        load(&mut client, db.url());
+        total += started.elapsed();
+    }
+    total
+}
+
+/// Peak RSS of the release binary backfilling dumps of 10,000 and 1,000,000 documents.
+fn memory() {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/escrow-schema");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --release -p escrow-schema` first",
+        bin.display()
+    );
+    for total in [10_000usize, 1_000_000] {
+        let per = total.div_ceil(REGISTRY.len());
+        let dump = scratch(&format!("memory-{total}"));
+        sample::write_dump(&dump, per, false).expect("a dump");
+        let bytes: u64 = std::fs::read_dir(&dump)
+            .expect("lists")
+            .map(|e| e.expect("entry").metadata().expect("metadata").len())
+            .sum();
+        let (db, _client) = migrated();
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/env")
+            .args([
+                "bash",
+                "-c",
+                "command time -f '%M' \"$@\" 2>&1 >/dev/null | tail -1",
+                "time",
+            ])
+            .arg(&bin)
+            .args(["backfill", "--no-progress", "--dump"])
+            .arg(&dump)
+            .args(["--database-url", db.url()])
+            .output()
+            .expect("runs");
+        let peak_kib = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        println!(
+            "memory: {} documents ({:.0} MB of BSON): peak RSS {peak_kib} KiB, {:.1} s",
+            per * REGISTRY.len(),
+            bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+        let _ = std::fs::remove_dir_all(&dump);
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    if std::env::var_os("SCHEMAC_BENCH_MEMORY").is_some() {
+        memory();
+    }
+}
