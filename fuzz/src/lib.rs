@@ -1,0 +1,193 @@
+//! What the fuzz targets run, as plain functions, so that the libFuzzer binaries
+//! (`fuzz_targets/*.rs`, nightly flags), the stable corpus replay (`tests/replay.rs`) and the
+//! seed builder (`examples/seed.rs`) share one definition of each target.
+//!
+//! - [`catalogue`]: bytes as one YAML model file, validated; when valid, every output the
+//!   compiler derives from it (generated files, desired schema, first migration).
+//! - [`from_mongo`]: a collection of `escrow_schema::schema::REGISTRY` and a BSON document,
+//!   transformed in strict and lenient mode; when accepted, written back with `to_mongo` and
+//!   transformed again.
+//!
+//! Either may panic only on a bug: a panic is what the fuzzer reports as a crash. The
+//! properties checked with `assert!` are invariants of the compiler or the runtime, not of the
+//! input.
+
+#![deny(missing_docs)]
+
+use escrow_schema::schema::REGISTRY;
+use schemac::db::Database;
+use schemac::migrate::{self, Allow, Position};
+use schemac_runtime::bson::{RawDocument, RawDocumentBuf};
+use schemac_runtime::registry::Collection;
+use schemac_runtime::transform::Mode;
+
+/// The name the fuzzed model file gets.
+pub const MODEL_FILE: &str = "models/x.yaml";
+
+/// Runs the `catalogue` target on one input: the bytes (lossy UTF-8) as the only model file.
+/// Returns whether the file validated.
+pub fn catalogue(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let v = schemac::validate_sources(vec![(MODEL_FILE.to_string(), text)]);
+    let _ = schemac::diag::render_human(&v.diagnostics, &v.sources, false);
+    let _ = schemac::diag::render_human(&v.diagnostics, &v.sources, true);
+    let _ = schemac::diag::render_json(&v.diagnostics);
+    let Some(cat) = &v.catalogue else {
+        return false;
+    };
+    let _ = schemac::generate::outputs(cat);
+    let (db, renames) = migrate::target(cat);
+    assert_eq!(
+        db,
+        schemac::desired::database(cat),
+        "the desired schema is not a function of the catalogue"
+    );
+    let again = Database::from_json(&db.to_json()).expect("a snapshot reads back");
+    assert_eq!(again, db, "the snapshot JSON does not round-trip");
+    assert!(
+        migrate::diff(&db, &db, &Default::default()).is_empty(),
+        "a schema differs from itself"
+    );
+    let at = Position {
+        version: 1,
+        parent: None,
+        name: "fuzz",
+        command: "schemac migrate new fuzz",
+    };
+    match migrate::plan(&Database::default(), &db, &renames, &at, &Allow::default()) {
+        Ok(_) => {}
+        Err(findings) => {
+            panic!("the first migration of a valid catalogue is refused: {findings:?}")
+        }
+    }
+    true
+}
+
+/// What [`from_mongo`] saw; only the replay test and `SCHEMAC_FUZZ_REPORT=1` look at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Fewer than 1 byte, or the rest is not a BSON document.
+    NotADocument,
+    /// Both modes refused the document.
+    Rejected,
+    /// Accepted, and its round trip is a fixed point in every mode that accepted it.
+    RoundTrip,
+    /// Accepted, but something after it went wrong (a message per problem): `to_mongo` failed,
+    /// its output was rejected, or transforming it again gave another document.
+    Finding(Vec<String>),
+}
+
+/// The collection an input's first byte picks.
+pub fn collection(first: u8) -> &'static dyn Collection {
+    REGISTRY[usize::from(first) % REGISTRY.len()]
+}
+
+/// The input that [`from_mongo`] reads as document `doc` of collection number `index` of
+/// `REGISTRY`.
+pub fn from_mongo_input(index: usize, doc: &[u8]) -> Vec<u8> {
+    let first = u8::try_from(index).expect("fewer than 256 collections");
+    let mut input = Vec::with_capacity(doc.len() + 1);
+    input.push(first);
+    input.extend_from_slice(doc);
+    input
+}
+
+/// Runs the `from_mongo` target on one input: the first byte picks a collection, the rest is a
+/// BSON document.
+pub fn from_mongo(data: &[u8]) -> Outcome {
+    let Some((&first, rest)) = data.split_first() else {
+        return Outcome::NotADocument;
+    };
+    let Ok(doc) = RawDocument::from_bytes(rest) else {
+        return Outcome::NotADocument;
+    };
+    let codec = collection(first);
+    let mut accepted = false;
+    let mut findings = Vec::new();
+    for mode in [Mode::Strict, Mode::Lenient] {
+        let Ok((rows, cx)) = codec.transform(doc, mode) else {
+            continue;
+        };
+        accepted = true;
+        if mode == Mode::Strict {
+            assert!(cx.unknown.is_empty(), "strict mode recorded unknown keys");
+        }
+        check_rows(codec, rows.as_ref());
+        let out = match rows.to_mongo() {
+            Ok(out) => out,
+            Err(e) => {
+                findings.push(format!("{mode:?}: to_mongo failed: {e}"));
+                continue;
+            }
+        };
+        let raw = match RawDocumentBuf::try_from(&out) {
+            Ok(raw) => raw,
+            Err(e) => {
+                findings.push(format!("{mode:?}: to_mongo output does not encode: {e}"));
+                continue;
+            }
+        };
+        match codec.transform(&raw, Mode::Strict) {
+            Ok((again, _)) => {
+                check_rows(codec, again.as_ref());
+                // Compared as BSON bytes: `Bson` equality has NaN != NaN.
+                match again.to_mongo() {
+                    Ok(twice) if same_bytes(&twice, &raw) => {}
+                    Ok(twice) => {
+                        findings.push(format!("{mode:?}: not a fixed point:\n  {out}\n  {twice}"))
+                    }
+                    Err(e) => findings.push(format!("{mode:?}: second to_mongo failed: {e}")),
+                }
+            }
+            Err(e) => findings.push(format!("{mode:?}: its own output is rejected: {e}")),
+        }
+    }
+    if !findings.is_empty() {
+        if std::env::var_os("SCHEMAC_FUZZ_REPORT").is_some() {
+            eprintln!("{}: {}", codec.name(), findings.join("\n"));
+        }
+        return Outcome::Finding(findings);
+    }
+    if accepted {
+        Outcome::RoundTrip
+    } else {
+        Outcome::Rejected
+    }
+}
+
+/// Whether `doc` encodes to exactly the bytes of `raw`.
+fn same_bytes(doc: &schemac_runtime::bson::Document, raw: &RawDocumentBuf) -> bool {
+    RawDocumentBuf::try_from(doc).is_ok_and(|d| d.as_bytes() == raw.as_bytes())
+}
+
+/// The invariants of one document's rows: the root row has its id, and each table's rows hand
+/// over one parameter per column, as many times as `row_count` says.
+fn check_rows(codec: &dyn Collection, rows: &dyn schemac_runtime::registry::Rows) {
+    assert!(rows.has_row(0, rows.id()), "the root row lacks its own id");
+    assert_eq!(rows.row_count(0), 1, "not one root row");
+    assert_eq!(
+        rows.legacy_object_id().len(),
+        24,
+        "legacy_object_id is not 24 hex digits"
+    );
+    for (i, table) in codec.tables().iter().enumerate() {
+        let mut count = 0;
+        rows.each_row(i, &mut |params| {
+            assert_eq!(
+                params.len(),
+                table.columns.len(),
+                "{}: parameters and columns differ",
+                table.name
+            );
+            count += 1;
+            Ok(())
+        })
+        .expect("the sink never fails");
+        assert_eq!(
+            count,
+            rows.row_count(i),
+            "{}: row_count is wrong",
+            table.name
+        );
+    }
+}
