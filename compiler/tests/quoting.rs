@@ -395,6 +395,30 @@ fn every_statement_parses_with_sqlparser() {
     assert!(parsed > 30, "only {parsed} statements");
 }
 
+/// The generated Rust of the hostile catalogue is Rust: every file parses (the generator falls
+/// back to the unformatted text when it does not, which the crate would then fail to compile),
+/// and the columns named `"We\"ird Name"`, `名前` and the 63-byte names are fields.
+#[test]
+fn generated_rust_parses() {
+    let cat = hostile_catalogue();
+    for (path, text) in schemac::rust::files(&cat) {
+        if let Err(e) = syn::parse_file(&text) {
+            panic!("{path} is not Rust: {e}\n{text}");
+        }
+    }
+    let user = schemac::rust::files(&cat)
+        .into_iter()
+        .find(|(path, _)| path == "src/schema/user.rs")
+        .expect("the user module")
+        .1;
+    for field in [
+        "pub We_ird_Name: Option<String>",
+        "pub 名前: Option<String>",
+    ] {
+        assert!(user.contains(field), "{field} in:\n{user}");
+    }
+}
+
 /// The migration applies, and what pg_catalog holds is the YAML's text exactly: comments,
 /// enum labels and their order, defaults, identifiers; introspection equals the snapshot.
 #[test]

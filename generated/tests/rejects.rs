@@ -20,6 +20,7 @@ fn kind_name(k: &TransformErrorKind) -> &'static str {
         TransformErrorKind::BadReference { .. } => "bad_reference",
         TransformErrorKind::Bson(_) => "bson",
         TransformErrorKind::TooDeep { .. } => "too_deep",
+        TransformErrorKind::DollarKey { .. } => "dollar_key",
     }
 }
 

@@ -108,6 +108,15 @@ pub enum TransformErrorKind {
     /// The BSON itself is malformed.
     #[error("malformed BSON: {0}")]
     Bson(String),
+    /// A key of a value for a jsonb column starts with `$`: stored as Extended JSON, it would read
+    /// back as a type wrapper (`{"$date": 1}` as a date) or not at all.
+    #[error(
+        "holds the key {key:?}, which starts with `$`: in a jsonb column it would read back as an Extended JSON type wrapper"
+    )]
+    DollarKey {
+        /// The key, with the path inside the value (`a.0.$date`).
+        key: String,
+    },
     /// A value for a jsonb column nests documents and arrays deeper than the transforms follow
     /// ([`crate::transform::MAX_JSON_DEPTH`]).
     #[error("nested deeper than {limit} levels of documents and arrays (MongoDB allows 100)")]

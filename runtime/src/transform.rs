@@ -235,14 +235,17 @@ pub const MAX_JSON_DEPTH: usize = 100;
 
 /// A value for a jsonb column: relaxed Extended JSON (mongoexport's default), which keeps dates
 /// (`{"$date": ...}`), ObjectIds (`{"$oid": ...}`) and decimals (`{"$numberDecimal": ...}`).
-/// Deeper than [`MAX_JSON_DEPTH`] is [`TransformErrorKind::TooDeep`].
+/// Deeper than [`MAX_JSON_DEPTH`] is [`TransformErrorKind::TooDeep`]; a key starting with `$`
+/// is [`TransformErrorKind::DollarKey`] (Extended JSON has no way to tell it from a type
+/// wrapper, so it could not be read back).
 pub fn as_json(value: RawBsonRef<'_>) -> Result<serde_json::Value, TransformErrorKind> {
-    // The common case in one pass: well-formed and within the depth limit. Anything else takes
-    // the checked way, which reports the error.
+    // The common case in one pass: well-formed, within the depth limit, no `$` key. Anything
+    // else takes the checked way, which reports the error.
     if let Some(json) = relaxed_extjson(value, 1) {
         return Ok(json);
     }
     bson_depth_within(value, MAX_JSON_DEPTH)?;
+    no_dollar_keys(value)?;
     let bson = Bson::try_from(value).map_err(TransformErrorKind::from)?;
     Ok(bson.into_relaxed_extjson())
 }
@@ -267,6 +270,9 @@ fn relaxed_extjson(value: RawBsonRef<'_>, depth: usize) -> Option<serde_json::Va
             let mut map = Map::new();
             for element in doc {
                 let (key, value) = element.ok()?;
+                if key.as_str().starts_with('$') {
+                    return None;
+                }
                 map.insert(key.as_str().to_owned(), relaxed_extjson(value, depth + 1)?);
             }
             Value::Object(map)
@@ -373,6 +379,41 @@ fn bson_depth_within(value: RawBsonRef<'_>, limit: usize) -> Result<(), Transfor
                 within(depth)?;
                 for item in items {
                     stack.push((item?, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a key starting with `$` anywhere in a (well-formed, depth-checked) BSON value, naming
+/// it with its path inside the value.
+fn no_dollar_keys(value: RawBsonRef<'_>) -> Result<(), TransformErrorKind> {
+    let mut stack = vec![(value, String::new())];
+    while let Some((value, path)) = stack.pop() {
+        let at = |key: &str| match path.is_empty() {
+            true => key.to_string(),
+            false => format!("{path}.{key}"),
+        };
+        match value {
+            RawBsonRef::Document(d)
+            | RawBsonRef::JavaScriptCodeWithScope(RawJavaScriptCodeWithScopeRef {
+                scope: d, ..
+            }) => {
+                for element in d {
+                    let (key, value) = element?;
+                    if key.as_str().starts_with('$') {
+                        return Err(TransformErrorKind::DollarKey {
+                            key: at(key.as_str()),
+                        });
+                    }
+                    stack.push((value, at(key.as_str())));
+                }
+            }
+            RawBsonRef::Array(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    stack.push((item?, at(&i.to_string())));
                 }
             }
             _ => {}
@@ -490,6 +531,27 @@ pub fn numeric_to_bson(value: &crate::Numeric, decimal: bool) -> Result<Bson, Tr
         .map_err(|e| e.into_transform_kind("decimal"))
 }
 
+/// The rows of a child table in the order `to_mongo` wants them: by parent row, then by
+/// `key`'s second part (the item's ordinal, `0` for an embedded object). Sorted once per
+/// document, so that [`children_of`] finds a parent's items by binary search instead of
+/// scanning every row of the table for every parent (quadratic for grandchildren).
+pub fn by_parent<T>(rows: &[T], key: impl Fn(&T) -> (Uuid, i32)) -> Vec<&T> {
+    let mut sorted: Vec<&T> = rows.iter().collect();
+    sorted.sort_by_key(|row| key(row));
+    sorted
+}
+
+/// The items of `parent` in rows sorted by [`by_parent`], in order.
+pub fn children_of<'r, T>(
+    sorted: &'r [&'r T],
+    parent: Uuid,
+    parent_of: impl Fn(&T) -> Uuid,
+) -> &'r [&'r T] {
+    let start = sorted.partition_point(|row| parent_of(row) < parent);
+    let len = sorted[start..].partition_point(|row| parent_of(row) == parent);
+    &sorted[start..start + len]
+}
+
 /// The `_id` ObjectId of a row from its `legacy_object_id`.
 pub fn legacy_id(hex: &str) -> Result<ObjectId, TransformErrorKind> {
     ObjectId::parse_str(hex).map_err(|_| TransformErrorKind::BadReference {
@@ -580,6 +642,62 @@ pub fn ordinal(index: usize) -> Result<i32, TransformErrorKind> {
 mod tests {
     use super::*;
     use bson::{doc, rawdoc};
+
+    #[test]
+    fn dollar_keys_are_refused_with_their_path() {
+        // Extended JSON would read these back as a date wrapper, or fail: refused, never stored.
+        for (value, key) in [
+            (rawdoc! { "$date": 1, "x": 2 }, "$date"),
+            (
+                rawdoc! { "a": [ { "ok": 1 }, { "$oid": "x" } ] },
+                "a.1.$oid",
+            ),
+            (
+                rawdoc! { "a": { "b": { "$numberDecimal": "1" } } },
+                "a.b.$numberDecimal",
+            ),
+        ] {
+            assert_eq!(
+                as_json(RawBsonRef::Document(&value)),
+                Err(TransformErrorKind::DollarKey { key: key.into() })
+            );
+        }
+        // A `$` elsewhere in a key, or in a value, is plain data.
+        let plain = rawdoc! { "price$": "$5", "a": { "b$c": 1 } };
+        let json = as_json(RawBsonRef::Document(&plain)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "price$": "$5", "a": { "b$c": 1 } })
+        );
+        assert_eq!(
+            json_to_bson(&json).unwrap(),
+            Bson::Document(bson::Document::try_from(plain.as_ref()).unwrap())
+        );
+    }
+
+    #[test]
+    fn children_are_found_by_parent_in_ordinal_order() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        // (parent, ordinal, label), as rows read back from Postgres come: in no useful order.
+        let rows = [
+            (b, 1, "b1"),
+            (a, 2, "a2"),
+            (b, 0, "b0"),
+            (a, 0, "a0"),
+            (a, 1, "a1"),
+        ];
+        let sorted = by_parent(&rows, |r| (r.0, r.1));
+        let labels = |parent| -> Vec<&str> {
+            children_of(&sorted, parent, |r| r.0)
+                .iter()
+                .map(|r| r.2)
+                .collect()
+        };
+        assert_eq!(labels(a), ["a0", "a1", "a2"]);
+        assert_eq!(labels(b), ["b0", "b1"]);
+        assert!(labels(c).is_empty());
+        assert!(labels(Uuid::nil()).is_empty());
+    }
 
     #[test]
     fn unknown_keys_are_errors_or_records() {

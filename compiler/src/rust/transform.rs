@@ -38,6 +38,44 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
         .skip(1)
         .map(|t| format!("{0}: kids.{0},", field_ident(&t.name)))
         .collect();
+    // A collection with child tables writes from its rows sorted by parent, once per document.
+    let children: Vec<&Table> = tables.iter().skip(1).copied().collect();
+    let (rows_ty, write_root, sorted) = if children.is_empty() {
+        (
+            doc_ty.clone(),
+            format!("write_{}(&rows.{root_field}, rows, &id)", model.table),
+            String::new(),
+        )
+    } else {
+        let fields: Vec<String> = children
+            .iter()
+            .map(|t| format!("{}: Vec<&'a {}>,", field_ident(&t.name), row_ident(&t.name)))
+            .collect();
+        let inits: Vec<String> = children
+            .iter()
+            .map(|t| {
+                let parent = t.parent.as_ref().expect("a child table has a parent");
+                let ordinal = if parent.one_to_one { "0" } else { "c.ordinal" };
+                format!(
+                    "{f}: transform::by_parent(&rows.{f}, |c| (c.{p}, {ordinal})),",
+                    f = field_ident(&t.name),
+                    p = field_ident(&parent.column)
+                )
+            })
+            .collect();
+        (
+            "Sorted<'_>".to_string(),
+            format!(
+                "let sorted = Sorted {{ {} }};\n    write_{}(&rows.{root_field}, &sorted, &id)",
+                inits.join(" "),
+                model.table
+            ),
+            format!(
+                "\n/// The child rows of one document, each table's sorted by parent row and ordinal.\nstruct Sorted<'a> {{ {} }}\n",
+                fields.join(" ")
+            ),
+        )
+    };
     let mut s = format!(
         "/// Reads one `{coll}` document into rows. `Mode::Strict` makes a key the catalogue does
 /// not declare an error; `Mode::Lenient` records it in the returned context, which also holds
@@ -52,9 +90,9 @@ pub fn from_mongo(doc: &RawDocument, mode: Mode) -> Result<({doc_ty}, Context), 
 /// Writes the rows of one document back as the `{coll}` document.
 pub fn to_mongo(rows: &{doc_ty}) -> Result<Document, TransformError> {{
     let id = Some(rows.{root_field}.legacy_object_id.clone());
-    write_{table}(&rows.{root_field}, rows, &id)
+    {write_root}
 }}
-
+{sorted}
 /// The child rows read so far.
 #[derive(Default)]
 struct Children {{ {fields} }}
@@ -69,7 +107,7 @@ struct Children {{ {fields} }}
         &Kind::Root(model),
         &model.table,
         &model.fields,
-        &doc_ty,
+        &rows_ty,
         &mut s,
     );
     s
@@ -91,7 +129,8 @@ struct Deferred<'a> {
     rel: String,
 }
 
-fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], doc_ty: &str, out: &mut String) {
+/// `rows_ty`: what the write functions read child rows from.
+fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out: &mut String) {
     let mut locals: Vec<Local<'_>> = Vec::new();
     let mut polys: Vec<(&crate::ir::Polymorphic, String)> = Vec::new();
     let mut deferred: Vec<Deferred<'_>> = Vec::new();
@@ -142,25 +181,29 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], doc_ty: &str, out: 
     let mut decls = system_locals;
     for l in &locals {
         let ty = super::rust_type(&l.column.pg);
-        let _ = writeln!(decls, "let mut c_{}: Option<{ty}> = None;", l.column.name);
+        let _ = writeln!(
+            decls,
+            "let mut c_{}: Option<{ty}> = None;",
+            var(&l.column.name)
+        );
         if l.default.is_some() {
-            let _ = writeln!(decls, "let mut s_{} = false;", l.column.name);
+            let _ = writeln!(decls, "let mut s_{} = false;", var(&l.column.name));
         }
     }
     for (p, _) in &polys {
         let _ = writeln!(
             decls,
             "let mut c_{k}: Option<enums::RefKind> = None; let mut c_{i}: Option<Uuid> = None; let mut c_{e}: Option<String> = None;",
-            k = p.kind.name,
-            i = p.id.name,
-            e = p.external_ref.name
+            k = var(&p.kind.name),
+            i = var(&p.id.name),
+            e = var(&p.external_ref.name)
         );
     }
     for d in &deferred {
         let _ = writeln!(
             decls,
             "let mut d_{}: Option<RawBsonRef<'_>> = None;",
-            d.child.name
+            var(&d.child.name)
         );
     }
 
@@ -222,18 +265,22 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], doc_ty: &str, out: 
     }
     for (p, rel) in &polys {
         let kind_value = if p.kind.nullable {
-            format!("c_{}", p.kind.name)
+            format!("c_{}", var(&p.kind.name))
         } else {
             format!(
                 "cx.required(c_{}, &transform::join(path, {rel:?}))?",
-                p.kind.name
+                var(&p.kind.name)
             )
         };
         push_field(&p.kind.name, kind_value, &mut fields_init);
-        push_field(&p.id.name, format!("c_{}", p.id.name), &mut fields_init);
+        push_field(
+            &p.id.name,
+            format!("c_{}", var(&p.id.name)),
+            &mut fields_init,
+        );
         push_field(
             &p.external_ref.name,
-            format!("c_{}", p.external_ref.name),
+            format!("c_{}", var(&p.external_ref.name)),
             &mut fields_init,
         );
     }
@@ -272,14 +319,14 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], doc_ty: &str, out: 
             let _ = writeln!(
                 children,
                 "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); let sub = cx.document(v, &p)?; {read}(cx, sub, &p, id, 0, rows)?; }}{missing}",
-                n = d.child.name,
+                n = var(&d.child.name),
                 rel = d.rel
             );
         } else {
             let _ = writeln!(
                 children,
                 "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {{ {read}(cx, sub, &transform::join(&p, &i.to_string()), id, i, rows)?; }} }}",
-                n = d.child.name,
+                n = var(&d.child.name),
                 rel = d.rel
             );
         }
@@ -311,13 +358,13 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], doc_ty: &str, out: 
         row = row_ident(table),
     );
 
-    write_fn(kind, table, fields, doc_ty, !deferred.is_empty(), out);
+    write_fn(kind, table, fields, rows_ty, !deferred.is_empty(), out);
     for d in &deferred {
         table_fns(
             &Kind::Child(d.child),
             &d.child.name,
             &d.child.fields,
-            doc_ty,
+            rows_ty,
             out,
         );
     }
@@ -345,11 +392,15 @@ fn field_arms<'a>(
                 let read = read_expr(c, f, &frel);
                 let default = f.default.as_ref().and_then(|d| default_expr(d, &c.pg));
                 let seen = if default.is_some() {
-                    format!(" s_{} = true;", c.name)
+                    format!(" s_{} = true;", var(&c.name))
                 } else {
                     String::new()
                 };
-                let _ = writeln!(arms, "{key:?} => {{ c_{n} = {read};{seen} }}", n = c.name);
+                let _ = writeln!(
+                    arms,
+                    "{key:?} => {{ c_{n} = {read};{seen} }}",
+                    n = var(&c.name)
+                );
                 locals.push(Local {
                     column: c,
                     rel: frel,
@@ -376,9 +427,9 @@ fn field_arms<'a>(
                         .map(|k| format!("{k}.to_string()"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    k = p.kind.name,
-                    i = p.id.name,
-                    e = p.external_ref.name
+                    k = var(&p.kind.name),
+                    i = var(&p.id.name),
+                    e = var(&p.external_ref.name)
                 );
                 polys.push((p, frel));
             }
@@ -402,7 +453,7 @@ fn field_arms<'a>(
                 );
             }
             Storage::ChildTable(child) => {
-                let _ = writeln!(arms, "{key:?} => d_{} = Some(value),", child.name);
+                let _ = writeln!(arms, "{key:?} => d_{} = Some(value),", var(&child.name));
                 deferred.push(Deferred { child, rel: frel });
             }
             Storage::InJsonb => {}
@@ -452,9 +503,16 @@ fn reader(pg: &PgType, f: &Field) -> String {
     }
 }
 
+/// The part of a local variable's name that comes from a column or table name: its field name
+/// ([`field_ident`], always an identifier) without `r#`, as the local has a prefix (`c_type`).
+fn var(name: &str) -> String {
+    let ident = field_ident(name);
+    ident.strip_prefix("r#").unwrap_or(&ident).to_string()
+}
+
 /// The value of a column in the row literal, defaults applied to absent fields.
 fn local_value(l: &Local<'_>) -> String {
-    let n = &l.column.name;
+    let n = &var(&l.column.name);
     let path = format!("&transform::join(path, {:?})", l.rel);
     match (l.column.nullable, &l.default) {
         (true, None) => format!("c_{n}"),
@@ -512,7 +570,7 @@ fn write_fn(
     kind: &Kind<'_>,
     table: &str,
     fields: &[Field],
-    doc_ty: &str,
+    rows_ty: &str,
     has_children: bool,
     out: &mut String,
 ) {
@@ -552,7 +610,7 @@ fn write_fn(
     };
     let _ = write!(
         out,
-        "fn write_{table}(row: &{row}, {rows}: &{doc_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
+        "fn write_{table}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
     {err}
     {body}
     Ok(doc)
@@ -625,12 +683,12 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
                 if child.one_to_one {
                     let _ = writeln!(
                         body,
-                        "if let Some(c) = rows.{rows_field}.iter().find(|c| c.{parent} == row.id) {{ {target}.insert({key:?}, {write}(c, rows, id)?); }}"
+                        "if let Some(c) = transform::children_of(&rows.{rows_field}, row.id, |c| c.{parent}).first() {{ {target}.insert({key:?}, {write}(c, rows, id)?); }}"
                     );
                 } else {
                     let _ = writeln!(
                         body,
-                        "{{ let mut items: Vec<_> = rows.{rows_field}.iter().filter(|c| c.{parent} == row.id).collect(); items.sort_by_key(|c| c.ordinal); let mut arr = Vec::with_capacity(items.len()); for c in items {{ arr.push(Bson::Document({write}(c, rows, id)?)); }} {target}.insert({key:?}, arr); }}"
+                        "{{ let items = transform::children_of(&rows.{rows_field}, row.id, |c| c.{parent}); let mut arr = Vec::with_capacity(items.len()); for c in items {{ arr.push(Bson::Document({write}(c, rows, id)?)); }} {target}.insert({key:?}, arr); }}"
                     );
                 }
             }

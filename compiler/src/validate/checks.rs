@@ -679,7 +679,20 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
             tables.insert(fold(&t.name), t);
         }
         let mut cols: BTreeMap<String, &crate::plan::PlanColumn> = BTreeMap::new();
+        let mut fields: BTreeMap<String, &crate::plan::PlanColumn> = BTreeMap::new();
         for c in &t.columns {
+            let field = crate::rust::field_ident(&c.name);
+            match fields.get(&field) {
+                Some(first) if fold(&first.name) != fold(&c.name) => diags.push(
+                    Diagnostic::error("name-collision", &c.span, &c.yaml_path, format!("columns `{}` and `{}` of `{}` would both be the Rust field `{field}` of the generated row type", first.name, c.name, t.name))
+                        .related(&first.span, format!("`{}` is derived here", first.name))
+                        .hint("a Rust field name keeps letters, digits and `_` of the column name; give one of the fields another `column:` name"),
+                ),
+                Some(_) => {}
+                None => {
+                    fields.insert(field, c);
+                }
+            }
             if c.name.len() > MAX_IDENT_BYTES {
                 diags.push(too_long(&c.span, &c.yaml_path, "column", &c.name));
             }

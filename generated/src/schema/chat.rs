@@ -811,7 +811,38 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `chats` document.
 pub fn to_mongo(rows: &Chat) -> Result<Document, TransformError> {
     let id = Some(rows.chats.legacy_object_id.clone());
-    write_chats(&rows.chats, rows, &id)
+    let sorted = Sorted {
+        chat_participants: transform::by_parent(
+            &rows.chat_participants,
+            |c| (c.chat_id, c.ordinal),
+        ),
+        chat_messages: transform::by_parent(
+            &rows.chat_messages,
+            |c| (c.chat_id, c.ordinal),
+        ),
+        chat_message_attachments: transform::by_parent(
+            &rows.chat_message_attachments,
+            |c| (c.message_id, c.ordinal),
+        ),
+        chat_message_reactions: transform::by_parent(
+            &rows.chat_message_reactions,
+            |c| (c.message_id, c.ordinal),
+        ),
+        chat_message_reads: transform::by_parent(
+            &rows.chat_message_reads,
+            |c| (c.message_id, c.ordinal),
+        ),
+    };
+    write_chats(&rows.chats, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    chat_participants: Vec<&'a ChatParticipantsRow>,
+    chat_messages: Vec<&'a ChatMessagesRow>,
+    chat_message_attachments: Vec<&'a ChatMessageAttachmentsRow>,
+    chat_message_reactions: Vec<&'a ChatMessageReactionsRow>,
+    chat_message_reads: Vec<&'a ChatMessageReadsRow>,
 }
 
 /// The child rows read so far.
@@ -995,7 +1026,7 @@ fn read_chats(
 
 fn write_chats(
     row: &ChatsRow,
-    rows: &Chat,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1033,12 +1064,11 @@ fn write_chats(
         doc.insert("title", Bson::String(v.clone()));
     }
     {
-        let mut items: Vec<_> = rows
-            .chat_participants
-            .iter()
-            .filter(|c| c.chat_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.chat_participants,
+            row.id,
+            |c| c.chat_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_chat_participants(c, rows, id)?));
@@ -1046,12 +1076,7 @@ fn write_chats(
         doc.insert("participants", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .chat_messages
-            .iter()
-            .filter(|c| c.chat_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(&rows.chat_messages, row.id, |c| c.chat_id);
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_chat_messages(c, rows, id)?));
@@ -1190,7 +1215,7 @@ fn read_chat_participants(
 
 fn write_chat_participants(
     row: &ChatParticipantsRow,
-    _rows: &Chat,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1404,7 +1429,7 @@ fn read_chat_messages(
 
 fn write_chat_messages(
     row: &ChatMessagesRow,
-    rows: &Chat,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1435,12 +1460,11 @@ fn write_chat_messages(
         doc.insert("body", Bson::String(v.clone()));
     }
     {
-        let mut items: Vec<_> = rows
-            .chat_message_attachments
-            .iter()
-            .filter(|c| c.message_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.chat_message_attachments,
+            row.id,
+            |c| c.message_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_chat_message_attachments(c, rows, id)?));
@@ -1448,12 +1472,11 @@ fn write_chat_messages(
         doc.insert("attachments", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .chat_message_reactions
-            .iter()
-            .filter(|c| c.message_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.chat_message_reactions,
+            row.id,
+            |c| c.message_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_chat_message_reactions(c, rows, id)?));
@@ -1461,12 +1484,11 @@ fn write_chat_messages(
         doc.insert("reactions", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .chat_message_reads
-            .iter()
-            .filter(|c| c.message_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.chat_message_reads,
+            row.id,
+            |c| c.message_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_chat_message_reads(c, rows, id)?));
@@ -1625,7 +1647,7 @@ fn read_chat_message_attachments(
 
 fn write_chat_message_attachments(
     row: &ChatMessageAttachmentsRow,
-    _rows: &Chat,
+    _rows: &Sorted<'_>,
     _id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let mut doc = Document::new();
@@ -1732,7 +1754,7 @@ fn read_chat_message_reactions(
 
 fn write_chat_message_reactions(
     row: &ChatMessageReactionsRow,
-    _rows: &Chat,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1815,7 +1837,7 @@ fn read_chat_message_reads(
 
 fn write_chat_message_reads(
     row: &ChatMessageReadsRow,
-    _rows: &Chat,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(

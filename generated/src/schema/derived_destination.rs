@@ -462,7 +462,18 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `deriveddestinations` document.
 pub fn to_mongo(rows: &DerivedDestination) -> Result<Document, TransformError> {
     let id = Some(rows.derived_destinations.legacy_object_id.clone());
-    write_derived_destinations(&rows.derived_destinations, rows, &id)
+    let sorted = Sorted {
+        derived_destination_sweeps: transform::by_parent(
+            &rows.derived_destination_sweeps,
+            |c| (c.derived_destination_id, c.ordinal),
+        ),
+    };
+    write_derived_destinations(&rows.derived_destinations, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    derived_destination_sweeps: Vec<&'a DerivedDestinationSweepsRow>,
 }
 
 /// The child rows read so far.
@@ -773,7 +784,7 @@ fn read_derived_destinations(
 
 fn write_derived_destinations(
     row: &DerivedDestinationsRow,
-    rows: &DerivedDestination,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -859,12 +870,11 @@ fn write_derived_destinations(
         doc.insert("receivedAmount", Bson::String(v.to_string()));
     }
     {
-        let mut items: Vec<_> = rows
-            .derived_destination_sweeps
-            .iter()
-            .filter(|c| c.derived_destination_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.derived_destination_sweeps,
+            row.id,
+            |c| c.derived_destination_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_derived_destination_sweeps(c, rows, id)?));
@@ -1025,7 +1035,7 @@ fn read_derived_destination_sweeps(
 
 fn write_derived_destination_sweeps(
     row: &DerivedDestinationSweepsRow,
-    _rows: &DerivedDestination,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(

@@ -526,7 +526,15 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `payments` document.
 pub fn to_mongo(rows: &Payment) -> Result<Document, TransformError> {
     let id = Some(rows.payments.legacy_object_id.clone());
-    write_payments(&rows.payments, rows, &id)
+    let sorted = Sorted {
+        payment_quotes: transform::by_parent(&rows.payment_quotes, |c| (c.payment_id, 0)),
+    };
+    write_payments(&rows.payments, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    payment_quotes: Vec<&'a PaymentQuotesRow>,
 }
 
 /// The child rows read so far.
@@ -992,7 +1000,7 @@ fn read_payments(
 
 fn write_payments(
     row: &PaymentsRow,
-    rows: &Payment,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1107,7 +1115,13 @@ fn write_payments(
             transform::json_to_bson(v).map_err(|k| err("blockchain", k))?,
         );
     }
-    if let Some(c) = rows.payment_quotes.iter().find(|c| c.payment_id == row.id) {
+    if let Some(c) = transform::children_of(
+            &rows.payment_quotes,
+            row.id,
+            |c| c.payment_id,
+        )
+        .first()
+    {
         doc.insert("quote", write_payment_quotes(c, rows, id)?);
     }
     {
@@ -1268,7 +1282,7 @@ fn read_payment_quotes(
 
 fn write_payment_quotes(
     row: &PaymentQuotesRow,
-    _rows: &Payment,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(

@@ -1179,7 +1179,48 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `purchaserequests` document.
 pub fn to_mongo(rows: &PurchaseRequest) -> Result<Document, TransformError> {
     let id = Some(rows.purchase_requests.legacy_object_id.clone());
-    write_purchase_requests(&rows.purchase_requests, rows, &id)
+    let sorted = Sorted {
+        purchase_request_delivery_info: transform::by_parent(
+            &rows.purchase_request_delivery_info,
+            |c| (c.purchase_request_id, 0),
+        ),
+        purchase_request_delivery_address: transform::by_parent(
+            &rows.purchase_request_delivery_address,
+            |c| (c.purchase_request_id, 0),
+        ),
+        purchase_request_seller_delivery_info: transform::by_parent(
+            &rows.purchase_request_seller_delivery_info,
+            |c| (c.purchase_request_id, 0),
+        ),
+        purchase_request_service_info: transform::by_parent(
+            &rows.purchase_request_service_info,
+            |c| (c.purchase_request_id, 0),
+        ),
+        purchase_request_specifications: transform::by_parent(
+            &rows.purchase_request_specifications,
+            |c| (c.purchase_request_id, c.ordinal),
+        ),
+        purchase_request_preferred_sellers: transform::by_parent(
+            &rows.purchase_request_preferred_sellers,
+            |c| (c.purchase_request_id, c.ordinal),
+        ),
+        delivery_attempts: transform::by_parent(
+            &rows.delivery_attempts,
+            |c| (c.purchase_request_id, c.ordinal),
+        ),
+    };
+    write_purchase_requests(&rows.purchase_requests, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    purchase_request_delivery_info: Vec<&'a PurchaseRequestDeliveryInfoRow>,
+    purchase_request_delivery_address: Vec<&'a PurchaseRequestDeliveryAddressRow>,
+    purchase_request_seller_delivery_info: Vec<&'a PurchaseRequestSellerDeliveryInfoRow>,
+    purchase_request_service_info: Vec<&'a PurchaseRequestServiceInfoRow>,
+    purchase_request_specifications: Vec<&'a PurchaseRequestSpecificationsRow>,
+    purchase_request_preferred_sellers: Vec<&'a PurchaseRequestPreferredSellersRow>,
+    delivery_attempts: Vec<&'a DeliveryAttemptsRow>,
 }
 
 /// The child rows read so far.
@@ -1963,7 +2004,7 @@ fn read_purchase_requests(
 
 fn write_purchase_requests(
     row: &PurchaseRequestsRow,
-    rows: &PurchaseRequest,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -2150,47 +2191,54 @@ fn write_purchase_requests(
     if let Some(v) = &row.locale {
         doc.insert("locale", Bson::String(v.clone()));
     }
-    if let Some(c) = rows
-        .purchase_request_delivery_info
-        .iter()
-        .find(|c| c.purchase_request_id == row.id)
+    if let Some(c) = transform::children_of(
+            &rows.purchase_request_delivery_info,
+            row.id,
+            |c| c.purchase_request_id,
+        )
+        .first()
     {
         doc.insert("deliveryInfo", write_purchase_request_delivery_info(c, rows, id)?);
     }
-    if let Some(c) = rows
-        .purchase_request_delivery_address
-        .iter()
-        .find(|c| c.purchase_request_id == row.id)
+    if let Some(c) = transform::children_of(
+            &rows.purchase_request_delivery_address,
+            row.id,
+            |c| c.purchase_request_id,
+        )
+        .first()
     {
         doc.insert(
             "deliveryAddress",
             write_purchase_request_delivery_address(c, rows, id)?,
         );
     }
-    if let Some(c) = rows
-        .purchase_request_seller_delivery_info
-        .iter()
-        .find(|c| c.purchase_request_id == row.id)
+    if let Some(c) = transform::children_of(
+            &rows.purchase_request_seller_delivery_info,
+            row.id,
+            |c| c.purchase_request_id,
+        )
+        .first()
     {
         doc.insert(
             "sellerDeliveryInfo",
             write_purchase_request_seller_delivery_info(c, rows, id)?,
         );
     }
-    if let Some(c) = rows
-        .purchase_request_service_info
-        .iter()
-        .find(|c| c.purchase_request_id == row.id)
+    if let Some(c) = transform::children_of(
+            &rows.purchase_request_service_info,
+            row.id,
+            |c| c.purchase_request_id,
+        )
+        .first()
     {
         doc.insert("serviceInfo", write_purchase_request_service_info(c, rows, id)?);
     }
     {
-        let mut items: Vec<_> = rows
-            .purchase_request_specifications
-            .iter()
-            .filter(|c| c.purchase_request_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.purchase_request_specifications,
+            row.id,
+            |c| c.purchase_request_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(
@@ -2200,12 +2248,11 @@ fn write_purchase_requests(
         doc.insert("specifications", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .purchase_request_preferred_sellers
-            .iter()
-            .filter(|c| c.purchase_request_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.purchase_request_preferred_sellers,
+            row.id,
+            |c| c.purchase_request_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(
@@ -2215,12 +2262,11 @@ fn write_purchase_requests(
         doc.insert("preferredSellers", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .delivery_attempts
-            .iter()
-            .filter(|c| c.purchase_request_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.delivery_attempts,
+            row.id,
+            |c| c.purchase_request_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_delivery_attempts(c, rows, id)?));
@@ -2318,7 +2364,7 @@ fn read_purchase_request_delivery_info(
 
 fn write_purchase_request_delivery_info(
     row: &PurchaseRequestDeliveryInfoRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -2459,7 +2505,7 @@ fn read_purchase_request_delivery_address(
 
 fn write_purchase_request_delivery_address(
     row: &PurchaseRequestDeliveryAddressRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     _id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let mut doc = Document::new();
@@ -2580,7 +2626,7 @@ fn read_purchase_request_seller_delivery_info(
 
 fn write_purchase_request_seller_delivery_info(
     row: &PurchaseRequestSellerDeliveryInfoRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     _id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let mut doc = Document::new();
@@ -2705,7 +2751,7 @@ fn read_purchase_request_service_info(
 
 fn write_purchase_request_service_info(
     row: &PurchaseRequestServiceInfoRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     _id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let mut doc = Document::new();
@@ -2792,7 +2838,7 @@ fn read_purchase_request_specifications(
 
 fn write_purchase_request_specifications(
     row: &PurchaseRequestSpecificationsRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     _id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let mut doc = Document::new();
@@ -2889,7 +2935,7 @@ fn read_purchase_request_preferred_sellers(
 
 fn write_purchase_request_preferred_sellers(
     row: &PurchaseRequestPreferredSellersRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -3083,7 +3129,7 @@ fn read_delivery_attempts(
 
 fn write_delivery_attempts(
     row: &DeliveryAttemptsRow,
-    _rows: &PurchaseRequest,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(

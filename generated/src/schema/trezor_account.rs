@@ -391,7 +391,18 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `trezoraccounts` document.
 pub fn to_mongo(rows: &TrezorAccount) -> Result<Document, TransformError> {
     let id = Some(rows.trezor_accounts.legacy_object_id.clone());
-    write_trezor_accounts(&rows.trezor_accounts, rows, &id)
+    let sorted = Sorted {
+        trezor_derived_addresses: transform::by_parent(
+            &rows.trezor_derived_addresses,
+            |c| (c.trezor_account_id, c.ordinal),
+        ),
+    };
+    write_trezor_accounts(&rows.trezor_accounts, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    trezor_derived_addresses: Vec<&'a TrezorDerivedAddressesRow>,
 }
 
 /// The child rows read so far.
@@ -585,7 +596,7 @@ fn read_trezor_accounts(
 
 fn write_trezor_accounts(
     row: &TrezorAccountsRow,
-    rows: &TrezorAccount,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -636,12 +647,11 @@ fn write_trezor_accounts(
         );
     }
     {
-        let mut items: Vec<_> = rows
-            .trezor_derived_addresses
-            .iter()
-            .filter(|c| c.trezor_account_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.trezor_derived_addresses,
+            row.id,
+            |c| c.trezor_account_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_trezor_derived_addresses(c, rows, id)?));
@@ -787,7 +797,7 @@ fn read_trezor_derived_addresses(
 
 fn write_trezor_derived_addresses(
     row: &TrezorDerivedAddressesRow,
-    _rows: &TrezorAccount,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(

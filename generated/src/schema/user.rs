@@ -696,7 +696,23 @@ pub fn from_mongo(
 /// Writes the rows of one document back as the `users` document.
 pub fn to_mongo(rows: &User) -> Result<Document, TransformError> {
     let id = Some(rows.users.legacy_object_id.clone());
-    write_users(&rows.users, rows, &id)
+    let sorted = Sorted {
+        user_passkeys: transform::by_parent(
+            &rows.user_passkeys,
+            |c| (c.user_id, c.ordinal),
+        ),
+        user_refresh_tokens: transform::by_parent(
+            &rows.user_refresh_tokens,
+            |c| (c.user_id, c.ordinal),
+        ),
+    };
+    write_users(&rows.users, &sorted, &id)
+}
+
+/// The child rows of one document, each table's sorted by parent row and ordinal.
+struct Sorted<'a> {
+    user_passkeys: Vec<&'a UserPasskeysRow>,
+    user_refresh_tokens: Vec<&'a UserRefreshTokensRow>,
 }
 
 /// The child rows read so far.
@@ -1659,7 +1675,7 @@ fn read_users(
 
 fn write_users(
     row: &UsersRow,
-    rows: &User,
+    rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -1854,12 +1870,7 @@ fn write_users(
         doc.insert("twoFactorSecret", Bson::String(v.clone()));
     }
     {
-        let mut items: Vec<_> = rows
-            .user_passkeys
-            .iter()
-            .filter(|c| c.user_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(&rows.user_passkeys, row.id, |c| c.user_id);
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_user_passkeys(c, rows, id)?));
@@ -1867,12 +1878,11 @@ fn write_users(
         doc.insert("passkeys", arr);
     }
     {
-        let mut items: Vec<_> = rows
-            .user_refresh_tokens
-            .iter()
-            .filter(|c| c.user_id == row.id)
-            .collect();
-        items.sort_by_key(|c| c.ordinal);
+        let items = transform::children_of(
+            &rows.user_refresh_tokens,
+            row.id,
+            |c| c.user_id,
+        );
         let mut arr = Vec::with_capacity(items.len());
         for c in items {
             arr.push(Bson::Document(write_user_refresh_tokens(c, rows, id)?));
@@ -2094,7 +2104,7 @@ fn read_user_passkeys(
 
 fn write_user_passkeys(
     row: &UserPasskeysRow,
-    _rows: &User,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
@@ -2264,7 +2274,7 @@ fn read_user_refresh_tokens(
 
 fn write_user_refresh_tokens(
     row: &UserRefreshTokensRow,
-    _rows: &User,
+    _rows: &Sorted<'_>,
     id: &Option<String>,
 ) -> Result<Document, TransformError> {
     let err = |path: &str, kind: TransformErrorKind| TransformError::new(
