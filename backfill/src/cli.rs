@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use schemac_runtime::postgres::{Client, NoTls};
+use schemac_runtime::postgres::{self, Client, NoTls};
 use schemac_runtime::registry::Collection;
 use schemac_runtime::transform::Mode;
 
@@ -45,6 +45,10 @@ enum Command {
         /// Documents per batch (one transaction each).
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
+        /// Collections loaded at once, each on its own connection (those that do not reference
+        /// each other); 0 = one per CPU core, at most 4.
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
         /// Exit 0 even when documents went to pg_dualwrite_gaps.
         #[arg(long)]
         allow_gaps: bool,
@@ -112,6 +116,7 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
             database_url,
             collections,
             batch_size,
+            jobs,
             allow_gaps,
             restart,
             lenient,
@@ -119,6 +124,13 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
             format,
         } => {
             let mut client = connect(&database_url)?;
+            let config: postgres::Config = database_url
+                .parse()
+                .map_err(|e| format!("cannot read --database-url {database_url}: {e}"))?;
+            let jobs = match jobs {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+                n => n,
+            };
             let opts = Options {
                 dump,
                 collections,
@@ -126,6 +138,8 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
                 mode: mode(lenient),
                 restart,
                 progress: !no_progress && matches!(format, Format::Text),
+                jobs,
+                connect: Some(config),
             };
             let report = load::backfill(registry, &mut client, &opts).map_err(|e| e.to_string())?;
             match format {

@@ -12,6 +12,7 @@
 //! whose target came later are filled in at the end; one whose target never came is a gap.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,7 +23,7 @@ use schemac_runtime::registry::{self, Collection, Rows};
 use schemac_runtime::transform::{IdMapRow, Mode, object_id};
 use schemac_runtime::uuid::Uuid;
 
-use crate::order::{self, Step};
+use crate::order::{self, Deferred, Step};
 use crate::stage::{Lifetime, Stage, Unresolved, quote};
 
 /// A batch is flushed when its documents' BSON reaches this many bytes.
@@ -52,6 +53,12 @@ pub struct Options {
     pub restart: bool,
     /// Draw progress bars on stderr (hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Collections loaded at once, each on its own connection: collections that do not
+    /// reference each other (one level of the order) load in parallel. Needs `connect`.
+    pub jobs: usize,
+    /// How to open the connections of `jobs` beyond the client the backfill is given (the
+    /// CLI's `--database-url`). Without it, one collection loads at a time.
+    pub connect: Option<postgres::Config>,
 }
 
 impl Options {
@@ -64,6 +71,8 @@ impl Options {
             mode: Mode::Strict,
             restart: false,
             progress: true,
+            jobs: 1,
+            connect: None,
         }
     }
 }
@@ -207,16 +216,25 @@ pub fn backfill(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Documents are loaded as Mongo has them: the hook triggers (slug, timeline) stand aside.
     let result = client
-        .batch_execute(&format!("SET {SKIP_HOOKS} = on"))
+        .batch_execute(&session())
         .map_err(Error::from)
         .and_then(|()| run(client, &steps, opts, &mut report));
-    let _ = client.batch_execute(&format!("RESET {SKIP_HOOKS}"));
+    let _ = client.batch_execute(&format!("RESET {SKIP_HOOKS}; RESET synchronous_commit"));
     let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
     result.map(|()| report)
 }
 
+/// The settings of every backfill session. Documents are loaded as Mongo has them: the hook
+/// triggers (slug, timeline) stand aside. Commits do not wait for the WAL flush: a batch, its
+/// id_map rows, gaps and checkpoint commit together, so a server crash can only lose the last
+/// batches whole, and the next run resumes from the checkpoint that survived.
+fn session() -> String {
+    format!("SET {SKIP_HOOKS} = on; SET synchronous_commit = off")
+}
+
+/// Loads the steps level by level (see [`levels`]): the collections of a level on up to
+/// `opts.jobs` connections at once, then fills in the deferred references.
 fn run(
     client: &mut Client,
     steps: &[Step<'_>],
@@ -228,25 +246,104 @@ fn run(
     } else {
         ProgressDrawTarget::hidden()
     });
-    // Every staging table at once: one commit for all the DDL.
-    let mut stages = Vec::new();
-    let mut tx = client.transaction()?;
-    for step in steps {
-        stages.push(Stage::new(
-            &mut tx,
-            step.collection,
-            &step.deferred,
-            "stage_",
-            Lifetime::Session,
-        )?);
+    let levels = levels(steps);
+    let widest = levels.iter().map(Vec::len).max().unwrap_or(1);
+    let mut extra = Vec::new();
+    if let Some(config) = &opts.connect {
+        for _ in 1..opts.jobs.min(widest) {
+            let mut c = config.connect(postgres::NoTls)?;
+            c.batch_execute(&session())?;
+            extra.push(c);
+        }
     }
-    tx.commit()?;
-    for (step, stage) in steps.iter().zip(&stages) {
-        report
-            .collections
-            .push(load_collection(client, step, stage, opts, &bars)?);
+    let mut clients: Vec<&mut Client> = std::iter::once(&mut *client)
+        .chain(extra.iter_mut())
+        .collect();
+    let mut reports: Vec<Option<CollectionReport>> = steps.iter().map(|_| None).collect();
+    for level in &levels {
+        let queue = Mutex::new(level.iter().copied());
+        let finished = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for client in clients.iter_mut().take(level.len()) {
+                let (queue, finished, bars) = (&queue, &finished, &bars);
+                scope.spawn(move || {
+                    loop {
+                        let next = queue.lock().expect("no thread panics holding it").next();
+                        let Some(i) = next else { break };
+                        let result = load_step(client, &steps[i], opts, bars);
+                        let failed = result.is_err();
+                        finished
+                            .lock()
+                            .expect("no thread panics holding it")
+                            .push((i, result));
+                        if failed {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        for (i, result) in finished.into_inner().expect("the threads are done") {
+            reports[i] = Some(result?);
+        }
     }
+    report.collections = reports.into_iter().flatten().collect();
     resolve_deferred(client, steps, report)
+}
+
+/// The steps grouped by level: a step's level is one more than the highest level of the
+/// collections it references without deferring, so no collection of a level references
+/// another of the same level except through a deferred reference (which does not need its
+/// target first). Levels load one after the other; the steps of one level in any order.
+fn levels(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
+    let mut level_of: Vec<usize> = Vec::with_capacity(steps.len());
+    for step in steps {
+        let name = step.collection.name();
+        let level = step
+            .collection
+            .tables()
+            .iter()
+            .enumerate()
+            .flat_map(|(table, t)| t.references.iter().map(move |r| (table, *r)))
+            .filter(|&(table, reference)| {
+                reference.collection != name
+                    && !step.deferred.contains(&Deferred { table, reference })
+            })
+            .filter_map(|(_, r)| {
+                let earlier = steps
+                    .iter()
+                    .position(|s| s.collection.name() == r.collection)?;
+                level_of.get(earlier).map(|level| level + 1)
+            })
+            .max()
+            .unwrap_or(0);
+        level_of.push(level);
+    }
+    let mut levels = vec![Vec::new(); level_of.iter().max().map_or(0, |m| m + 1)];
+    for (i, level) in level_of.into_iter().enumerate() {
+        levels[level].push(i);
+    }
+    levels
+}
+
+/// Creates the staging tables of one step on `client` (one transaction for their DDL) and
+/// loads the collection.
+fn load_step(
+    client: &mut Client,
+    step: &Step<'_>,
+    opts: &Options,
+    bars: &MultiProgress,
+) -> Result<CollectionReport, Error> {
+    let mut tx = client.transaction()?;
+    let stage = Stage::new(
+        &mut tx,
+        step.collection,
+        &step.deferred,
+        "stage_",
+        Lifetime::Session,
+    )?;
+    tx.commit()?;
+    load_collection(client, step, &stage, opts, bars)
 }
 
 /// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
