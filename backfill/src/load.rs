@@ -678,12 +678,16 @@ fn load_docs(
         stage.clear(tx)?;
     }
     record_id_map(tx, docs)?;
-    for u in &unresolved {
-        let table = u.deferred.table;
-        if let Some(doc) = docs.iter().find(|d| d.rows.has_row(table, u.row)) {
-            record_pending(tx, step, u, doc)?;
-        }
-    }
+    let pending: Vec<(&Unresolved, &Pending)> = unresolved
+        .iter()
+        .filter_map(|u| {
+            let doc = docs
+                .iter()
+                .find(|d| d.rows.has_row(u.deferred.table, u.row))?;
+            Some((u, doc))
+        })
+        .collect();
+    record_pending(tx, step, &pending)?;
     Ok(inserted)
 }
 
@@ -706,27 +710,48 @@ fn record_id_map(tx: &mut Transaction<'_>, docs: &[Pending]) -> Result<(), postg
     Ok(())
 }
 
+/// Records the deferred references whose target is not loaded yet, with their documents: one
+/// statement for the batch.
 fn record_pending(
     tx: &mut Transaction<'_>,
     step: &Step<'_>,
-    u: &Unresolved,
-    doc: &Pending,
+    pending: &[(&Unresolved, &Pending)],
 ) -> Result<(), postgres::Error> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let tables = step.collection.tables();
+    let mut columns: [Vec<&str>; 5] = Default::default();
+    let (mut rows, mut targets, mut documents) = (Vec::new(), Vec::new(), Vec::new());
+    for (u, doc) in pending {
+        let reference = &u.deferred.reference;
+        columns[0].push(tables[u.deferred.table].name);
+        columns[1].push(reference.column);
+        columns[2].push(doc.rows.legacy_object_id());
+        columns[3].push(reference.mongo_path);
+        columns[4].push(reference.collection);
+        rows.push(u.row);
+        targets.push(u.target);
+        documents.push(doc.raw.as_bytes());
+    }
+    let [table_names, column_names, legacy, paths, target_collections] = &columns;
     tx.execute(
         "INSERT INTO schemac.backfill_pending (table_name, column_name, row_id, target,
              collection, legacy_object_id, mongo_path, target_collection, document)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT t, c, r, g, $5, l, p, tc, d
+         FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $6::text[], $7::text[],
+                     $8::text[], $9::bytea[]) AS u(t, c, r, g, l, p, tc, d)
          ON CONFLICT (table_name, column_name, row_id) DO NOTHING",
         &[
-            &step.collection.tables()[u.deferred.table].name,
-            &u.deferred.reference.column,
-            &u.row,
-            &u.target,
+            table_names,
+            column_names,
+            &rows,
+            &targets,
             &step.collection.name(),
-            &doc.rows.legacy_object_id(),
-            &u.deferred.reference.mongo_path,
-            &u.deferred.reference.collection,
-            &doc.raw.as_bytes(),
+            legacy,
+            paths,
+            target_collections,
+            &documents,
         ],
     )?;
     Ok(())

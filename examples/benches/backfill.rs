@@ -2,7 +2,9 @@
 //! run:
 //!
 //! - `schemac_backfill`: the engine (binary COPY into staging, `INSERT ... ON CONFLICT DO
-//!   NOTHING`, id_map, checkpoints), from the dump files;
+//!   NOTHING`, id_map, checkpoints), from the dump files, one collection at a time;
+//! - `schemac_backfill_jobs<N>`: the same with N connections (one per core, the CLI's
+//!   default), independent collections loading in parallel;
 //! - `insert_500`: the plan's pattern, batched `INSERT ... VALUES (...) x 500 ... ON CONFLICT DO
 //!   NOTHING` per table, from rows transformed beforehand (the transform is not timed);
 //! - `psql_copy`: `psql -c '\copy t FROM file'` per table, from text files prepared beforehand:
@@ -66,10 +68,12 @@ fn ordered() -> Vec<&'static dyn Collection> {
         .collect()
 }
 
-/// Loads the dump with the engine; returns the rows written.
-fn engine(client: &mut Client, dump: &Path) -> u64 {
+/// Loads the dump with the engine on `jobs` connections; returns the rows written.
+fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize) -> u64 {
     let mut opts = Options::new(dump);
     opts.progress = false;
+    opts.jobs = jobs;
+    opts.connect = Some(url.parse().expect("the test database's url"));
     let report = backfill(REGISTRY, client, &opts).expect("backfills");
     assert_eq!(report.gaps(), 0, "{report}");
     count_rows(client)
@@ -160,8 +164,8 @@ fn insert_500(client: &mut Client, docs: &Transformed) -> u64 {
 
 /// Text files of every table's rows, written by the engine's load, for `\copy`.
 fn prepare_copy_files(dump: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
-    let (_db, mut client) = migrated();
-    engine(&mut client, dump);
+    let (db, mut client) = migrated();
+    engine(&mut client, db.url(), dump, 1);
     let mut files = Vec::new();
     for c in ordered() {
         for t in c.tables() {
@@ -200,9 +204,10 @@ fn bench(c: &mut Criterion) {
     let copy_dir = scratch("copy");
     let files = prepare_copy_files(&dump, &copy_dir);
     let rows = {
-        let (_db, mut client) = migrated();
-        engine(&mut client, &dump)
+        let (db, mut client) = migrated();
+        engine(&mut client, db.url(), &dump, 1)
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{} documents per collection, {rows} rows", docs);
 
     let mut group = c.benchmark_group("backfill");
@@ -210,7 +215,20 @@ fn bench(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(rows));
     group.bench_function("schemac_backfill", |b| {
-        b.iter_custom(|iters| timed(iters, |client, _| assert_eq!(engine(client, &dump), rows)))
+        b.iter_custom(|iters| {
+            timed(iters, |client, url| {
+                assert_eq!(engine(client, url, &dump, 1), rows)
+            })
+        })
+    });
+    // What `schemac backfill` does by default: independent collections on one connection per
+    // core.
+    group.bench_function(format!("schemac_backfill_jobs{cores}"), |b| {
+        b.iter_custom(|iters| {
+            timed(iters, |client, url| {
+                assert_eq!(engine(client, url, &dump, cores), rows)
+            })
+        })
     });
     let transformed = transform_all(&dump);
     group.bench_function("insert_500", |b| {
