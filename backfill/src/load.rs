@@ -496,22 +496,69 @@ fn load_collection(
     bar.set_prefix(name.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
 
-    let mut documents = dump::open_collection(&opts.dump, name)?;
-    for _ in 0..report.resumed_after {
+    let documents = dump::open_collection(&opts.dump, name)?;
+    bar.set_position(report.resumed_after);
+    // A reader thread reads and transforms the next batch while this one loads (COPY, merge,
+    // commit): besides the batch being built, at most two wait in memory, one in the channel
+    // and one loading.
+    let resumed_after = report.resumed_after;
+    let (read_now, unknown_keys) = std::thread::scope(|scope| -> Result<_, Error> {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let reader =
+            scope.spawn(move || read_batches(documents, resumed_after, collection, opts, batches));
+        let mut loaded = 0;
+        for batch in received {
+            loaded += batch.items;
+            // On an error the receiver is dropped on the way out, which stops the reader.
+            flush(client, step, stage, batch)?;
+            bar.set_position(resumed_after + loaded);
+        }
+        Ok(reader.join().expect("the reader thread does not panic"))
+    })?;
+    report.read_now = read_now;
+    report.unknown_keys = unknown_keys;
+    client.execute(
+        "UPDATE schemac.backfill_progress SET finished_at = now(), updated_at = now()
+         WHERE collection = $1",
+        &[&name],
+    )?;
+    fill_totals(client, &mut report)?;
+    bar.set_position(report.documents);
+    bar.finish_with_message(format!(
+        "{} new, {} present, {} gaps",
+        report.inserted, report.present, report.gaps
+    ));
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Reads the documents after the first `skip`, transforms them and sends them in batches (at
+/// most `batch_size` documents or [`BATCH_BYTES`] of BSON, documents that fail included as
+/// gaps). Returns how many items it read and, in lenient mode, the unknown keys it met. Stops
+/// early when the receiver is gone (the load failed).
+fn read_batches(
+    mut documents: dump::Documents,
+    skip: u64,
+    collection: &dyn Collection,
+    opts: &Options,
+    batches: std::sync::mpsc::SyncSender<Batch>,
+) -> (u64, std::collections::BTreeMap<String, u64>) {
+    let mut unknown_keys = std::collections::BTreeMap::new();
+    let mut read = 0;
+    for _ in 0..skip {
         if documents.next().is_none() {
             break;
         }
     }
-    bar.set_position(report.resumed_after);
     let mut batch = Batch::default();
     for item in documents {
         batch.items += 1;
-        report.read_now += 1;
+        read += 1;
         match item {
             Ok(raw) => match collection.transform(&raw, opts.mode) {
                 Ok((rows, cx)) => {
                     for path in &cx.unknown {
-                        *report.unknown_keys.entry(path_pattern(path)).or_default() += 1;
+                        *unknown_keys.entry(path_pattern(path)).or_default() += 1;
                     }
                     batch.bytes += raw.as_bytes().len();
                     batch.docs.push(Pending {
@@ -532,25 +579,16 @@ fn load_collection(
                 document: None,
             }),
         }
-        if batch.docs.len() + batch.gaps.len() >= opts.batch_size || batch.bytes >= BATCH_BYTES {
-            flush(client, step, stage, std::mem::take(&mut batch))?;
-            bar.set_position(report.resumed_after + report.read_now);
+        let full =
+            batch.docs.len() + batch.gaps.len() >= opts.batch_size || batch.bytes >= BATCH_BYTES;
+        if full && batches.send(std::mem::take(&mut batch)).is_err() {
+            return (read, unknown_keys);
         }
     }
-    flush(client, step, stage, batch)?;
-    client.execute(
-        "UPDATE schemac.backfill_progress SET finished_at = now(), updated_at = now()
-         WHERE collection = $1",
-        &[&name],
-    )?;
-    fill_totals(client, &mut report)?;
-    bar.set_position(report.documents);
-    bar.finish_with_message(format!(
-        "{} new, {} present, {} gaps",
-        report.inserted, report.present, report.gaps
-    ));
-    report.elapsed = started.elapsed();
-    Ok(report)
+    if batch.items > 0 {
+        let _ = batches.send(batch);
+    }
+    (read, unknown_keys)
 }
 
 fn fill_totals(client: &mut Client, report: &mut CollectionReport) -> Result<(), postgres::Error> {

@@ -27,7 +27,7 @@ pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024 + 16 * 1024;
 pub const MAX_EXTJSON_DOCUMENT_SIZE: usize = 5 * MAX_DOCUMENT_SIZE;
 
 /// The documents of one collection, as [`open_collection`] returns them.
-pub type Documents = Box<dyn Iterator<Item = Result<RawDocumentBuf, DumpError>>>;
+pub type Documents = Box<dyn Iterator<Item = Result<RawDocumentBuf, DumpError>> + Send>;
 
 /// What went wrong reading an export.
 #[derive(Debug, thiserror::Error)]
