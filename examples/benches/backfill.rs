@@ -17,7 +17,7 @@
 //! Each iteration loads into a fresh, migrated database (made outside the timing).
 //! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
 //! `SCHEMAC_BENCH_MEMORY=1` the bench then runs the release `escrow-schema backfill` binary on
-//! dumps of 10,000 and 1,000,000 documents and prints its peak RSS (build it first:
+//! dumps of 10,000, 100,000 and 1,000,000 documents and prints its peak RSS (build it first:
 //! `cargo build --release -p escrow-schema`).
 //!
 //! `cargo bench -p schemac-examples --bench backfill`
@@ -256,7 +256,7 @@ fn timed(iters: u64, mut load: impl FnMut(&mut Client, &str)) -> Duration {
     total
 }
 
-/// Peak RSS of the release binary backfilling dumps of 10,000 and 1,000,000 documents.
+/// Peak RSS of the release binary backfilling dumps of 10,000, 100,000 and 1,000,000 documents.
 fn memory() {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/escrow-schema");
     assert!(
@@ -264,7 +264,7 @@ fn memory() {
         "{} is missing: run `cargo build --release -p escrow-schema` first",
         bin.display()
     );
-    for total in [10_000usize, 1_000_000] {
+    for total in [10_000usize, 100_000, 1_000_000] {
         let per = total.div_ceil(REGISTRY.len());
         let dump = scratch(&format!("memory-{total}"));
         sample::write_dump(&dump, per, false).expect("a dump");
