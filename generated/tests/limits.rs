@@ -261,3 +261,31 @@ fn a_100000_element_array_in_a_mixed_field_round_trips() {
     assert_eq!(got.len(), ITEMS as usize, "every element comes back");
     assert_eq!(back, metadata, "in order, with its types");
 }
+
+/// A Mixed field whose keys start with `$` cannot be stored as Extended JSON and read back (it
+/// would come back as a date, an ObjectId, or not at all): the document is refused, naming the
+/// field and the key, so the backfill records it as a gap instead of changing it.
+#[test]
+fn a_dollar_key_in_a_mixed_field_is_refused_not_changed() {
+    let metadata = doc! { "source": "import", "extra": { "$date": 1, "note": "x" } };
+    let doc = raw(&payment_with_metadata(Bson::Document(metadata)));
+    let error = payment_metadata_round_trip(&doc).expect_err("a `$` key is refused");
+    assert_eq!(error.path, "metadata");
+    assert_eq!(
+        error.kind,
+        TransformErrorKind::DollarKey {
+            key: "extra.$date".into()
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("holds the key \"extra.$date\", which starts with `$`"),
+        "{error}"
+    );
+    // A `$` inside a key or a value is data.
+    let plain = doc! { "price$": "$5" };
+    let doc = raw(&payment_with_metadata(Bson::Document(plain.clone())));
+    let back = payment_metadata_round_trip(&doc).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, Bson::Document(plain));
+}
