@@ -231,6 +231,21 @@ fn escrow23(c: &mut Criterion) {
     g.bench_function("generate_outputs", |b| {
         b.iter(|| schemac::generate::outputs(&cat))
     });
+    // What the CLI does (`generate`, `check`): the formatted Rust committed under generated/ is
+    // reused for every file whose source is unchanged (all of them here; one file formatted in
+    // `outputs_reusing_one_changed`, as after editing one model).
+    g.bench_function("outputs_reusing", |b| {
+        b.iter(|| schemac::generate::outputs_reusing(&cat, &generated))
+    });
+    g.bench_function("outputs_reusing_one_changed", |b| {
+        b.iter(|| {
+            schemac::rust::files_reusing(&cat, schemac::rust::Threads::All, |path| {
+                (path != "src/schema/payment.rs")
+                    .then(|| std::fs::read_to_string(generated.join(path)).ok())
+                    .flatten()
+            })
+        })
+    });
     g.bench_function("validate_and_outputs", |b| {
         b.iter(|| {
             let cat = validated(&models);
@@ -271,6 +286,33 @@ fn cli(c: &mut Criterion) {
                 &["generate", "--models", &models, "--out", &generated],
             )
         })
+    });
+    // The same with nothing to reuse (as after upgrading schemac): every Rust file's stamp
+    // removed before each run, so every file is formatted and written again.
+    let rust_files: Vec<PathBuf> = std::fs::read_dir(scratch.0.join("generated/src/schema"))
+        .expect("src/schema")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    g.bench_function("generate_cold", |b| {
+        b.iter_batched(
+            || {
+                for file in &rust_files {
+                    let text = std::fs::read_to_string(file).expect("generated file");
+                    let body = text
+                        .lines()
+                        .filter(|l| !l.starts_with("// schemac-format: "));
+                    let body: String = body.map(|l| format!("{l}\n")).collect();
+                    std::fs::write(file, body).expect("write");
+                }
+            },
+            |()| {
+                run(
+                    &bin,
+                    &["generate", "--models", &models, "--out", &generated],
+                )
+            },
+            criterion::BatchSize::PerIteration,
+        )
     });
     g.finish();
 }

@@ -42,7 +42,12 @@ pub fn check(models: &Path, out: &Path) -> Result<Vec<Finding>, crate::LoadError
             diff: None,
         }]);
     };
-    Ok(check_catalogue(models, cat, &generate::outputs(cat), out))
+    Ok(check_catalogue(
+        models,
+        cat,
+        &generate::outputs_reusing(cat, out),
+        out,
+    ))
 }
 
 /// [`check`] of a valid catalogue read from `models`, given its [`generate::outputs`]: for a

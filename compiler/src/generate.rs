@@ -15,6 +15,21 @@ pub fn outputs(cat: &Catalogue) -> Vec<(String, String)> {
 /// [`outputs`], the Rust formatted on `threads` (a procedural macro needs
 /// [`crate::rust::Threads::One`]).
 pub fn outputs_on(cat: &Catalogue, threads: crate::rust::Threads) -> Vec<(String, String)> {
+    assemble(cat, crate::rust::files_on(cat, threads))
+}
+
+/// [`outputs`], reusing the formatted Rust committed under `out` (the `generated/` directory)
+/// for every file whose source has not changed (see [`crate::rust::files_reusing`]): the same
+/// result, without formatting again what is formatted already. For the CLI; the macro and the
+/// tests use the pure [`outputs`].
+pub fn outputs_reusing(cat: &Catalogue, out: &std::path::Path) -> Vec<(String, String)> {
+    let rust = crate::rust::files_reusing(cat, crate::rust::Threads::All, |path| {
+        std::fs::read_to_string(out.join(path)).ok()
+    });
+    assemble(cat, rust)
+}
+
+fn assemble(cat: &Catalogue, rust: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut out = vec![
         ("catalogue.json".to_string(), crate::inspect::inspect(cat)),
         (
@@ -22,7 +37,7 @@ pub fn outputs_on(cat: &Catalogue, threads: crate::rust::Threads) -> Vec<(String
             crate::ttl::cleanup_sql(cat),
         ),
     ];
-    out.extend(crate::rust::files_on(cat, threads));
+    out.extend(rust);
     out.extend(crate::parity::files(cat));
     out
 }

@@ -577,7 +577,7 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
         eprintln!("the catalogue is invalid; nothing was written");
         return ExitCode::from(1);
     };
-    for (path, contents) in schemac::generate::outputs(cat) {
+    for (path, contents) in schemac::generate::outputs_reusing(cat, out) {
         let target = out.join(path);
         let old = std::fs::read_to_string(&target).ok();
         let contents = schemac::generate::with_committed(&contents, old.as_deref());

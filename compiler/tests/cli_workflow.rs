@@ -112,6 +112,55 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
     assert!(stderr(&edited).contains("SC301"), "{}", stderr(&edited));
 }
 
+/// `check` and `generate` take a generated Rust file as formatted when its last line stamps the
+/// source made now and the text above it: a hand edit, with or without the stamp touched, is
+/// still drift, and `generate` restores the file.
+#[test]
+fn a_hand_edited_generated_file_is_drift_whatever_its_stamp_says() {
+    let dir = project("hand-edit");
+    let file = dir.join("generated/src/schema/review.rs");
+    let committed = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        committed
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("// schemac-format: source="),
+        "every generated Rust file ends with its stamp"
+    );
+    let edits = [
+        // The body edited, the stamp left as it was.
+        committed.replacen("pub struct ", "pub(crate) struct ", 1),
+        // The stamp's text hash copied onto an edited body would need a SHA-256 match; a stamp
+        // removed is the simplest case of a stamp that does not fit.
+        committed
+            .lines()
+            .filter(|l| !l.starts_with("// schemac-format"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        // The stamp of another source (as after a model edit), the body untouched.
+        committed.replacen("source=", "source=0", 1),
+    ];
+    for edited in edits {
+        assert!(edited != committed);
+        std::fs::write(&file, &edited).unwrap();
+        let check = schemac(&dir, &["check"]);
+        assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+        assert!(
+            stderr(&check).contains("SC306 generated/src/schema/review.rs"),
+            "{}",
+            stderr(&check)
+        );
+        let generate = schemac(&dir, &["generate"]);
+        assert_eq!(generate.status.code(), Some(0), "{}", stderr(&generate));
+        assert!(
+            std::fs::read_to_string(&file).unwrap() == committed,
+            "generate restores the file"
+        );
+        assert_eq!(schemac(&dir, &["check"]).status.code(), Some(0));
+    }
+}
+
 #[test]
 fn a_refused_change_names_the_flag_that_allows_it() {
     let dir = project("refused");

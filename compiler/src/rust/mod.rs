@@ -1,7 +1,8 @@
 //! Catalogue in, the Rust of the `escrow-schema` crate out: per Postgres enum a Rust enum, per
 //! table a row struct, per collection a struct holding its rows with `from_mongo` and
 //! `to_mongo`. Source is built as text, parsed by syn and printed by prettyplease, so it is
-//! formatted and byte-for-byte deterministic. Files go under `src/schema/`.
+//! formatted and byte-for-byte deterministic. Files go under `src/schema/`, each ending with a
+//! stamp line that lets the CLI skip formatting a file whose source did not change.
 
 mod names;
 mod transform;
@@ -30,35 +31,125 @@ pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
 
 /// [`files`], formatted on `threads`.
 pub fn files_on(cat: &Catalogue, threads: Threads) -> Vec<(String, String)> {
+    files_reusing(cat, threads, |_| None)
+}
+
+/// [`files`], with the formatting of a file skipped when `committed` (its text as committed,
+/// by path) carries the stamp of the very source made now: then the committed text is, byte
+/// for byte, what formatting would print. Formatting is most of the cost of `schemac generate`
+/// and `schemac check` (docs/bench-compile.md); with this, a run formats only the files whose
+/// source changed. A hand edit breaks the stamp's hash of the text, so the file is formatted
+/// again and the edit shows as drift.
+pub fn files_reusing(
+    cat: &Catalogue,
+    threads: Threads,
+    committed: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
     let schema = plan::plan(cat);
-    let mut out = vec![
+    let mut sources = vec![
         ("src/schema/mod.rs".to_string(), mod_rs(cat)),
         ("src/schema/enums.rs".into(), enums_rs(cat)),
     ];
     for model in &cat.models {
-        out.push((
+        sources.push((
             format!("src/schema/{}.rs", module_name(model)),
             model_rs(cat, model, &schema),
         ));
     }
+    // (path, formatted text or the source to format, its stamp key)
+    let mut out: Vec<(String, String, Option<String>)> = sources
+        .into_iter()
+        .map(|(path, source)| {
+            let key = source_key(&source);
+            match committed(&path).filter(|text| stamped(text, &key)) {
+                Some(text) => (path, text, None),
+                None => (path, source, Some(key)),
+            }
+        })
+        .collect();
+    let mut todo: Vec<&mut String> = out
+        .iter_mut()
+        .filter(|(_, _, key)| key.is_some())
+        .map(|(_, text, _)| text)
+        .collect();
     match threads {
-        Threads::All => format_all(&mut out),
-        Threads::One => out
+        Threads::All => format_all(&mut todo),
+        Threads::One => todo
             .iter_mut()
-            .for_each(|(_, text)| *text = format_source(text)),
+            .for_each(|text| **text = format_source(text)),
     }
-    out
+    out.into_iter()
+        .map(|(path, text, key)| match key {
+            Some(key) => (path, stamp(text, &key)),
+            None => (path, text),
+        })
+        .collect()
+}
+
+/// The start of the last line of every generated Rust file: `source=` the hash of what the
+/// generator produced before formatting (and of the formatter: schemac's version, the syn
+/// and prettyplease versions, this file), `text=` the hash of the file above the line.
+const STAMP: &str = "// schemac-format: ";
+
+/// The formatter's identity, part of every source key: a change to any of it formats every
+/// file again.
+const FORMATTER: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " ",
+    env!("SCHEMAC_FORMATTER_DEPS"),
+    "\n",
+    include_str!("mod.rs")
+);
+
+fn source_key(source: &str) -> String {
+    use sha2::{Digest, Sha256};
+    static FORMATTER_STATE: std::sync::LazyLock<Sha256> =
+        std::sync::LazyLock::new(|| Sha256::new().chain_update(FORMATTER));
+    short_hex(FORMATTER_STATE.clone().chain_update(source))
+}
+
+fn text_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    short_hex(Sha256::new().chain_update(text))
+}
+
+/// The first 8 bytes of a SHA-256, in hex: a stamp detects edits and changes, it is not a
+/// signature.
+fn short_hex(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn stamp(mut text: String, key: &str) -> String {
+    let hash = text_hash(&text);
+    text.push_str(&format!("{STAMP}source={key} text={hash}\n"));
+    text
+}
+
+/// Whether `text` ends with the stamp of `key` and its own text is untouched.
+fn stamped(text: &str, key: &str) -> bool {
+    let Some(body_end) = text.strip_suffix('\n').and_then(|t| t.rfind('\n')) else {
+        return false;
+    };
+    let (body, last) = text.split_at(body_end + 1);
+    last.strip_prefix(STAMP)
+        .and_then(|l| l.strip_prefix("source="))
+        .and_then(|l| l.strip_prefix(key))
+        .and_then(|l| l.strip_prefix(" text="))
+        .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
 /// [`format_source`] of every file, on as many threads as there are cores: formatting is most
 /// of the cost of generating (docs/bench-compile.md), and the files are independent. The
 /// largest files are dealt first, each to the thread with the least text so far.
-fn format_all(files: &mut [(String, String)]) {
+fn format_all(texts: &mut Vec<&mut String>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut texts: Vec<&mut String> = files.iter_mut().map(|(_, text)| text).collect();
     texts.sort_by_key(|text| std::cmp::Reverse(text.len()));
     let mut shares: Vec<(usize, Vec<&mut String>)> = (0..threads).map(|_| (0, vec![])).collect();
-    for text in texts {
+    for text in texts.drain(..) {
         let share = shares
             .iter_mut()
             .min_by_key(|(size, _)| *size)

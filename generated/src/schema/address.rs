@@ -633,3 +633,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
+// schemac-format: source=e50fc2915295579c text=e53f2d5f31d334ec

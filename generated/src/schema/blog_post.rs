@@ -605,3 +605,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
+// schemac-format: source=2e37e05538e8cf42 text=35f37177b4455e51

@@ -496,3 +496,4 @@ fn write_categories(
     }
     Ok(doc)
 }
+// schemac-format: source=32685b23b805aa3d text=0fb03bf62ae9dcac

@@ -1859,3 +1859,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
+// schemac-format: source=2253a0b62f1c8158 text=0a6f510963dfb7ac

@@ -467,3 +467,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
+// schemac-format: source=94c7699ba03eae42 text=1a304e9b1613cd55

@@ -431,3 +431,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
+// schemac-format: source=39211007bbce6015 text=9890b236465563a0

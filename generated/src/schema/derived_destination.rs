@@ -1079,3 +1079,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
+// schemac-format: source=ba45b9a1122ec086 text=cd7c8b6fb70259c5

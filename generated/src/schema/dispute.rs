@@ -777,3 +777,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
+// schemac-format: source=f8176697164a6ff1 text=3234537a7a27b563

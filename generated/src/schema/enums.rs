@@ -3657,3 +3657,4 @@ impl<'a> FromSql<'a> for UserPasskeyDeviceType {
         ty.name() == "user_passkey_device_type"
     }
 }
+// schemac-format: source=a0eae88763e58935 text=d33630ebe4872ba6

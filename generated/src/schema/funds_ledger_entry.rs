@@ -770,3 +770,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
+// schemac-format: source=5c7cd8aa020c010c text=824e1a555658365d

@@ -485,3 +485,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
+// schemac-format: source=a470173f0b7ba80d text=34a12c67fd424fcf

@@ -614,3 +614,4 @@ pub fn through_postgres(
         },
     )
 }
+// schemac-format: source=6c87adac75df9787 text=9a3f5c3b973c5198

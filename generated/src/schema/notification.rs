@@ -539,3 +539,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
+// schemac-format: source=f7027e7678cd8a72 text=7390e854a12e8c8c

@@ -1330,3 +1330,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
+// schemac-format: source=2093e99a9b077630 text=0c013033ac471544

@@ -482,3 +482,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
+// schemac-format: source=3fb0ddb95e9bd03f text=7c1d6bafd4985c0d

@@ -3175,3 +3175,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
+// schemac-format: source=c5b5055d0f0ec89d text=69b70e94fc16b0ce

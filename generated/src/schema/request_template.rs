@@ -858,3 +858,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
+// schemac-format: source=51946aed69511eac text=242f3809a4a45d88

@@ -676,3 +676,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
+// schemac-format: source=64a6f80d48ea5ec0 text=6f0ce9c25af4312b

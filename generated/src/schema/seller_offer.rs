@@ -804,3 +804,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
+// schemac-format: source=70d375dec04c5f4e text=db8a5b4c17a99a73

@@ -625,3 +625,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
+// schemac-format: source=464cdbe4c33bad26 text=e862e935b96f3ede

@@ -518,3 +518,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
+// schemac-format: source=6e96a1b85017260e text=0c73a60491202359

@@ -502,3 +502,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
+// schemac-format: source=b0ca88bff839e6be text=94b67f1f28a51622

@@ -526,3 +526,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
+// schemac-format: source=e5d67c23fa786d33 text=eddbb9ebebaa9f1a

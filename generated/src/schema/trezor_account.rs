@@ -849,3 +849,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
+// schemac-format: source=42bbb3477ba1ea52 text=59e870bb2c4a6160

@@ -2313,3 +2313,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
+// schemac-format: source=deb6429fa319b4a4 text=33c86f653163269a
