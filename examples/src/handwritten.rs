@@ -25,7 +25,7 @@ use schemac_runtime::bson::oid::ObjectId;
 use schemac_runtime::bson::{self, Binary, Bson, Decimal128};
 use schemac_runtime::chrono::{DateTime, Utc};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Numeric, TransformErrorKind, ids, serde_json};
+use schemac_runtime::{Json, Numeric, TransformErrorKind, ids};
 use serde::Deserialize;
 
 /// What the hand-written transforms fail with: serde's message, or the conversion's.
@@ -83,8 +83,8 @@ fn opt_money(d: Option<Decimal128>) -> Result<Option<Numeric>, Error> {
 }
 
 /// A jsonb column: relaxed Extended JSON.
-fn json(b: Bson) -> serde_json::Value {
-    b.into_relaxed_extjson()
+fn json(b: Bson) -> Json {
+    Json::from(&b.into_relaxed_extjson())
 }
 
 /// What an absent `default: now` date gets: the time of the document's ObjectId.
@@ -227,9 +227,7 @@ pub fn payment(bytes: &[u8]) -> Result<Payment, Error> {
         destination_address: d.destination_address,
         tx_hash: d.tx_hash,
         blockchain: d.blockchain.map(json),
-        metadata: d
-            .metadata
-            .map_or_else(|| serde_json::Value::Object(Default::default()), json),
+        metadata: d.metadata.map_or_else(Json::empty_object, json),
         webhook_events: d.webhook_events.map(json),
         confirmed_at: opt_date(d.confirmed_at)?,
         held_at: opt_date(d.held_at)?,

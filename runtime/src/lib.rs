@@ -21,11 +21,13 @@ pub mod bsonval;
 pub mod dump;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod numeric;
 pub mod registry;
 pub mod transform;
 
 pub use error::{TransformError, TransformErrorKind};
+pub use json::Json;
 pub use numeric::{Numeric, NumericError};
 
 pub use bson;

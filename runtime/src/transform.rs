@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::bsonval;
 use crate::error::{TransformError, TransformErrorKind, describe_id};
 use crate::ids;
+use crate::json::Json;
 
 /// What happens to a key the catalogue does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,74 +235,121 @@ pub fn as_polymorphic(
 pub const MAX_JSON_DEPTH: usize = 100;
 
 /// A value for a jsonb column: relaxed Extended JSON (mongoexport's default), which keeps dates
-/// (`{"$date": ...}`), ObjectIds (`{"$oid": ...}`) and decimals (`{"$numberDecimal": ...}`).
-/// Deeper than [`MAX_JSON_DEPTH`] is [`TransformErrorKind::TooDeep`]; a key starting with `$`
-/// is [`TransformErrorKind::DollarKey`] (Extended JSON has no way to tell it from a type
-/// wrapper, so it could not be read back).
-pub fn as_json(value: RawBsonRef<'_>) -> Result<serde_json::Value, TransformErrorKind> {
+/// (`{"$date": ...}`), ObjectIds (`{"$oid": ...}`) and decimals (`{"$numberDecimal": ...}`),
+/// as text. Deeper than [`MAX_JSON_DEPTH`] is [`TransformErrorKind::TooDeep`]; a key starting
+/// with `$` is [`TransformErrorKind::DollarKey`] (Extended JSON has no way to tell it from a
+/// type wrapper, so it could not be read back).
+pub fn as_json(value: RawBsonRef<'_>) -> Result<Json, TransformErrorKind> {
     // The common case in one pass: well-formed, within the depth limit, no `$` key. Anything
     // else takes the checked way, which reports the error.
-    if let Some(json) = relaxed_extjson(value, 1) {
-        return Ok(json);
+    let mut text = String::with_capacity(256);
+    if write_relaxed_extjson(&mut text, value, 1).is_some() {
+        return Ok(Json::from_trusted(text));
     }
     bson_depth_within(value, MAX_JSON_DEPTH)?;
     no_dollar_keys(value)?;
     let bson = Bson::try_from(value).map_err(TransformErrorKind::from)?;
-    Ok(bson.into_relaxed_extjson())
+    Ok(Json::from(&bson.into_relaxed_extjson()))
 }
 
-/// What `Bson::try_from(value)?.into_relaxed_extjson()` gives, straight from the raw bytes, for
-/// a value at nesting `depth` (a document or an array at depth 1 is the top level): no
-/// intermediate `Bson` tree (an owned copy of every value and a hashed `Document` per level).
-/// `None` when an element is malformed, when the nesting goes deeper than [`MAX_JSON_DEPTH`],
-/// or for a JavaScript code with scope (whose scope the depth check also follows), for the
-/// caller to take the checked `Bson` way. The types not converted here go through `Bson` one
-/// value at a time.
-fn relaxed_extjson(value: RawBsonRef<'_>, depth: usize) -> Option<serde_json::Value> {
-    use serde_json::{Map, Value};
-    let tagged = |tag: &str, value: Value| {
-        let mut map = Map::new();
-        map.insert(tag.to_owned(), value);
-        Value::Object(map)
+/// Writes what `Bson::try_from(value)?.into_relaxed_extjson()` serializes to (compact, as
+/// `serde_json::to_string` writes it), straight from the raw bytes, for a value at nesting
+/// `depth` (a document or an array at depth 1 is the top level): no intermediate `Bson` or
+/// `serde_json::Value` tree. `None` when an element is malformed, when the nesting goes deeper
+/// than [`MAX_JSON_DEPTH`], for a key starting with `$`, or for a JavaScript code with scope
+/// (whose scope the depth check also follows), for the caller to take the checked `Bson` way.
+/// The types not written here go through `Bson` one value at a time.
+fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) -> Option<()> {
+    use std::fmt::Write;
+    let tagged = |out: &mut String, tag: &str, text: &str| {
+        out.push_str("{\"");
+        out.push_str(tag);
+        out.push_str("\":");
+        push_json_string(out, text);
+        out.push('}');
     };
-    Some(match value {
+    match value {
         RawBsonRef::Document(_) | RawBsonRef::Array(_) if depth > MAX_JSON_DEPTH => return None,
         RawBsonRef::Document(doc) => {
-            let mut map = Map::new();
-            for element in doc {
+            out.push('{');
+            for (i, element) in doc.into_iter().enumerate() {
                 let (key, value) = element.ok()?;
                 if key.as_str().starts_with('$') {
                     return None;
                 }
-                map.insert(key.as_str().to_owned(), relaxed_extjson(value, depth + 1)?);
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_string(out, key.as_str());
+                out.push(':');
+                write_relaxed_extjson(out, value, depth + 1)?;
             }
-            Value::Object(map)
+            out.push('}');
         }
         RawBsonRef::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                out.push(relaxed_extjson(item.ok()?, depth + 1)?);
+            out.push('[');
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_relaxed_extjson(out, item.ok()?, depth + 1)?;
             }
-            Value::Array(out)
+            out.push(']');
         }
-        RawBsonRef::String(s) => Value::String(s.to_owned()),
-        RawBsonRef::Boolean(b) => Value::Bool(b),
-        RawBsonRef::Null => Value::Null,
-        RawBsonRef::Int32(v) => Value::from(v),
-        RawBsonRef::Int64(v) => Value::from(v),
-        RawBsonRef::Double(v) if v.is_finite() => Value::from(v),
-        RawBsonRef::ObjectId(oid) => tagged("$oid", Value::String(ids::object_id_hex(&oid))),
+        RawBsonRef::String(s) => push_json_string(out, s),
+        RawBsonRef::Boolean(b) => out.push_str(if b { "true" } else { "false" }),
+        RawBsonRef::Null => out.push_str("null"),
+        RawBsonRef::Int32(v) => write!(out, "{v}").ok()?,
+        RawBsonRef::Int64(v) => write!(out, "{v}").ok()?,
+        // serde_json's own printing (ryu), for the same digits as its `Value`.
+        RawBsonRef::Double(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).ok()?),
+        RawBsonRef::ObjectId(oid) => tagged(out, "$oid", &ids::object_id_hex(&oid)),
         RawBsonRef::DateTime(date) => match rfc3339(date) {
-            Some(text) => tagged("$date", Value::String(text)),
-            None => Bson::DateTime(date).into_relaxed_extjson(),
+            Some(text) => tagged(out, "$date", &text),
+            None => out.push_str(&Bson::DateTime(date).into_relaxed_extjson().to_string()),
         },
-        RawBsonRef::Decimal128(d) => tagged(
-            "$numberDecimal",
-            Value::String(crate::numeric::decimal128_string(d)),
-        ),
+        RawBsonRef::Decimal128(d) => {
+            tagged(out, "$numberDecimal", &crate::numeric::decimal128_string(d))
+        }
         RawBsonRef::JavaScriptCodeWithScope(_) => return None,
-        other => Bson::try_from(other).ok()?.into_relaxed_extjson(),
-    })
+        other => out.push_str(
+            &Bson::try_from(other)
+                .ok()?
+                .into_relaxed_extjson()
+                .to_string(),
+        ),
+    }
+    Some(())
+}
+
+/// `s` as a JSON string, escaped as serde_json escapes it: `"` and `\\`, the short forms of
+/// backspace, form feed, newline, carriage return and tab, `\u00xx` for the other control
+/// characters; everything else as it is.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let short = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so both slices end on character boundaries.
+        out.push_str(&s[start..i]);
+        match short {
+            "" => out.push_str(&format!("\\u{byte:04x}")),
+            short => out.push_str(short),
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// The last millisecond of year 9999, `9999-12-31T23:59:59.999Z`.
@@ -352,9 +400,15 @@ fn rfc3339(date: bson::DateTime) -> Option<String> {
 /// The BSON of a jsonb value written by [`as_json`] (or by a trigger, in the same form). Deeper
 /// than [`as_json`] writes (its limit and Extended JSON's 2 levels) is
 /// [`TransformErrorKind::TooDeep`].
-pub fn json_to_bson(value: &serde_json::Value) -> Result<Bson, TransformErrorKind> {
-    json_depth_within(value, MAX_JSON_DEPTH + 2)?;
-    Bson::try_from(value.clone()).map_err(|e| TransformErrorKind::Bson(e.to_string()))
+pub fn json_to_bson(value: &Json) -> Result<Bson, TransformErrorKind> {
+    let limit = MAX_JSON_DEPTH + 2;
+    let value = value.to_value().map_err(|e| match e.to_string() {
+        // serde_json stops at 128 levels, without recursing further.
+        m if m.starts_with("recursion limit exceeded") => TransformErrorKind::TooDeep { limit },
+        m => TransformErrorKind::Bson(format!("jsonb is not JSON: {m}")),
+    })?;
+    json_depth_within(&value, limit)?;
+    Bson::try_from(value).map_err(|e| TransformErrorKind::Bson(e.to_string()))
 }
 
 /// Checks the nesting of a BSON value without recursion (a stack of the values to visit).
@@ -665,10 +719,7 @@ mod tests {
         // A `$` elsewhere in a key, or in a value, is plain data.
         let plain = rawdoc! { "price$": "$5", "a": { "b$c": 1 } };
         let json = as_json(RawBsonRef::Document(&plain)).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({ "price$": "$5", "a": { "b$c": 1 } })
-        );
+        assert_eq!(json.as_str(), r#"{"price$":"$5","a":{"b$c":1}}"#);
         assert_eq!(
             json_to_bson(&json).unwrap(),
             Bson::Document(bson::Document::try_from(plain.as_ref()).unwrap())
@@ -748,12 +799,20 @@ mod tests {
         assert!(polymorphic_to_bson(Some("entity"), None, None).is_err());
     }
 
+    /// The text the one-pass writer makes of a top-level value, `None` when it leaves the
+    /// value to the checked way.
+    fn relaxed(value: RawBsonRef<'_>) -> Option<String> {
+        let mut out = String::new();
+        write_relaxed_extjson(&mut out, value, 1).map(|()| out)
+    }
+
     #[test]
     fn jsonb_from_raw_bytes_is_the_bson_conversion() {
         use bson::spec::BinarySubtype;
         use bson::{Binary, Decimal128, Regex, Timestamp};
         let d = doc! {
-            "s": "x", "b": true, "n": null, "i": 7, "l": -8_i64, "f": 1.5, "z": -0.0,
+            "s": "x", "esc": "q\"b\\n\nr\rt\tb\u{8}f\u{c}z\u{0}u\u{1f}d\u{7f}é\u{2028}😀",
+            "e\"k\u{1}": 1, "b": true, "n": null, "i": 7, "l": -8_i64, "f": 1.5, "z": -0.0,
             "nan": f64::NAN, "inf": f64::NEG_INFINITY, "big": 1e300,
             "oid": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap(),
             "at": bson::DateTime::from_millis(1_700_000_000_123),
@@ -771,14 +830,17 @@ mod tests {
             "empty": {},
         };
         let mut raw = bson::RawDocumentBuf::try_from(&d).unwrap();
-        // A repeated key: the first place, the last value, as `Document` and `Map` both keep.
+        let value = RawBsonRef::Document(&raw);
+        let slow = Bson::try_from(value).unwrap().into_relaxed_extjson();
+        assert_eq!(relaxed(value), Some(slow.to_string()), "the same text");
+        // A repeated key is written twice; read back (serde_json, or PostgreSQL's jsonb) the
+        // last value wins, as in the `Bson` conversion.
         raw.append(bson::raw::cstr!("s"), "again");
         let value = RawBsonRef::Document(&raw);
-        let fast = relaxed_extjson(value, 1).unwrap();
         let slow = Bson::try_from(value).unwrap().into_relaxed_extjson();
-        assert_eq!(fast, slow);
-        assert_eq!(fast.to_string(), slow.to_string(), "same key order");
-        assert_eq!(as_json(value).unwrap(), slow);
+        let fast = as_json(value).unwrap();
+        assert_eq!(fast.to_value().unwrap(), slow);
+        assert!(fast.as_str().ends_with(r#","s":"again"}"#));
         // A code with scope is left to the checked way, which follows its scope's depth.
         raw.append(
             bson::raw::cstr!("jsw"),
@@ -788,9 +850,9 @@ mod tests {
             }),
         );
         let value = RawBsonRef::Document(&raw);
-        assert!(relaxed_extjson(value, 1).is_none());
+        assert!(relaxed(value).is_none());
         let slow = Bson::try_from(value).unwrap().into_relaxed_extjson();
-        assert_eq!(as_json(value).unwrap(), slow);
+        assert_eq!(as_json(value).unwrap().to_value().unwrap(), slow);
     }
 
     #[test]
@@ -800,13 +862,13 @@ mod tests {
             deep = doc! { "d": deep };
         }
         let raw = bson::RawDocumentBuf::try_from(&deep).unwrap();
-        assert!(relaxed_extjson(RawBsonRef::Document(&raw), 1).is_none());
+        assert!(relaxed(RawBsonRef::Document(&raw)).is_none());
         assert!(matches!(
             as_json(RawBsonRef::Document(&raw)),
             Err(TransformErrorKind::TooDeep { .. })
         ));
         let inner = raw.get_document("d").unwrap();
-        assert!(relaxed_extjson(RawBsonRef::Document(inner), 1).is_some());
+        assert!(relaxed(RawBsonRef::Document(inner)).is_some());
         // A string whose bytes are not UTF-8: the same error as the `Bson` conversion.
         let mut bytes = bson::RawDocumentBuf::try_from(&doc! { "s": "ab" })
             .unwrap()
@@ -814,7 +876,7 @@ mod tests {
         let at = bytes.len() - 4;
         bytes[at] = 0xff;
         let bad = bson::RawDocument::from_bytes(&bytes).unwrap();
-        assert!(relaxed_extjson(RawBsonRef::Document(bad), 1).is_none());
+        assert!(relaxed(RawBsonRef::Document(bad)).is_none());
         assert_eq!(
             as_json(RawBsonRef::Document(bad)).unwrap_err().to_string(),
             TransformErrorKind::from(Bson::try_from(RawBsonRef::Document(bad)).unwrap_err())
@@ -823,6 +885,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn json_strings_are_escaped_as_serde_json_escapes_them(s in ".*") {
+            let mut out = String::new();
+            push_json_string(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
         #[test]
         fn jsonb_dates_and_ids_are_the_bson_conversion(
             millis in proptest::prop_oneof![
@@ -835,11 +904,11 @@ mod tests {
             oid in proptest::prelude::any::<[u8; 12]>(),
         ) {
             let date = bson::DateTime::from_millis(millis);
-            let fast = relaxed_extjson(RawBsonRef::DateTime(date), 1).unwrap();
-            proptest::prop_assert_eq!(fast, Bson::DateTime(date).into_relaxed_extjson());
+            let fast = relaxed(RawBsonRef::DateTime(date)).unwrap();
+            proptest::prop_assert_eq!(fast, Bson::DateTime(date).into_relaxed_extjson().to_string());
             let oid = ObjectId::from_bytes(oid);
-            let fast = relaxed_extjson(RawBsonRef::ObjectId(oid), 1).unwrap();
-            proptest::prop_assert_eq!(fast, Bson::ObjectId(oid).into_relaxed_extjson());
+            let fast = relaxed(RawBsonRef::ObjectId(oid)).unwrap();
+            proptest::prop_assert_eq!(fast, Bson::ObjectId(oid).into_relaxed_extjson().to_string());
         }
     }
 

@@ -384,7 +384,7 @@ fn rust_type(pg: &PgType) -> String {
         PgType::Boolean => "bool".into(),
         PgType::Timestamptz => "DateTime<Utc>".into(),
         PgType::Bytea => "Vec<u8>".into(),
-        PgType::Jsonb => "serde_json::Value".into(),
+        PgType::Jsonb => "Json".into(),
         PgType::Enum(name) => format!("enums::{}", type_ident(name)),
         PgType::Array(elem) => format!("Vec<{}>", rust_type(elem)),
     }
@@ -492,7 +492,7 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> String {
          use schemac_runtime::registry;\n\
          use schemac_runtime::transform::{{self, Context, Mode, is_null}};\n\
          use schemac_runtime::uuid::Uuid;\n\
-         use schemac_runtime::{{Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json}};\n\n\
+         use schemac_runtime::{{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids}};\n\n\
          use super::enums;\n\n\
          /// The Mongo collection.\npub const COLLECTION: &str = {:?};\n\n",
         model.collection,

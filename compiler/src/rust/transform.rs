@@ -549,11 +549,9 @@ fn default_expr(d: &DefaultValue, pg: &PgType) -> Option<String> {
             format!("vec![{}]", items?.join(", "))
         }
         (DefaultValue::List(items), PgType::Jsonb) if items.is_empty() => {
-            "serde_json::Value::Array(Vec::new())".into()
+            "Json::empty_array()".into()
         }
-        (DefaultValue::EmptyObject, PgType::Jsonb) => {
-            "serde_json::Value::Object(Default::default())".into()
-        }
+        (DefaultValue::EmptyObject, PgType::Jsonb) => "Json::empty_object()".into(),
         _ => return None,
     })
 }

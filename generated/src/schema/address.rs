@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -633,4 +630,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=e50fc2915295579c text=e53f2d5f31d334ec
+// schemac-format: source=67f3e4bdb7b2157c text=81b02b49af597a48

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -38,11 +35,11 @@ pub struct BlogPostsRow {
     /// `cover_image_url` text: coverImageUrl.
     pub cover_image_url: Option<String>,
     /// `author` jsonb NOT NULL: author.
-    pub author: serde_json::Value,
+    pub author: Json,
     /// `videos` jsonb: videos.
-    pub videos: Option<serde_json::Value>,
+    pub videos: Option<Json>,
     /// `seo` jsonb: seo.
-    pub seo: Option<serde_json::Value>,
+    pub seo: Option<Json>,
     /// `tags` text[] NOT NULL: tags.
     pub tags: Vec<String>,
     /// `status` blog_post_status NOT NULL: status.
@@ -292,9 +289,9 @@ fn read_blog_posts(
     let mut c_excerpt: Option<String> = None;
     let mut c_content: Option<String> = None;
     let mut c_cover_image_url: Option<String> = None;
-    let mut c_author: Option<serde_json::Value> = None;
-    let mut c_videos: Option<serde_json::Value> = None;
-    let mut c_seo: Option<serde_json::Value> = None;
+    let mut c_author: Option<Json> = None;
+    let mut c_videos: Option<Json> = None;
+    let mut c_seo: Option<Json> = None;
     let mut c_tags: Option<Vec<String>> = None;
     let mut s_tags = false;
     let mut c_status: Option<enums::BlogPostStatus> = None;
@@ -605,4 +602,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=2e37e05538e8cf42 text=35f37177b4455e51
+// schemac-format: source=4fe8aa077bfe5c8d text=dd133799780ff204

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -42,7 +39,7 @@ pub struct CategoriesRow {
     /// `is_active` boolean NOT NULL: isActive.
     pub is_active: bool,
     /// `attributes` jsonb NOT NULL: attributes.
-    pub attributes: serde_json::Value,
+    pub attributes: Json,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
     pub created_at: DateTime<Utc>,
     /// `updated_at` timestamptz NOT NULL: updatedAt (Mongoose timestamps).
@@ -276,7 +273,7 @@ fn read_categories(
     let mut s_sort_order = false;
     let mut c_is_active: Option<bool> = None;
     let mut s_is_active = false;
-    let mut c_attributes: Option<serde_json::Value> = None;
+    let mut c_attributes: Option<Json> = None;
     let mut s_attributes = false;
     for item in doc {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
@@ -416,7 +413,7 @@ fn read_categories(
         },
         attributes: match c_attributes {
             Some(v) => v,
-            None if !s_attributes => serde_json::Value::Array(Vec::new()),
+            None if !s_attributes => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -496,4 +493,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=32685b23b805aa3d text=0fb03bf62ae9dcac
+// schemac-format: source=ede9355e4270b6f2 text=5bb35fbd9910135c

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -1859,4 +1856,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=2253a0b62f1c8158 text=0a6f510963dfb7ac
+// schemac-format: source=a037b3ec0ea85881 text=e99b7028ff501f0c

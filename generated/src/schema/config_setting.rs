@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -30,7 +27,7 @@ pub struct ConfigSettingsRow {
     /// `key` text NOT NULL: key.
     pub key: String,
     /// `value` jsonb NOT NULL: value.
-    pub value: serde_json::Value,
+    pub value: Json,
     /// `value_type` config_setting_value_type NOT NULL: valueType.
     pub value_type: enums::ConfigSettingValueType,
     /// `category` text NOT NULL: category.
@@ -268,7 +265,7 @@ fn read_config_settings(
     let mut c_updated_at: Option<DateTime<Utc>> = None;
     let mut c_mongo_version: Option<i32> = None;
     let mut c_key: Option<String> = None;
-    let mut c_value: Option<serde_json::Value> = None;
+    let mut c_value: Option<Json> = None;
     let mut c_value_type: Option<enums::ConfigSettingValueType> = None;
     let mut c_category: Option<String> = None;
     let mut s_category = false;
@@ -467,4 +464,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=94c7699ba03eae42 text=1a304e9b1613cd55
+// schemac-format: source=dac2fd9f0783baf9 text=6b6430493f4bac04

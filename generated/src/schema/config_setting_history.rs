@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -32,9 +29,9 @@ pub struct ConfigSettingHistoryRow {
     /// `key` text NOT NULL: key.
     pub key: String,
     /// `old_value` jsonb: oldValue.
-    pub old_value: Option<serde_json::Value>,
+    pub old_value: Option<Json>,
     /// `new_value` jsonb NOT NULL: newValue.
-    pub new_value: serde_json::Value,
+    pub new_value: Json,
     /// `changed_by` uuid: changedBy.
     pub changed_by: Option<Uuid>,
     /// `reason` text: reason.
@@ -263,8 +260,8 @@ fn read_config_setting_history(
     let mut c_mongo_version: Option<i32> = None;
     let mut c_setting_id: Option<Uuid> = None;
     let mut c_key: Option<String> = None;
-    let mut c_old_value: Option<serde_json::Value> = None;
-    let mut c_new_value: Option<serde_json::Value> = None;
+    let mut c_old_value: Option<Json> = None;
+    let mut c_new_value: Option<Json> = None;
     let mut c_changed_by: Option<Uuid> = None;
     let mut c_reason: Option<String> = None;
     let mut c_changed_at: Option<DateTime<Utc>> = None;
@@ -431,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=39211007bbce6015 text=9890b236465563a0
+// schemac-format: source=bb77b187e05fe5b3 text=c2e4d9c3879854dd

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -1079,4 +1076,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=ba45b9a1122ec086 text=cd7c8b6fb70259c5
+// schemac-format: source=1141fb2fb72be782 text=ee3df9b02b64f2fb

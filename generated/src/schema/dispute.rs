@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -54,15 +51,15 @@ pub struct DisputesRow {
     /// `amount_disputed` numeric(38,18): amountDisputed.
     pub amount_disputed: Option<Numeric>,
     /// `evidence` jsonb: evidence.
-    pub evidence: Option<serde_json::Value>,
+    pub evidence: Option<Json>,
     /// `messages` jsonb: messages.
-    pub messages: Option<serde_json::Value>,
+    pub messages: Option<Json>,
     /// `timeline` jsonb: timeline.
-    pub timeline: Option<serde_json::Value>,
+    pub timeline: Option<Json>,
     /// `admin_notes` jsonb: adminNotes.
-    pub admin_notes: Option<serde_json::Value>,
+    pub admin_notes: Option<Json>,
     /// `resolution` jsonb: resolution.
-    pub resolution: Option<serde_json::Value>,
+    pub resolution: Option<Json>,
     /// `due_at` timestamptz: dueAt.
     pub due_at: Option<DateTime<Utc>>,
     /// `resolved_at` timestamptz: resolvedAt.
@@ -378,11 +375,11 @@ fn read_disputes(
     let mut c_priority: Option<enums::DisputePriority> = None;
     let mut s_priority = false;
     let mut c_amount_disputed: Option<Numeric> = None;
-    let mut c_evidence: Option<serde_json::Value> = None;
-    let mut c_messages: Option<serde_json::Value> = None;
-    let mut c_timeline: Option<serde_json::Value> = None;
-    let mut c_admin_notes: Option<serde_json::Value> = None;
-    let mut c_resolution: Option<serde_json::Value> = None;
+    let mut c_evidence: Option<Json> = None;
+    let mut c_messages: Option<Json> = None;
+    let mut c_timeline: Option<Json> = None;
+    let mut c_admin_notes: Option<Json> = None;
+    let mut c_resolution: Option<Json> = None;
     let mut c_due_at: Option<DateTime<Utc>> = None;
     let mut c_resolved_at: Option<DateTime<Utc>> = None;
     let mut c_chat_ref_kind: Option<enums::RefKind> = None;
@@ -777,4 +774,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=f8176697164a6ff1 text=3234537a7a27b563
+// schemac-format: source=e8acc9ba9fa5fb55 text=6e119c9098976b35

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -68,7 +65,7 @@ pub struct FundsLedgerEntriesRow {
     /// `description` text: description.
     pub description: Option<String>,
     /// `metadata` jsonb: metadata.
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Json>,
     /// `occurred_at` timestamptz NOT NULL: occurredAt.
     pub occurred_at: DateTime<Utc>,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
@@ -385,7 +382,7 @@ fn read_funds_ledger_entries(
     let mut c_reverses_entry_id: Option<Uuid> = None;
     let mut c_idempotency_key: Option<String> = None;
     let mut c_description: Option<String> = None;
-    let mut c_metadata: Option<serde_json::Value> = None;
+    let mut c_metadata: Option<Json> = None;
     let mut c_occurred_at: Option<DateTime<Utc>> = None;
     let mut s_occurred_at = false;
     let mut c_purchase_request_ref_kind: Option<enums::RefKind> = None;
@@ -770,4 +767,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=5c7cd8aa020c010c text=824e1a555658365d
+// schemac-format: source=d0ff2476620a04da text=a1a40a08a5cebfd0

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -485,4 +482,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=a470173f0b7ba80d text=34a12c67fd424fcf
+// schemac-format: source=e2f1ca2669059f42 text=5e5b5da19336fac7

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -38,7 +35,7 @@ pub struct NotificationsRow {
     /// `link` text: link.
     pub link: Option<String>,
     /// `data` jsonb: data.
-    pub data: Option<serde_json::Value>,
+    pub data: Option<Json>,
     /// `channels` notification_channel[] NOT NULL: channels.
     pub channels: Vec<enums::NotificationChannel>,
     /// `is_read` boolean NOT NULL: isRead.
@@ -287,7 +284,7 @@ fn read_notifications(
     let mut c_title: Option<String> = None;
     let mut c_body: Option<String> = None;
     let mut c_link: Option<String> = None;
-    let mut c_data: Option<serde_json::Value> = None;
+    let mut c_data: Option<Json> = None;
     let mut c_channels: Option<Vec<enums::NotificationChannel>> = None;
     let mut s_channels = false;
     let mut c_is_read: Option<bool> = None;
@@ -539,4 +536,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=f7027e7678cd8a72 text=7390e854a12e8c8c
+// schemac-format: source=4c940d26c33748bb text=3217c61186b0fd07

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -74,11 +71,11 @@ pub struct PaymentsRow {
     /// `tx_hash` text: txHash.
     pub tx_hash: Option<String>,
     /// `blockchain` jsonb: blockchain.
-    pub blockchain: Option<serde_json::Value>,
+    pub blockchain: Option<Json>,
     /// `metadata` jsonb NOT NULL: metadata.
-    pub metadata: serde_json::Value,
+    pub metadata: Json,
     /// `webhook_events` jsonb: webhookEvents.
-    pub webhook_events: Option<serde_json::Value>,
+    pub webhook_events: Option<Json>,
     /// `confirmed_at` timestamptz: confirmedAt.
     pub confirmed_at: Option<DateTime<Utc>>,
     /// `held_at` timestamptz: heldAt.
@@ -570,10 +567,10 @@ fn read_payments(
     let mut c_chain: Option<enums::Chain> = None;
     let mut c_destination_address: Option<String> = None;
     let mut c_tx_hash: Option<String> = None;
-    let mut c_blockchain: Option<serde_json::Value> = None;
-    let mut c_metadata: Option<serde_json::Value> = None;
+    let mut c_blockchain: Option<Json> = None;
+    let mut c_metadata: Option<Json> = None;
     let mut s_metadata = false;
-    let mut c_webhook_events: Option<serde_json::Value> = None;
+    let mut c_webhook_events: Option<Json> = None;
     let mut c_confirmed_at: Option<DateTime<Utc>> = None;
     let mut c_held_at: Option<DateTime<Utc>> = None;
     let mut c_released_at: Option<DateTime<Utc>> = None;
@@ -953,7 +950,7 @@ fn read_payments(
         blockchain: c_blockchain,
         metadata: match c_metadata {
             Some(v) => v,
-            None if !s_metadata => serde_json::Value::Object(Default::default()),
+            None if !s_metadata => Json::empty_object(),
             None => {
                 return Err(
                     cx
@@ -1330,4 +1327,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=2093e99a9b077630 text=0c013033ac471544
+// schemac-format: source=0177b0db938ae568 text=bff9cd6cc65110af

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -44,7 +41,7 @@ pub struct PointTransactionsRow {
     /// `referred_user_id` uuid: referredUserId.
     pub referred_user_id: Option<Uuid>,
     /// `metadata` jsonb: metadata.
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Json>,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
     pub created_at: DateTime<Utc>,
     /// `mongo_version` int4: __v (Mongoose version key).
@@ -289,7 +286,7 @@ fn read_point_transactions(
     let mut c_reference_id: Option<Uuid> = None;
     let mut c_reference_type: Option<enums::PointTransactionReferenceType> = None;
     let mut c_referred_user_id: Option<Uuid> = None;
-    let mut c_metadata: Option<serde_json::Value> = None;
+    let mut c_metadata: Option<Json> = None;
     for item in doc {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
@@ -482,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=3fb0ddb95e9bd03f text=7c1d6bafd4985c0d
+// schemac-format: source=d8861d197e7e8c2d text=e515888b576613a7

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -102,7 +99,7 @@ pub struct PurchaseRequestsRow {
     /// `locale` text: locale.
     pub locale: Option<String>,
     /// `status_history` jsonb NOT NULL: statusHistory.
-    pub status_history: serde_json::Value,
+    pub status_history: Json,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
     pub created_at: DateTime<Utc>,
     /// `updated_at` timestamptz NOT NULL: updatedAt (Mongoose timestamps).
@@ -1296,7 +1293,7 @@ fn read_purchase_requests(
     let mut c_source: Option<enums::PurchaseRequestSource> = None;
     let mut s_source = false;
     let mut c_locale: Option<String> = None;
-    let mut c_status_history: Option<serde_json::Value> = None;
+    let mut c_status_history: Option<Json> = None;
     let mut s_status_history = false;
     let mut d_purchase_request_delivery_info: Option<RawBsonRef<'_>> = None;
     let mut d_purchase_request_delivery_address: Option<RawBsonRef<'_>> = None;
@@ -1925,7 +1922,7 @@ fn read_purchase_requests(
         locale: c_locale,
         status_history: match c_status_history {
             Some(v) => v,
-            None if !s_status_history => serde_json::Value::Array(Vec::new()),
+            None if !s_status_history => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -3175,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=c5b5055d0f0ec89d text=69b70e94fc16b0ce
+// schemac-format: source=6a29e281e054f37f text=805a58abd1b0eba1

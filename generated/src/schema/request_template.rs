@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -52,17 +49,17 @@ pub struct RequestTemplatesRow {
     /// `tags` text[] NOT NULL: tags.
     pub tags: Vec<String>,
     /// `specifications` jsonb NOT NULL: specifications.
-    pub specifications: serde_json::Value,
+    pub specifications: Json,
     /// `variants` jsonb NOT NULL: variants.
-    pub variants: serde_json::Value,
+    pub variants: Json,
     /// `options` jsonb NOT NULL: options.
-    pub options: serde_json::Value,
+    pub options: Json,
     /// `faqs` jsonb NOT NULL: faqs.
-    pub faqs: serde_json::Value,
+    pub faqs: Json,
     /// `delivery_options` jsonb NOT NULL: deliveryOptions.
-    pub delivery_options: serde_json::Value,
+    pub delivery_options: Json,
     /// `custom_fields` jsonb NOT NULL: customFields.
-    pub custom_fields: serde_json::Value,
+    pub custom_fields: Json,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
     pub created_at: DateTime<Utc>,
     /// `updated_at` timestamptz NOT NULL: updatedAt (Mongoose timestamps).
@@ -350,17 +347,17 @@ fn read_request_templates(
     let mut s_images = false;
     let mut c_tags: Option<Vec<String>> = None;
     let mut s_tags = false;
-    let mut c_specifications: Option<serde_json::Value> = None;
+    let mut c_specifications: Option<Json> = None;
     let mut s_specifications = false;
-    let mut c_variants: Option<serde_json::Value> = None;
+    let mut c_variants: Option<Json> = None;
     let mut s_variants = false;
-    let mut c_options: Option<serde_json::Value> = None;
+    let mut c_options: Option<Json> = None;
     let mut s_options = false;
-    let mut c_faqs: Option<serde_json::Value> = None;
+    let mut c_faqs: Option<Json> = None;
     let mut s_faqs = false;
-    let mut c_delivery_options: Option<serde_json::Value> = None;
+    let mut c_delivery_options: Option<Json> = None;
     let mut s_delivery_options = false;
-    let mut c_custom_fields: Option<serde_json::Value> = None;
+    let mut c_custom_fields: Option<Json> = None;
     let mut s_custom_fields = false;
     for item in doc {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
@@ -652,7 +649,7 @@ fn read_request_templates(
         },
         specifications: match c_specifications {
             Some(v) => v,
-            None if !s_specifications => serde_json::Value::Array(Vec::new()),
+            None if !s_specifications => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -665,7 +662,7 @@ fn read_request_templates(
         },
         variants: match c_variants {
             Some(v) => v,
-            None if !s_variants => serde_json::Value::Array(Vec::new()),
+            None if !s_variants => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -678,7 +675,7 @@ fn read_request_templates(
         },
         options: match c_options {
             Some(v) => v,
-            None if !s_options => serde_json::Value::Array(Vec::new()),
+            None if !s_options => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -691,7 +688,7 @@ fn read_request_templates(
         },
         faqs: match c_faqs {
             Some(v) => v,
-            None if !s_faqs => serde_json::Value::Array(Vec::new()),
+            None if !s_faqs => Json::empty_array(),
             None => {
                 return Err(
                     cx.error(&transform::join(path, "faqs"), TransformErrorKind::Missing),
@@ -700,7 +697,7 @@ fn read_request_templates(
         },
         delivery_options: match c_delivery_options {
             Some(v) => v,
-            None if !s_delivery_options => serde_json::Value::Array(Vec::new()),
+            None if !s_delivery_options => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -713,7 +710,7 @@ fn read_request_templates(
         },
         custom_fields: match c_custom_fields {
             Some(v) => v,
-            None if !s_custom_fields => serde_json::Value::Array(Vec::new()),
+            None if !s_custom_fields => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -858,4 +855,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=51946aed69511eac text=242f3809a4a45d88
+// schemac-format: source=9520eec279b04d41 text=9061dcd1745bec9e

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -676,4 +673,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=64a6f80d48ea5ec0 text=6f0ce9c25af4312b
+// schemac-format: source=b4e25cd504817d46 text=9a5a8697aff00434

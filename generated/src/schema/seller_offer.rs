@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -804,4 +801,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=70d375dec04c5f4e text=db8a5b4c17a99a73
+// schemac-format: source=56302834930b9bca text=25b177414c8fc47b

@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -46,7 +43,7 @@ pub struct ShopSettingsRow {
     /// `vacation_message` text: vacationMessage.
     pub vacation_message: Option<String>,
     /// `payment_rails` jsonb NOT NULL: paymentRails.
-    pub payment_rails: serde_json::Value,
+    pub payment_rails: Json,
     /// `payout_address` text: payoutAddress.
     pub payout_address: Option<String>,
     /// `payout_chain` text: payoutChain.
@@ -54,7 +51,7 @@ pub struct ShopSettingsRow {
     /// `return_policy` text: returnPolicy.
     pub return_policy: Option<String>,
     /// `social_links` jsonb: socialLinks.
-    pub social_links: Option<serde_json::Value>,
+    pub social_links: Option<Json>,
     /// `created_at` timestamptz NOT NULL: createdAt (Mongoose timestamps).
     pub created_at: DateTime<Utc>,
     /// `updated_at` timestamptz NOT NULL: updatedAt (Mongoose timestamps).
@@ -314,12 +311,12 @@ fn read_shop_settings(
     let mut c_vacation_mode: Option<bool> = None;
     let mut s_vacation_mode = false;
     let mut c_vacation_message: Option<String> = None;
-    let mut c_payment_rails: Option<serde_json::Value> = None;
+    let mut c_payment_rails: Option<Json> = None;
     let mut s_payment_rails = false;
     let mut c_payout_address: Option<String> = None;
     let mut c_payout_chain: Option<String> = None;
     let mut c_return_policy: Option<String> = None;
-    let mut c_social_links: Option<serde_json::Value> = None;
+    let mut c_social_links: Option<Json> = None;
     for item in doc {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
@@ -521,7 +518,7 @@ fn read_shop_settings(
         vacation_message: c_vacation_message,
         payment_rails: match c_payment_rails {
             Some(v) => v,
-            None if !s_payment_rails => serde_json::Value::Array(Vec::new()),
+            None if !s_payment_rails => Json::empty_array(),
             None => {
                 return Err(
                     cx
@@ -625,4 +622,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=464cdbe4c33bad26 text=e862e935b96f3ede
+// schemac-format: source=144a4c616dcf6e79 text=d34d67fc7a4a95b1

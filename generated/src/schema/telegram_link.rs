@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -518,4 +515,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=6e96a1b85017260e text=0c73a60491202359
+// schemac-format: source=9ca91f916e37941f text=77853dc15e3c781b

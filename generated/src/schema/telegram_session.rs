@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -36,7 +33,7 @@ pub struct TelegramSessionsRow {
     /// `state` text NOT NULL: state.
     pub state: String,
     /// `context` jsonb: context.
-    pub context: Option<serde_json::Value>,
+    pub context: Option<Json>,
     /// `init_data_hash` text: initDataHash.
     pub init_data_hash: Option<String>,
     /// `auth_date` timestamptz: authDate.
@@ -284,7 +281,7 @@ fn read_telegram_sessions(
     let mut c_user_id: Option<Uuid> = None;
     let mut c_state: Option<String> = None;
     let mut s_state = false;
-    let mut c_context: Option<serde_json::Value> = None;
+    let mut c_context: Option<Json> = None;
     let mut c_init_data_hash: Option<String> = None;
     let mut c_auth_date: Option<DateTime<Utc>> = None;
     let mut c_last_activity_at: Option<DateTime<Utc>> = None;
@@ -502,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=b0ca88bff839e6be text=94b67f1f28a51622
+// schemac-format: source=731d43bc2b490b66 text=6002205a2c6b1b55

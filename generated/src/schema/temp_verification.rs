@@ -11,10 +11,7 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{
-    Numeric, TransformError, TransformErrorKind, bsonval, ids, serde_json,
-};
-
+use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
 use super::enums;
 
 /// The Mongo collection.
@@ -42,7 +39,7 @@ pub struct TempVerificationsRow {
     /// `max_attempts` int4 NOT NULL: maxAttempts.
     pub max_attempts: i32,
     /// `payload` jsonb: payload.
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<Json>,
     /// `consumed_at` timestamptz: consumedAt.
     pub consumed_at: Option<DateTime<Utc>>,
     /// `expires_at` timestamptz NOT NULL: expiresAt.
@@ -293,7 +290,7 @@ fn read_temp_verifications(
     let mut s_attempts = false;
     let mut c_max_attempts: Option<i32> = None;
     let mut s_max_attempts = false;
-    let mut c_payload: Option<serde_json::Value> = None;
+    let mut c_payload: Option<Json> = None;
     let mut c_consumed_at: Option<DateTime<Utc>> = None;
     let mut c_expires_at: Option<DateTime<Utc>> = None;
     for item in doc {
@@ -526,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=e5d67c23fa786d33 text=eddbb9ebebaa9f1a
+// schemac-format: source=bd360a8a502cc635 text=9add426c58801c11
