@@ -260,13 +260,13 @@ pub fn as_json(value: RawBsonRef<'_>) -> Result<Json, TransformErrorKind> {
 /// (whose scope the depth check also follows), for the caller to take the checked `Bson` way.
 /// The types not written here go through `Bson` one value at a time.
 fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) -> Option<()> {
-    use std::fmt::Write;
+    // `{"$tag":"text"}`, for texts that need no escaping (hex digits, RFC 3339, decimals).
     let tagged = |out: &mut String, tag: &str, text: &str| {
         out.push_str("{\"");
         out.push_str(tag);
-        out.push_str("\":");
-        push_json_string(out, text);
-        out.push('}');
+        out.push_str("\":\"");
+        out.push_str(text);
+        out.push_str("\"}");
     };
     match value {
         RawBsonRef::Document(_) | RawBsonRef::Array(_) if depth > MAX_JSON_DEPTH => return None,
@@ -299,11 +299,19 @@ fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) 
         RawBsonRef::String(s) => push_json_string(out, s),
         RawBsonRef::Boolean(b) => out.push_str(if b { "true" } else { "false" }),
         RawBsonRef::Null => out.push_str("null"),
-        RawBsonRef::Int32(v) => write!(out, "{v}").ok()?,
-        RawBsonRef::Int64(v) => write!(out, "{v}").ok()?,
+        RawBsonRef::Int32(v) => push_integer(out, v.into()),
+        RawBsonRef::Int64(v) => push_integer(out, v),
         // serde_json's own printing (ryu), for the same digits as its `Value`.
         RawBsonRef::Double(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).ok()?),
-        RawBsonRef::ObjectId(oid) => tagged(out, "$oid", &ids::object_id_hex(&oid)),
+        RawBsonRef::ObjectId(oid) => {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("{\"$oid\":\"");
+            for byte in oid.bytes() {
+                out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+                out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+            }
+            out.push_str("\"}");
+        }
         RawBsonRef::DateTime(date) => match rfc3339(date) {
             Some(text) => tagged(out, "$date", &text),
             None => out.push_str(&Bson::DateTime(date).into_relaxed_extjson().to_string()),
@@ -326,30 +334,88 @@ fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) 
 /// backspace, form feed, newline, carriage return and tab, `\u00xx` for the other control
 /// characters; everything else as it is.
 fn push_json_string(out: &mut String, s: &str) {
+    /// Per byte: 0 when it is written as it is, else the letter of its escape (`u`: `\u00xx`).
+    const ESCAPE: [u8; 256] = {
+        let mut table = [0_u8; 256];
+        let mut byte = 0;
+        while byte < 0x20 {
+            table[byte] = b'u';
+            byte += 1;
+        }
+        table[0x08] = b'b';
+        table[0x09] = b't';
+        table[0x0a] = b'n';
+        table[0x0c] = b'f';
+        table[0x0d] = b'r';
+        table[b'"' as usize] = b'"';
+        table[b'\\' as usize] = b'\\';
+        table
+    };
+    /// Whether any of 8 bytes is a control character, `"` or `\\` (exact, by the "has a byte
+    /// less than n" and "has a zero byte" word tricks).
+    fn any_to_escape(word: u64) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+        word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0
+            || has_zero(word ^ (ONES * u64::from(b'"')))
+            || has_zero(word ^ (ONES * u64::from(b'\\')))
+    }
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, byte) in s.bytes().enumerate() {
-        let short = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while there is nothing to escape: most text.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            if !any_to_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let byte = bytes[i];
+        let escape = ESCAPE[usize::from(byte)];
+        if escape == 0 {
+            i += 1;
+            continue;
+        }
         // `i` is at an ASCII byte, so both slices end on character boundaries.
         out.push_str(&s[start..i]);
-        match short {
-            "" => out.push_str(&format!("\\u{byte:04x}")),
-            short => out.push_str(short),
+        out.push('\\');
+        match escape {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+            letter => out.push(char::from(letter)),
         }
         start = i + 1;
+        i += 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// An integer in decimal, without the formatting machinery.
+fn push_integer(out: &mut String, value: i64) {
+    let mut digits = [0_u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// The last millisecond of year 9999, `9999-12-31T23:59:59.999Z`.
@@ -812,7 +878,7 @@ mod tests {
         use bson::{Binary, Decimal128, Regex, Timestamp};
         let d = doc! {
             "s": "x", "esc": "q\"b\\n\nr\rt\tb\u{8}f\u{c}z\u{0}u\u{1f}d\u{7f}é\u{2028}😀",
-            "e\"k\u{1}": 1, "b": true, "n": null, "i": 7, "l": -8_i64, "f": 1.5, "z": -0.0,
+            "e\"k\u{1}": 1, "lmin": i64::MIN, "imin": i32::MIN, "b": true, "n": null, "i": 7, "l": -8_i64, "f": 1.5, "z": -0.0,
             "nan": f64::NAN, "inf": f64::NEG_INFINITY, "big": 1e300,
             "oid": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap(),
             "at": bson::DateTime::from_millis(1_700_000_000_123),
@@ -886,10 +952,19 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn json_strings_are_escaped_as_serde_json_escapes_them(s in ".*") {
+        fn json_strings_are_escaped_as_serde_json_escapes_them(
+            s in proptest::prop_oneof![".*", "[\\x00-\\x7f\"\\\\é]{0,40}"],
+        ) {
             let mut out = String::new();
             push_json_string(&mut out, &s);
             proptest::prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn integers_are_written_as_serde_json_writes_them(v in proptest::prelude::any::<i64>()) {
+            let mut out = String::new();
+            push_integer(&mut out, v);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&v).unwrap());
         }
 
         #[test]

@@ -258,7 +258,11 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         }
     }
     if item_id {
-        push_field("legacy_object_id", "oid.to_hex()".into(), &mut fields_init);
+        push_field(
+            "legacy_object_id",
+            "ids::object_id_hex(&oid)".into(),
+            &mut fields_init,
+        );
     }
     for l in &locals {
         push_field(&l.column.name, local_value(l), &mut fields_init);

@@ -484,7 +484,7 @@ fn read_addresses(
     cx.record_id(&oid, id);
     let row = AddressesRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         user_id: cx.required(c_user_id, &transform::join(path, "userId"))?,
         label: c_label,
         address_type: match c_address_type {
@@ -630,4 +630,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=67f3e4bdb7b2157c text=81b02b49af597a48
+// schemac-format: source=019672094eb6f16e text=796ca7beaa327991

@@ -457,7 +457,7 @@ fn read_blog_posts(
     cx.record_id(&oid, id);
     let row = BlogPostsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         title: cx.required(c_title, &transform::join(path, "title"))?,
         slug: c_slug,
         excerpt: c_excerpt,
@@ -602,4 +602,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=4fe8aa077bfe5c8d text=dd133799780ff204
+// schemac-format: source=fcedc9c63c156d64 text=10b19ac6e95b2b54

@@ -379,7 +379,7 @@ fn read_categories(
     cx.record_id(&oid, id);
     let row = CategoriesRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         name: cx.required(c_name, &transform::join(path, "name"))?,
         slug: cx.required(c_slug, &transform::join(path, "slug"))?,
         description: c_description,
@@ -493,4 +493,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=ede9355e4270b6f2 text=5bb35fbd9910135c
+// schemac-format: source=dfb7a37d488fffba text=3f32dbb2eef6858d

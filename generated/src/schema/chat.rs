@@ -968,7 +968,7 @@ fn read_chats(
     cx.record_id(&oid, id);
     let row = ChatsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         r#type: cx.required(c_type, &transform::join(path, "type"))?,
         purchase_request_id: c_purchase_request_id,
         dispute_id: c_dispute_id,
@@ -1350,7 +1350,7 @@ fn read_chat_messages(
         id,
         chat_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         author: cx.required(c_author, &transform::join(path, "author"))?,
         kind: match c_kind {
             Some(v) => v,
@@ -1856,4 +1856,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=a037b3ec0ea85881 text=e99b7028ff501f0c
+// schemac-format: source=e1ac68b3927f9e0d text=ed24b5839177922f

@@ -371,7 +371,7 @@ fn read_config_settings(
     cx.record_id(&oid, id);
     let row = ConfigSettingsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         key: cx.required(c_key, &transform::join(path, "key"))?,
         value: cx.required(c_value, &transform::join(path, "value"))?,
         value_type: cx.required(c_value_type, &transform::join(path, "valueType"))?,
@@ -464,4 +464,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=dac2fd9f0783baf9 text=6b6430493f4bac04
+// schemac-format: source=36c59750f4c932df text=293a2ded5e12e9d3

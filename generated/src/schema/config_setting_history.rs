@@ -344,7 +344,7 @@ fn read_config_setting_history(
     cx.record_id(&oid, id);
     let row = ConfigSettingHistoryRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         setting_id: c_setting_id,
         key: cx.required(c_key, &transform::join(path, "key"))?,
         old_value: c_old_value,
@@ -428,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=bb77b187e05fe5b3 text=c2e4d9c3879854dd
+// schemac-format: source=9814006725ffa6bf text=0ab7e32df252c409

@@ -709,7 +709,7 @@ fn read_derived_destinations(
     cx.record_id(&oid, id);
     let row = DerivedDestinationsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         kind: cx.required(c_kind, &transform::join(path, "kind"))?,
         payment_id: c_payment_id,
         trezor_account_id: cx
@@ -990,7 +990,7 @@ fn read_derived_destination_sweeps(
         id,
         derived_destination_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         tx_hash: cx.required(c_tx_hash, &transform::join(path, "txHash"))?,
         amount: cx.required(c_amount, &transform::join(path, "amount"))?,
         gas_used: c_gas_used,
@@ -1076,4 +1076,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=1141fb2fb72be782 text=ee3df9b02b64f2fb
+// schemac-format: source=92fad4b0f871ee8f text=5c85543ee6997c42

@@ -584,7 +584,7 @@ fn read_disputes(
     cx.record_id(&oid, id);
     let row = DisputesRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         purchase_request_id: cx
             .required(
                 c_purchase_request_id,
@@ -774,4 +774,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=e8acc9ba9fa5fb55 text=6e119c9098976b35
+// schemac-format: source=4d33f666156b5af1 text=55e9ff530b43d0c1

@@ -609,7 +609,7 @@ fn read_funds_ledger_entries(
     cx.record_id(&oid, id);
     let row = FundsLedgerEntriesRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         account_type: cx
             .required(c_account_type, &transform::join(path, "accountType"))?,
         account_id: c_account_id,
@@ -767,4 +767,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=d0ff2476620a04da text=a1a40a08a5cebfd0
+// schemac-format: source=e55b126acd035faf text=6176b7a0ef7f363e

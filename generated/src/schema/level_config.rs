@@ -372,7 +372,7 @@ fn read_level_configs(
     cx.record_id(&oid, id);
     let row = LevelConfigsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         level: cx.required(c_level, &transform::join(path, "level"))?,
         name: cx.required(c_name, &transform::join(path, "name"))?,
         min_points: cx.required(c_min_points, &transform::join(path, "minPoints"))?,
@@ -482,4 +482,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=e2f1ca2669059f42 text=5e5b5da19336fac7
+// schemac-format: source=872b5d1ffa0744f1 text=c8a9262f1c08e9b3

@@ -422,7 +422,7 @@ fn read_notifications(
     cx.record_id(&oid, id);
     let row = NotificationsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         user_id: cx.required(c_user_id, &transform::join(path, "userId"))?,
         r#type: cx.required(c_type, &transform::join(path, "type"))?,
         title: cx.required(c_title, &transform::join(path, "title"))?,
@@ -536,4 +536,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=4c940d26c33748bb text=3217c61186b0fd07
+// schemac-format: source=2899a7832b3d3167 text=0f42514bd4ca7698

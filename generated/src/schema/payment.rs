@@ -894,7 +894,7 @@ fn read_payments(
     cx.record_id(&oid, id);
     let row = PaymentsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         buyer_id: cx.required(c_buyer_id, &transform::join(path, "buyerId"))?,
         provider: cx.required(c_provider, &transform::join(path, "provider"))?,
         provider_payment_id: c_provider_payment_id,
@@ -1327,4 +1327,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=0177b0db938ae568 text=bff9cd6cc65110af
+// schemac-format: source=6abf8ea014170b17 text=f6743fdec32d9a49

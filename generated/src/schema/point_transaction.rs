@@ -390,7 +390,7 @@ fn read_point_transactions(
     cx.record_id(&oid, id);
     let row = PointTransactionsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         user_id: cx.required(c_user_id, &transform::join(path, "userId"))?,
         r#type: cx.required(c_type, &transform::join(path, "type"))?,
         points: cx.required(c_points, &transform::join(path, "points"))?,
@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=d8861d197e7e8c2d text=e515888b576613a7
+// schemac-format: source=47cde369a2c80b8d text=22fcd26b94ef1286

@@ -1704,7 +1704,7 @@ fn read_purchase_requests(
     cx.record_id(&oid, id);
     let row = PurchaseRequestsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         title: cx.required(c_title, &transform::join(path, "title"))?,
         description: cx.required(c_description, &transform::join(path, "description"))?,
         buyer_id: cx.required(c_buyer_id, &transform::join(path, "buyerId"))?,
@@ -2909,7 +2909,7 @@ fn read_purchase_request_preferred_sellers(
         id,
         purchase_request_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         seller_id: cx.required(c_seller_id, &transform::join(path, "sellerId"))?,
         added_at: match c_added_at {
             Some(v) => v,
@@ -3072,7 +3072,7 @@ fn read_delivery_attempts(
         id,
         purchase_request_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         attempt_no: cx.required(c_attempt_no, &transform::join(path, "attemptNo"))?,
         carrier: c_carrier,
         tracking_number: c_tracking_number,
@@ -3172,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=6a29e281e054f37f text=805a58abd1b0eba1
+// schemac-format: source=1d8a67f680992f51 text=f3fdf7a92c5e8d76

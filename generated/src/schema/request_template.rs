@@ -567,7 +567,7 @@ fn read_request_templates(
     cx.record_id(&oid, id);
     let row = RequestTemplatesRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         seller_id: cx.required(c_seller_id, &transform::join(path, "sellerId"))?,
         category_id: cx.required(c_category_id, &transform::join(path, "categoryId"))?,
         title: cx.required(c_title, &transform::join(path, "title"))?,
@@ -855,4 +855,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=9520eec279b04d41 text=9061dcd1745bec9e
+// schemac-format: source=8e36fc5f21567188 text=7c43c557ba03863f

@@ -498,7 +498,7 @@ fn read_reviews(
     cx.record_id(&oid, id);
     let row = ReviewsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         reviewer_id: cx.required(c_reviewer_id, &transform::join(path, "reviewerId"))?,
         subject_type: cx
             .required(c_subject_type, &transform::join(path, "subjectType"))?,
@@ -673,4 +673,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=b4e25cd504817d46 text=9a5a8697aff00434
+// schemac-format: source=7fab5f414f480d4b text=74b36b317e1e3cc6

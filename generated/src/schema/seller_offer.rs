@@ -588,7 +588,7 @@ fn read_seller_offers(
     cx.record_id(&oid, id);
     let row = SellerOffersRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         purchase_request_id: cx
             .required(
                 c_purchase_request_id,
@@ -801,4 +801,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=56302834930b9bca text=25b177414c8fc47b
+// schemac-format: source=c36e15a01e8c7b7f text=63493357a189d4ae

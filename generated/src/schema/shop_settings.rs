@@ -470,7 +470,7 @@ fn read_shop_settings(
     cx.record_id(&oid, id);
     let row = ShopSettingsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         seller_id: cx.required(c_seller_id, &transform::join(path, "sellerId"))?,
         shop_name: cx.required(c_shop_name, &transform::join(path, "shopName"))?,
         description: c_description,
@@ -622,4 +622,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=144a4c616dcf6e79 text=d34d67fc7a4a95b1
+// schemac-format: source=af233acaf06bd6d4 text=2d832cdea24a63ce

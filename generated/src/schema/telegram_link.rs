@@ -410,7 +410,7 @@ fn read_telegram_links(
     cx.record_id(&oid, id);
     let row = TelegramLinksRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         user_id: cx.required(c_user_id, &transform::join(path, "userId"))?,
         telegram_user_id: cx
             .required(c_telegram_user_id, &transform::join(path, "telegramUserId"))?,
@@ -515,4 +515,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=9ca91f916e37941f text=77853dc15e3c781b
+// schemac-format: source=eb82dc925e94968a text=414c5f23868303ac

@@ -394,7 +394,7 @@ fn read_telegram_sessions(
     cx.record_id(&oid, id);
     let row = TelegramSessionsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         telegram_user_id: cx
             .required(c_telegram_user_id, &transform::join(path, "telegramUserId"))?,
         chat_id: cx.required(c_chat_id, &transform::join(path, "chatId"))?,
@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=731d43bc2b490b66 text=6002205a2c6b1b55
+// schemac-format: source=dd7587329dc3c5ef text=2a15b190e5d33a30

@@ -415,7 +415,7 @@ fn read_temp_verifications(
     cx.record_id(&oid, id);
     let row = TempVerificationsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         purpose: cx.required(c_purpose, &transform::join(path, "purpose"))?,
         user_id: c_user_id,
         email: c_email,
@@ -523,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=bd360a8a502cc635 text=9add426c58801c11
+// schemac-format: source=206ad9cb32353fc7 text=303fd78041210327

@@ -533,7 +533,7 @@ fn read_trezor_accounts(
     cx.record_id(&oid, id);
     let row = TrezorAccountsRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         label: cx.required(c_label, &transform::join(path, "label"))?,
         xpub: cx.required(c_xpub, &transform::join(path, "xpub"))?,
         account_index: cx
@@ -758,7 +758,7 @@ fn read_trezor_derived_addresses(
         id,
         trezor_account_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         path: cx.required(c_path, &transform::join(path, "path"))?,
         index: cx.required(c_index, &transform::join(path, "index"))?,
         address: cx.required(c_address, &transform::join(path, "address"))?,
@@ -846,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=0c5184e1a40287f3 text=0330a74384f3ed49
+// schemac-format: source=bb393f8b329277bd text=81623e21cd5eaee0

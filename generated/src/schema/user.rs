@@ -1296,7 +1296,7 @@ fn read_users(
     cx.record_id(&oid, id);
     let row = UsersRow {
         id,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         email: c_email,
         email_verified: match c_email_verified {
             Some(v) => v,
@@ -2035,7 +2035,7 @@ fn read_user_passkeys(
         id,
         user_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         credential_id: cx
             .required(c_credential_id, &transform::join(path, "credentialId"))?,
         public_key: cx.required(c_public_key, &transform::join(path, "publicKey"))?,
@@ -2245,7 +2245,7 @@ fn read_user_refresh_tokens(
         id,
         user_id: parent,
         ordinal: transform::ordinal(index).map_err(|k| cx.error(path, k))?,
-        legacy_object_id: oid.to_hex(),
+        legacy_object_id: ids::object_id_hex(&oid),
         token_hash: cx.required(c_token_hash, &transform::join(path, "tokenHash"))?,
         expires_at: cx.required(c_expires_at, &transform::join(path, "expiresAt"))?,
         user_agent: c_user_agent,
@@ -2310,4 +2310,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=0020879fa5ac041c text=4848daac30832cd5
+// schemac-format: source=3f42a6260deae655 text=894a8568a3f61ed2
