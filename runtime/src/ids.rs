@@ -73,14 +73,18 @@ pub fn object_id_from_uuid(uuid: &Uuid) -> Option<ObjectId> {
 /// The 24 lowercase hex digits of `oid`, as [`ObjectId::to_hex`] writes them, without its
 /// character-by-character collect (several times faster; it runs a few times per document).
 pub fn object_id_hex(oid: &ObjectId) -> String {
+    let mut hex = String::with_capacity(24);
+    push_object_id_hex(&mut hex, oid);
+    hex
+}
+
+/// Appends the 24 lowercase hex digits of `oid` to `out` (the jsonb writer puts them in place).
+pub fn push_object_id_hex(out: &mut String, oid: &ObjectId) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = [0_u8; 24];
-    for (i, byte) in oid.bytes().iter().enumerate() {
-        hex[2 * i] = DIGITS[usize::from(byte >> 4)];
-        hex[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+    for byte in oid.bytes() {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
-    // Only ASCII digits were written: the conversion cannot fail.
-    String::from_utf8(hex.to_vec()).unwrap_or_default()
 }
 
 /// A stable UUID for the `ordinal`-th item (0-based) of the array at Mongo path `path` inside the

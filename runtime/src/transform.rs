@@ -304,12 +304,8 @@ fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) 
         // serde_json's own printing (ryu), for the same digits as its `Value`.
         RawBsonRef::Double(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).ok()?),
         RawBsonRef::ObjectId(oid) => {
-            const DIGITS: &[u8; 16] = b"0123456789abcdef";
             out.push_str("{\"$oid\":\"");
-            for byte in oid.bytes() {
-                out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-                out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-            }
+            ids::push_object_id_hex(out, &oid);
             out.push_str("\"}");
         }
         RawBsonRef::DateTime(date) => match rfc3339(date) {
