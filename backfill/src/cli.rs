@@ -58,6 +58,11 @@ enum Command {
         /// Skip keys the catalogue does not declare instead of failing the document.
         #[arg(long)]
         lenient: bool,
+        /// Check references row by row, by PostgreSQL's foreign key triggers. By default a
+        /// role that may set session_replication_role (a superuser, or one granted SET on it)
+        /// checks a batch's references in bulk, one query per foreign key, which is faster.
+        #[arg(long)]
+        row_checks: bool,
         /// No progress bars.
         #[arg(long)]
         no_progress: bool,
@@ -120,6 +125,7 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
             allow_gaps,
             restart,
             lenient,
+            row_checks,
             no_progress,
             format,
         } => {
@@ -140,6 +146,7 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
                 progress: !no_progress && matches!(format, Format::Text),
                 jobs,
                 connect: Some(config),
+                bulk_checks: !row_checks,
             };
             let report = load::backfill(registry, &mut client, &opts).map_err(|e| e.to_string())?;
             match format {

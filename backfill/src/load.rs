@@ -59,6 +59,11 @@ pub struct Options {
     /// How to open the connections of `jobs` beyond the client the backfill is given (the
     /// CLI's `--database-url`). Without it, one collection loads at a time.
     pub connect: Option<postgres::Config>,
+    /// Check a batch's references in bulk, one query per foreign key, with the per-row foreign
+    /// key triggers off while it merges (`session_replication_role = replica`, which the role
+    /// must be allowed to set); false, or when the role may not: row by row, by the triggers.
+    /// Either way every foreign key holds when a batch commits.
+    pub bulk_checks: bool,
 }
 
 impl Options {
@@ -73,6 +78,7 @@ impl Options {
             progress: true,
             jobs: 1,
             connect: None,
+            bulk_checks: true,
         }
     }
 }
@@ -131,6 +137,9 @@ pub struct CollectionReport {
     /// Time spent by this run.
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
+    /// Its references were checked in bulk per batch (see [`Options::bulk_checks`]), not row
+    /// by row.
+    pub bulk_checks: bool,
     /// In lenient mode, the keys the catalogue does not declare, skipped: Mongo path (array
     /// indexes as `$`) and how many times this run met it.
     pub unknown_keys: std::collections::BTreeMap<String, u64>,
@@ -168,6 +177,9 @@ pub struct Report {
     pub dangling: Vec<Dangling>,
     /// Collections of the dump the catalogue does not have: not loaded.
     pub not_in_catalogue: Vec<String>,
+    /// Bulk reference checks were asked for but the role may not set
+    /// `session_replication_role`: every reference was checked row by row.
+    pub bulk_checks_refused: bool,
 }
 
 impl Report {
@@ -204,6 +216,8 @@ pub fn backfill(
     let steps = order::order(&selected)?;
     check_migrated(client, &steps)?;
     prepare(client)?;
+    let bulk_checks = opts.bulk_checks && may_skip_row_checks(client)?;
+    report.bulk_checks_refused = opts.bulk_checks && !bulk_checks;
     // A killed run's session may hold the lock for a moment after its client died.
     let mut attempts = 0;
     while !client
@@ -219,7 +233,7 @@ pub fn backfill(
     let result = client
         .batch_execute(&session())
         .map_err(Error::from)
-        .and_then(|()| run(client, &steps, opts, &mut report));
+        .and_then(|()| run(client, &steps, opts, bulk_checks, &mut report));
     let _ = client.batch_execute(&format!("RESET {SKIP_HOOKS}; RESET synchronous_commit"));
     let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
     result.map(|()| report)
@@ -233,12 +247,26 @@ fn session() -> String {
     format!("SET {SKIP_HOOKS} = on; SET synchronous_commit = off")
 }
 
+/// Whether the role may set `session_replication_role` (a superuser, or on PostgreSQL 15 and
+/// later a role granted `SET ON PARAMETER session_replication_role`).
+fn may_skip_row_checks(client: &mut Client) -> Result<bool, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let allowed = match tx.batch_execute("SET LOCAL session_replication_role = replica") {
+        Ok(()) => true,
+        Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => false,
+        Err(e) => return Err(e),
+    };
+    tx.rollback()?;
+    Ok(allowed)
+}
+
 /// Loads the steps level by level (see [`levels`]): the collections of a level on up to
 /// `opts.jobs` connections at once, then fills in the deferred references.
 fn run(
     client: &mut Client,
     steps: &[Step<'_>],
     opts: &Options,
+    bulk_checks: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
     let bars = MultiProgress::with_draw_target(if opts.progress {
@@ -270,7 +298,7 @@ fn run(
                     loop {
                         let next = queue.lock().expect("no thread panics holding it").next();
                         let Some(i) = next else { break };
-                        let result = load_step(client, &steps[i], opts, bars);
+                        let result = load_step(client, &steps[i], opts, bulk_checks, bars);
                         let failed = result.is_err();
                         finished
                             .lock()
@@ -332,18 +360,22 @@ fn load_step(
     client: &mut Client,
     step: &Step<'_>,
     opts: &Options,
+    bulk_checks: bool,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
     let mut tx = client.transaction()?;
-    let stage = Stage::new(
+    let mut stage = Stage::new(
         &mut tx,
         step.collection,
         &step.deferred,
         "stage_",
         Lifetime::Session,
     )?;
+    let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
     tx.commit()?;
-    load_collection(client, step, &stage, opts, bars)
+    let mut report = load_collection(client, step, &stage, opts, bars)?;
+    report.bulk_checks = bulk_checks;
+    Ok(report)
 }
 
 /// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
@@ -465,6 +497,7 @@ fn load_collection(
         read_now: 0,
         resumed_after: 0,
         elapsed: Duration::ZERO,
+        bulk_checks: false,
         unknown_keys: Default::default(),
     };
     if same_dump && !opts.restart {
@@ -640,20 +673,36 @@ fn flush(
     let mut tx = client.transaction()?;
     let mut inserted = 0;
     let mut load_failures = 0;
-    let whole = {
+    // The fast way when every document is new and every reference is there; then the whole
+    // batch merged, row-checked; then one document at a time.
+    let mut whole = None;
+    let ways = [Checks::Bulk, Checks::Row]
+        .into_iter()
+        .filter(|&c| c == Checks::Row || stage.checks_in_bulk());
+    for checks in ways {
         let mut sp = tx.savepoint("batch")?;
-        match load_docs(&mut sp, step, stage, &batch.docs, false) {
-            Ok(n) => sp.commit().map(|()| Some(n))?,
-            Err(_) => None,
+        if let Ok(Some(n)) = load_docs(&mut sp, step, stage, &batch.docs, checks, false) {
+            sp.commit()?;
+            whole = Some(n);
+            break;
         }
-    };
+    }
     match whole {
         Some(n) => inserted = n,
         None => {
             // One document at a time, to find the ones that fail.
             for doc in &batch.docs {
                 let mut sp = tx.savepoint("doc")?;
-                match load_docs(&mut sp, step, stage, std::slice::from_ref(doc), true) {
+                match load_docs(
+                    &mut sp,
+                    step,
+                    stage,
+                    std::slice::from_ref(doc),
+                    Checks::Row,
+                    true,
+                )
+                .map(|n| n.unwrap_or_default())
+                {
                     Ok(n) => {
                         sp.commit()?;
                         inserted += n;
@@ -695,27 +744,46 @@ fn flush(
 /// The prefix of the error of a document that transformed but failed to load.
 const LOAD_PREFIX: &str = "load: ";
 
+/// How [`load_docs`] writes and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    /// Plain inserts, references checked in bulk ([`Stage::insert_checked_in_bulk`]): for new
+    /// documents whose references all point somewhere.
+    Bulk,
+    /// `INSERT ... ON CONFLICT DO NOTHING`, references checked row by row by PostgreSQL, which
+    /// names the one that fails.
+    Row,
+}
+
 /// COPY, merge, id_map and deferred references of `docs`, inside the caller's savepoint.
-/// Returns how many documents were new. The staging rows are removed before returning: by
-/// TRUNCATE for a batch, by DELETE when `one` document of a batch is retried (cheaper for a
-/// few rows).
+/// Returns how many documents were new, or `None` when the bulk check found a reference that
+/// points nowhere (roll back to the savepoint: which document is at fault is for a row-checked
+/// retry to tell). The staging rows are removed before returning: by TRUNCATE for a batch, by
+/// DELETE for `one` document retried (cheaper for a few rows).
 fn load_docs(
     tx: &mut Transaction<'_>,
     step: &Step<'_>,
     stage: &Stage,
     docs: &[Pending],
+    checks: Checks,
     one: bool,
-) -> Result<u64, postgres::Error> {
+) -> Result<Option<u64>, postgres::Error> {
     let rows: Vec<&dyn Rows> = docs.iter().map(|d| d.rows.as_ref()).collect();
     stage.copy(tx, &rows)?;
-    let inserted = stage.merge(tx)?;
+    let inserted = match checks {
+        Checks::Bulk => match stage.insert_checked_in_bulk(tx)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+        Checks::Row => stage.merge(tx)?,
+    };
     let unresolved = stage.unresolved(tx)?;
     if one {
         stage.empty(tx)?;
     } else {
         stage.clear(tx)?;
     }
-    record_id_map(tx, docs)?;
+    record_id_map(tx, docs, checks == Checks::Row)?;
     let pending: Vec<(&Unresolved, &Pending)> = unresolved
         .iter()
         .filter_map(|u| {
@@ -726,10 +794,15 @@ fn load_docs(
         })
         .collect();
     record_pending(tx, step, &pending)?;
-    Ok(inserted)
+    Ok(Some(inserted))
 }
 
-fn record_id_map(tx: &mut Transaction<'_>, docs: &[Pending]) -> Result<(), postgres::Error> {
+/// The documents' id_map rows; `ON CONFLICT DO NOTHING` unless the documents are all new.
+fn record_id_map(
+    tx: &mut Transaction<'_>,
+    docs: &[Pending],
+    on_conflict: bool,
+) -> Result<(), postgres::Error> {
     let (mut collections, mut legacy, mut ids) = (Vec::new(), Vec::new(), Vec::new());
     for row in docs.iter().flat_map(|d| &d.id_map) {
         collections.push(row.collection);
@@ -739,12 +812,14 @@ fn record_id_map(tx: &mut Transaction<'_>, docs: &[Pending]) -> Result<(), postg
     if ids.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "INSERT INTO public.id_map (collection, legacy_object_id, id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
-         ON CONFLICT DO NOTHING",
-        &[&collections, &legacy, &ids],
-    )?;
+    let sql = "INSERT INTO public.id_map (collection, legacy_object_id, id)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])";
+    let sql = if on_conflict {
+        format!("{sql} ON CONFLICT DO NOTHING")
+    } else {
+        sql.to_string()
+    };
+    tx.execute(&sql, &[&collections, &legacy, &ids])?;
     Ok(())
 }
 
@@ -952,6 +1027,7 @@ impl std::fmt::Display for Report {
                     c.read_now.to_string(),
                     rate,
                     format!("{secs:.2}"),
+                    if c.bulk_checks { "bulk" } else { "row" }.to_string(),
                 ]
             })
             .collect();
@@ -970,6 +1046,7 @@ impl std::fmt::Display for Report {
                     "read now",
                     "docs/s",
                     "seconds",
+                    "checks",
                 ],
                 &rows,
             )
@@ -985,6 +1062,14 @@ impl std::fmt::Display for Report {
             self.gaps(),
             self.resolved
         )?;
+        if self.bulk_checks_refused {
+            writeln!(
+                f,
+                "references checked row by row: this role may not set session_replication_role, \
+                 which checking them in bulk (faster) needs; a superuser can allow it with \
+                 GRANT SET ON PARAMETER session_replication_role TO <role> (PostgreSQL 15+)"
+            )?;
+        }
         for d in &self.dangling {
             writeln!(
                 f,

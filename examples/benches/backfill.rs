@@ -2,7 +2,10 @@
 //! run:
 //!
 //! - `schemac_backfill`: the engine (binary COPY into staging, `INSERT ... ON CONFLICT DO
-//!   NOTHING`, id_map, checkpoints), from the dump files, one collection at a time;
+//!   NOTHING`, foreign keys checked in bulk per batch, id_map, checkpoints), from the dump
+//!   files, one collection at a time;
+//! - `schemac_backfill_row_checks`: the same with every foreign key checked row by row by
+//!   PostgreSQL's triggers (`--row-checks`);
 //! - `schemac_backfill_jobs<N>`: the same with N connections (one per core, the CLI's
 //!   default), independent collections loading in parallel;
 //! - `insert_500`: the plan's pattern, batched `INSERT ... VALUES (...) x 500 ... ON CONFLICT DO
@@ -12,7 +15,7 @@
 //!
 //! The baselines run with `session_replication_role = replica` (foreign keys and triggers off),
 //! since a plain load order cannot satisfy the catalogue's reference cycles; the engine checks
-//! every foreign key. That favours the baselines: the ratios are conservative.
+//! every foreign key (in bulk or row by row). That favours the baselines: the ratios are conservative.
 //!
 //! Each iteration loads into a fresh, migrated database (made outside the timing).
 //! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
@@ -68,11 +71,13 @@ fn ordered() -> Vec<&'static dyn Collection> {
         .collect()
 }
 
-/// Loads the dump with the engine on `jobs` connections; returns the rows written.
-fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize) -> u64 {
+/// Loads the dump with the engine on `jobs` connections, references checked in bulk or row by
+/// row; returns the rows written.
+fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize, bulk_checks: bool) -> u64 {
     let mut opts = Options::new(dump);
     opts.progress = false;
     opts.jobs = jobs;
+    opts.bulk_checks = bulk_checks;
     opts.connect = Some(url.parse().expect("the test database's url"));
     let report = backfill(REGISTRY, client, &opts).expect("backfills");
     assert_eq!(report.gaps(), 0, "{report}");
@@ -165,7 +170,7 @@ fn insert_500(client: &mut Client, docs: &Transformed) -> u64 {
 /// Text files of every table's rows, written by the engine's load, for `\copy`.
 fn prepare_copy_files(dump: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
     let (db, mut client) = migrated();
-    engine(&mut client, db.url(), dump, 1);
+    engine(&mut client, db.url(), dump, 1, true);
     let mut files = Vec::new();
     for c in ordered() {
         for t in c.tables() {
@@ -205,7 +210,7 @@ fn bench(c: &mut Criterion) {
     let files = prepare_copy_files(&dump, &copy_dir);
     let rows = {
         let (db, mut client) = migrated();
-        engine(&mut client, db.url(), &dump, 1)
+        engine(&mut client, db.url(), &dump, 1, true)
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{} documents per collection, {rows} rows", docs);
@@ -217,7 +222,16 @@ fn bench(c: &mut Criterion) {
     group.bench_function("schemac_backfill", |b| {
         b.iter_custom(|iters| {
             timed(iters, |client, url| {
-                assert_eq!(engine(client, url, &dump, 1), rows)
+                assert_eq!(engine(client, url, &dump, 1, true), rows)
+            })
+        })
+    });
+    // The same with every foreign key checked by PostgreSQL's per-row triggers (`--row-checks`,
+    // or a role that may not set session_replication_role).
+    group.bench_function("schemac_backfill_row_checks", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, |client, url| {
+                assert_eq!(engine(client, url, &dump, 1, false), rows)
             })
         })
     });
@@ -226,7 +240,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function(format!("schemac_backfill_jobs{cores}"), |b| {
         b.iter_custom(|iters| {
             timed(iters, |client, url| {
-                assert_eq!(engine(client, url, &dump, cores), rows)
+                assert_eq!(engine(client, url, &dump, cores, true), rows)
             })
         })
     });

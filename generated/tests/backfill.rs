@@ -275,6 +275,189 @@ fn parallel_jobs_load_the_same_database_as_one_at_a_time() {
 }
 
 #[test]
+fn bulk_reference_checks_load_the_same_database_as_row_by_row_checks() {
+    // Good and bad documents, and a payment whose buyer is in no dump: the bulk check must
+    // find it, and the row-checked retry name it, as row-by-row checks do.
+    let scratch = Scratch::new("checks");
+    good_and_bad_dump(&scratch.0);
+    let mut payments = good("payments");
+    let mut stray = payments[0].clone();
+    stray.insert("_id", oid("64000000b3b3b3b3b3b3b3b3"));
+    stray.insert("buyerId", oid("64000000cececececececece"));
+    for key in ["idempotencyKey", "providerPaymentId", "reference"] {
+        if let Some(Bson::String(s)) = stray.get(key).cloned() {
+            stray.insert(key, format!("{s}-stray"));
+        }
+    }
+    payments.push(stray);
+    payments.extend(bad("payments"));
+    write_bson(&scratch.0, "payments", &payments);
+
+    let (_row_db, mut row) = migrated();
+    let mut opts = options(&scratch.0);
+    opts.bulk_checks = false;
+    let by_row = backfill(REGISTRY, &mut row, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(by_row.collections.iter().all(|c| !c.bulk_checks));
+    assert!(!by_row.bulk_checks_refused);
+
+    let (_bulk_db, mut bulk) = migrated();
+    let in_bulk = run(&mut bulk, &scratch.0);
+    // Every collection with a foreign key (all but the ones that reference nothing and have no
+    // child tables) was checked in bulk.
+    let checked: Vec<&str> = in_bulk
+        .collections
+        .iter()
+        .filter(|c| c.bulk_checks)
+        .map(|c| c.collection.as_str())
+        .collect();
+    assert!(checked.contains(&"payments"), "{in_bulk}");
+    assert!(checked.len() >= 15, "{in_bulk}");
+    assert!(
+        in_bulk
+            .to_string()
+            .lines()
+            .any(|l| l.starts_with("payments ") && l.ends_with(" bulk")),
+        "{in_bulk}"
+    );
+
+    assert_eq!(fingerprint(&mut bulk), fingerprint(&mut row));
+    let gaps = |r: &Report| -> Vec<(String, u64, u64, u64)> {
+        r.collections
+            .iter()
+            .map(|c| (c.collection.clone(), c.documents, c.inserted, c.gaps))
+            .collect()
+    };
+    assert_eq!(gaps(&in_bulk), gaps(&by_row));
+    let error: String = bulk
+        .query_one(
+            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
+            &[&"64000000b3b3b3b3b3b3b3b3"],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        error.contains("dangling reference: buyerId names users 64000000cececececececece"),
+        "{error}"
+    );
+    // Nothing was left in replica mode: the session checks foreign keys again.
+    let role: String = bulk
+        .query_one("SHOW session_replication_role", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role, "origin");
+}
+
+#[test]
+fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_present() {
+    // The first half of every collection is loaded (as the dual-write would have written it),
+    // then the whole dump: each batch holds documents already there and new ones, so the fast
+    // way (plain inserts) fails on a unique key and the batch is merged instead.
+    let (half, whole) = (Scratch::new("half"), Scratch::new("whole"));
+    for c in REGISTRY {
+        let docs = good(c.name());
+        write_bson(&half.0, c.name(), &docs[..docs.len() / 2]);
+        write_bson(&whole.0, c.name(), &docs);
+    }
+    let (_db, mut client) = migrated();
+    // (A document of the first half that names one of the second is a gap of this run.)
+    let first = run(&mut client, &half.0);
+    let report = run(&mut client, &whole.0);
+    assert_eq!(report.gaps(), 0, "{report}");
+    for (c, before) in report.collections.iter().zip(&first.collections) {
+        let n = good(&c.collection).len() as u64;
+        assert_eq!(
+            (c.present, c.inserted),
+            (before.inserted, n - before.inserted),
+            "{report}"
+        );
+    }
+    let mixed = report
+        .collections
+        .iter()
+        .filter(|c| c.present > 0 && c.inserted > 0)
+        .count();
+    assert!(mixed >= 15, "{report}");
+    // The same rows as one load of the whole dump (the first run's gaps stay recorded).
+    let (_fresh_db, mut fresh) = migrated();
+    run(&mut fresh, &whole.0);
+    let (mut loaded, mut expected) = (fingerprint(&mut client), fingerprint(&mut fresh));
+    loaded.remove("pg_dualwrite_gaps");
+    expected.remove("pg_dualwrite_gaps");
+    assert_eq!(loaded, expected);
+}
+
+/// A login role with the privileges a backfill needs on one database and no more: not a
+/// superuser, so it may not set `session_replication_role`. Dropped with what it owns.
+struct Loader<'a> {
+    db: &'a TestDb,
+    name: String,
+}
+
+impl<'a> Loader<'a> {
+    fn new(db: &'a TestDb) -> Loader<'a> {
+        let name = format!("{}_loader", db.name());
+        let mut admin = db.client();
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE \"{name}\" LOGIN PASSWORD 'loader';
+                 GRANT CREATE, TEMP ON DATABASE \"{db}\" TO \"{name}\";
+                 GRANT USAGE ON SCHEMA public TO \"{name}\";
+                 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO \"{name}\";
+                 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{name}\";",
+                db = db.name()
+            ))
+            .unwrap_or_else(|e| panic!("creating the role: {e}"));
+        Loader { db, name }
+    }
+
+    fn client(&self) -> Client {
+        let mut config: schemac_runtime::postgres::Config =
+            self.db.url().parse().expect("the test database's url");
+        config.user(&self.name).password("loader");
+        config
+            .connect(schemac_runtime::postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting as {}: {e}", self.name))
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let mut admin = self.db.client();
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}';
+             DROP OWNED BY \"{name}\"; DROP ROLE \"{name}\";",
+            name = self.name
+        );
+        if let Err(e) = admin.batch_execute(&sql) {
+            eprintln!("dropping role {}: {e}", self.name);
+        }
+    }
+}
+
+#[test]
+fn a_role_that_may_not_turn_triggers_off_loads_with_row_checks_and_says_so() {
+    let scratch = Scratch::new("role");
+    good_and_bad_dump(&scratch.0);
+    let (db, mut admin) = migrated();
+    let loader = Loader::new(&db);
+    let mut client = loader.client();
+    let report = run(&mut client, &scratch.0);
+    assert!(report.bulk_checks_refused, "{report}");
+    assert!(report.collections.iter().all(|c| !c.bulk_checks));
+    assert!(
+        report.to_string().contains(
+            "references checked row by row: this role may not set session_replication_role"
+        ),
+        "{report}"
+    );
+    drop(client);
+    // The same database as a role that checks in bulk loads.
+    let (_other_db, mut other) = migrated();
+    run(&mut other, &scratch.0);
+    assert_eq!(fingerprint(&mut admin), fingerprint(&mut other));
+}
+
+#[test]
 fn a_killed_run_resumes_to_the_same_end_state() {
     let scratch = Scratch::new("killed");
     good_and_bad_dump(&scratch.0);
