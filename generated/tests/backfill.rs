@@ -386,6 +386,58 @@ fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_p
     assert_eq!(loaded, expected);
 }
 
+#[test]
+fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
+    use schemac_backfill::stage::{Lifetime, Stage};
+    use schemac_runtime::bson::RawDocumentBuf;
+    use schemac_runtime::transform::Mode;
+
+    // The users are loaded; an address of one of them is then inserted the fast way.
+    let scratch = Scratch::new("lock");
+    write_bson(&scratch.0, "users", &good("users"));
+    let (db, mut client) = migrated();
+    run(&mut client, &scratch.0);
+    let addresses = schemac_runtime::registry::find(REGISTRY, "addresses").unwrap();
+    let raw = RawDocumentBuf::try_from(&good("addresses")[0]).unwrap();
+    let (rows, _) = addresses.transform(&raw, Mode::Strict).unwrap();
+
+    // Another session's FOR UPDATE NOWAIT on the user: what a DELETE of it must take first.
+    let mut other = db.client();
+    let mut try_lock = |user: schemac_runtime::uuid::Uuid| {
+        other
+            .query(
+                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE NOWAIT",
+                &[&user],
+            )
+            .map(|rows| rows.len())
+    };
+
+    let mut tx = client.transaction().unwrap();
+    let mut stage = Stage::new(&mut tx, addresses, &[], "lock_", Lifetime::Transaction).unwrap();
+    assert!(stage.prepare_bulk_check(&mut tx, addresses).unwrap());
+    stage.copy(&mut tx, &[rows.as_ref()]).unwrap();
+    let user: schemac_runtime::uuid::Uuid = tx
+        .query_one("SELECT user_id FROM pg_temp.lock_addresses", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(try_lock(user).unwrap(), 1, "nothing holds the user yet");
+    assert_eq!(stage.insert_checked_in_bulk(&mut tx).unwrap(), Some(1));
+    let refused = try_lock(user).expect_err("the check holds a lock on the user");
+    assert_eq!(
+        refused.code(),
+        Some(&schemac_runtime::postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+        "{refused}"
+    );
+    // And the session checks foreign keys again within the same transaction.
+    let role: String = tx
+        .query_one("SHOW session_replication_role", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role, "origin");
+    tx.rollback().unwrap();
+    assert_eq!(try_lock(user).unwrap(), 1, "released with the batch");
+}
+
 /// A login role with the privileges a backfill needs on one database and no more: not a
 /// superuser, so it may not set `session_replication_role`. Dropped with what it owns.
 struct Loader<'a> {
