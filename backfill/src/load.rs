@@ -137,9 +137,12 @@ pub struct CollectionReport {
     /// Time spent by this run.
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
-    /// Its references were checked in bulk per batch (see [`Options::bulk_checks`]), not row
-    /// by row.
+    /// The fast way was open to it (see [`Options::bulk_checks`]): references checked in bulk.
     pub bulk_checks: bool,
+    /// Batches this run committed.
+    pub batches: u64,
+    /// Of which loaded the fast way (the others were merged, references checked row by row).
+    pub fast_batches: u64,
     /// In lenient mode, the keys the catalogue does not declare, skipped: Mongo path (array
     /// indexes as `$`) and how many times this run met it.
     pub unknown_keys: std::collections::BTreeMap<String, u64>,
@@ -498,6 +501,8 @@ fn load_collection(
         resumed_after: 0,
         elapsed: Duration::ZERO,
         bulk_checks: false,
+        batches: 0,
+        fast_batches: 0,
         unknown_keys: Default::default(),
     };
     if same_dump && !opts.restart {
@@ -540,10 +545,15 @@ fn load_collection(
         let reader =
             scope.spawn(move || read_batches(documents, resumed_after, collection, opts, batches));
         let mut loaded = 0;
+        let mut fast_failures = 0;
         for batch in received {
             loaded += batch.items;
+            let try_fast = stage.checks_in_bulk() && fast_failures < FAST_WAY_FAILURES;
             // On an error the receiver is dropped on the way out, which stops the reader.
-            flush(client, step, stage, batch)?;
+            let fast = flush(client, step, stage, batch, try_fast)?;
+            fast_failures = if fast { 0 } else { fast_failures + 1 };
+            report.batches += 1;
+            report.fast_batches += u64::from(fast);
             bar.set_position(resumed_after + loaded);
         }
         Ok(reader.join().expect("the reader thread does not panic"))
@@ -659,15 +669,23 @@ fn legacy_id(raw: &RawDocumentBuf) -> Option<String> {
     }
 }
 
+/// After this many batches in a row that could not load the fast way (documents there already,
+/// references to documents that are not), the rest of the collection is merged directly
+/// instead of paying a rolled-back attempt per batch: a dump loaded in part by the dual-write
+/// has its present documents together, the newest ones last.
+const FAST_WAY_FAILURES: u32 = 2;
+
 /// Commits one batch: the documents that load, the gaps of those that do not, the checkpoint.
+/// Tries the fast way first when `try_fast`; returns whether the batch loaded that way.
 fn flush(
     client: &mut Client,
     step: &Step<'_>,
     stage: &Stage,
     mut batch: Batch,
-) -> Result<(), Error> {
+    try_fast: bool,
+) -> Result<bool, Error> {
     if batch.items == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let name = step.collection.name();
     let mut tx = client.transaction()?;
@@ -676,14 +694,16 @@ fn flush(
     // The fast way when every document is new and every reference is there; then the whole
     // batch merged, row-checked; then one document at a time.
     let mut whole = None;
+    let mut fast = false;
     let ways = [Checks::Bulk, Checks::Row]
         .into_iter()
-        .filter(|&c| c == Checks::Row || stage.checks_in_bulk());
+        .filter(|&c| c == Checks::Row || try_fast);
     for checks in ways {
         let mut sp = tx.savepoint("batch")?;
         if let Ok(Some(n)) = load_docs(&mut sp, step, stage, &batch.docs, checks, false) {
             sp.commit()?;
             whole = Some(n);
+            fast = checks == Checks::Bulk;
             break;
         }
     }
@@ -738,7 +758,7 @@ fn flush(
         ],
     )?;
     tx.commit()?;
-    Ok(())
+    Ok(fast)
 }
 
 /// The prefix of the error of a document that transformed but failed to load.
@@ -1027,7 +1047,13 @@ impl std::fmt::Display for Report {
                     c.read_now.to_string(),
                     rate,
                     format!("{secs:.2}"),
-                    if c.bulk_checks { "bulk" } else { "row" }.to_string(),
+                    if !c.bulk_checks || (c.batches > 0 && c.fast_batches == 0) {
+                        "row".to_string()
+                    } else if c.fast_batches == c.batches {
+                        "bulk".to_string()
+                    } else {
+                        format!("bulk {}/{}", c.fast_batches, c.batches)
+                    },
                 ]
             })
             .collect();
