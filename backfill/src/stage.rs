@@ -133,16 +133,14 @@ impl Stage {
         })
     }
 
-    /// Prepares the check that lets a batch merge with `session_replication_role = replica`
+    /// Prepares the check that lets a batch insert with `session_replication_role = replica`
     /// (no per-row foreign key triggers) and still keep every foreign key: for each foreign key
     /// of the collection's tables, as PostgreSQL's catalog has it, the distinct keys the batch
     /// staged that point at no row, the rows they do point at being locked `FOR KEY SHARE`
-    /// until commit, as the per-row check locks them. A staged row that was not merged (its
-    /// document was there already) is checked too: if it points nowhere, the batch only takes
-    /// the slower, row-checked way. Returns false, preparing nothing,
-    /// when the collection has no foreign key or when a table has an INSERT trigger that the
-    /// replica role would silence and that does not stand aside in a backfill (the generated
-    /// hook triggers test `schemac.skip_hooks`).
+    /// until commit, as the per-row check locks them. Returns false, preparing nothing, when
+    /// the collection has no foreign key or when a table has an INSERT trigger that the replica
+    /// role would silence and that does not stand aside in a backfill (the generated hook
+    /// triggers test `schemac.skip_hooks`).
     pub fn prepare_bulk_check(
         &mut self,
         client: &mut impl GenericClient,
