@@ -59,10 +59,11 @@ pub struct Options {
     /// How to open the connections of `jobs` beyond the client the backfill is given (the
     /// CLI's `--database-url`). Without it, one collection loads at a time.
     pub connect: Option<postgres::Config>,
-    /// Check a batch's references in bulk, one query per foreign key, with the per-row foreign
-    /// key triggers off while it merges (`session_replication_role = replica`, which the role
-    /// must be allowed to set); false, or when the role may not: row by row, by the triggers.
-    /// Either way every foreign key holds when a batch commits.
+    /// Try each batch the fast way first: plain inserts with the per-row foreign key triggers
+    /// off (`session_replication_role = replica`, which the role must be allowed to set), every
+    /// foreign key then checked in one query. False, or when the role may not: every batch is
+    /// merged and its references checked row by row by the triggers. Either way every foreign
+    /// key holds when a batch commits.
     pub bulk_checks: bool,
 }
 

@@ -219,13 +219,7 @@ impl Stage {
             return Ok(None);
         };
         client.batch_execute("SET LOCAL session_replication_role = replica")?;
-        let mut inserted = 0;
-        for (index, staged) in self.tables.iter().enumerate() {
-            let n = client.execute(&staged.insert, &[])?;
-            if index == 0 {
-                inserted = n;
-            }
-        }
+        let inserted = self.execute_each(client, |t| &t.insert)?;
         let dangling: i64 = client.query_one(check, &[])?.get(0);
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
         Ok((dangling == 0).then_some(inserted))
@@ -259,14 +253,23 @@ impl Stage {
     /// Merges the staged rows into the real tables, parents first; returns how many root rows
     /// were new. Call [`Stage::unresolved`] before [`Stage::clear`].
     pub fn merge(&self, client: &mut impl GenericClient) -> Result<u64, postgres::Error> {
-        let mut inserted = 0;
+        self.execute_each(client, |t| &t.merge)
+    }
+
+    /// Runs one statement of each staged table, parents first; returns the root's row count.
+    fn execute_each(
+        &self,
+        client: &mut impl GenericClient,
+        statement: fn(&Staged) -> &Statement,
+    ) -> Result<u64, postgres::Error> {
+        let mut root_rows = 0;
         for (index, staged) in self.tables.iter().enumerate() {
-            let n = client.execute(&staged.merge, &[])?;
+            let n = client.execute(statement(staged), &[])?;
             if index == 0 {
-                inserted = n;
+                root_rows = n;
             }
         }
-        Ok(inserted)
+        Ok(root_rows)
     }
 
     /// The deferred references of the staged rows that are NULL in the real table while the
@@ -341,6 +344,8 @@ fn dangling_sql(
     let same: Vec<String> = (0..columns.len())
         .map(|i| format!("l.k{i} = k.k{i}"))
         .collect();
+    // A CTE that nothing reads is not run: the deferred case reads `l` (to take its locks)
+    // and adds nothing.
     let count = if deferred {
         "SELECT count(*) * 0 FROM l".to_string()
     } else {

@@ -134,6 +134,38 @@ fn count(client: &mut Client, sql: &str) -> i64 {
         .get(0)
 }
 
+/// A copy of the first good payment with its own `_id` and unique keys, whose buyer is `buyer`.
+fn stray_payment(id: &str, buyer: &str) -> Document {
+    let mut stray = good("payments")[0].clone();
+    stray.insert("_id", oid(id));
+    stray.insert("buyerId", oid(buyer));
+    for key in ["idempotencyKey", "providerPaymentId", "reference"] {
+        if let Some(Bson::String(s)) = stray.get(key).cloned() {
+            stray.insert(key, format!("{s}-stray"));
+        }
+    }
+    stray
+}
+
+/// The error recorded in pg_dualwrite_gaps for the document `_id`.
+fn gap_error(client: &mut Client, legacy_object_id: &str) -> String {
+    client
+        .query_one(
+            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
+            &[&legacy_object_id],
+        )
+        .unwrap_or_else(|e| panic!("the gap of {legacy_object_id}: {e}"))
+        .get(0)
+}
+
+/// The session's `session_replication_role` (`origin` unless something turned triggers off).
+fn replication_role(client: &mut impl schemac_runtime::postgres::GenericClient) -> String {
+    client
+        .query_one("SHOW session_replication_role", &[])
+        .expect("SHOW")
+        .get(0)
+}
+
 #[test]
 fn good_and_bad_documents_every_bad_one_in_the_gaps_and_counts_add_up() {
     let scratch = Scratch::new("mixed");
@@ -281,15 +313,10 @@ fn bulk_reference_checks_load_the_same_database_as_row_by_row_checks() {
     let scratch = Scratch::new("checks");
     good_and_bad_dump(&scratch.0);
     let mut payments = good("payments");
-    let mut stray = payments[0].clone();
-    stray.insert("_id", oid("64000000b3b3b3b3b3b3b3b3"));
-    stray.insert("buyerId", oid("64000000cececececececece"));
-    for key in ["idempotencyKey", "providerPaymentId", "reference"] {
-        if let Some(Bson::String(s)) = stray.get(key).cloned() {
-            stray.insert(key, format!("{s}-stray"));
-        }
-    }
-    payments.push(stray);
+    payments.push(stray_payment(
+        "64000000b3b3b3b3b3b3b3b3",
+        "64000000cececececececece",
+    ));
     payments.extend(bad("payments"));
     write_bson(&scratch.0, "payments", &payments);
 
@@ -343,23 +370,13 @@ fn bulk_reference_checks_load_the_same_database_as_row_by_row_checks() {
             .collect()
     };
     assert_eq!(gaps(&in_bulk), gaps(&by_row));
-    let error: String = bulk
-        .query_one(
-            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
-            &[&"64000000b3b3b3b3b3b3b3b3"],
-        )
-        .unwrap()
-        .get(0);
+    let error = gap_error(&mut bulk, "64000000b3b3b3b3b3b3b3b3");
     assert!(
         error.contains("dangling reference: buyerId names users 64000000cececececececece"),
         "{error}"
     );
     // Nothing was left in replica mode: the session checks foreign keys again.
-    let role: String = bulk
-        .query_one("SHOW session_replication_role", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(role, "origin");
+    assert_eq!(replication_role(&mut bulk), "origin");
 }
 
 #[test]
@@ -461,11 +478,7 @@ fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
         "{refused}"
     );
     // And the session checks foreign keys again within the same transaction.
-    let role: String = tx
-        .query_one("SHOW session_replication_role", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(role, "origin");
+    assert_eq!(replication_role(&mut tx), "origin");
     tx.rollback().unwrap();
     assert_eq!(try_lock(user).unwrap(), 1, "released with the batch");
 }
@@ -652,16 +665,8 @@ fn forward_references_cycles_and_dangling_references() {
     write_bson(dir, "categories", &categories);
     // A payment whose buyer is in no dump.
     let mut payments = good("payments");
-    let mut stray = payments[0].clone();
     let stray_id = "64000000b2b2b2b2b2b2b2b2";
-    stray.insert("_id", oid(stray_id));
-    stray.insert("buyerId", oid("64000000cdcdcdcdcdcdcdcd"));
-    for key in ["idempotencyKey", "providerPaymentId", "reference"] {
-        if let Some(Bson::String(s)) = stray.get(key).cloned() {
-            stray.insert(key, format!("{s}-stray"));
-        }
-    }
-    payments.push(stray);
+    payments.push(stray_payment(stray_id, "64000000cdcdcdcdcdcdcdcd"));
     write_bson(dir, "payments", &payments);
 
     let (_db, mut client) = migrated();
@@ -710,13 +715,7 @@ fn forward_references_cycles_and_dangling_references() {
         ),
         1
     );
-    let error: String = client
-        .query_one(
-            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
-            &[&orphan_id],
-        )
-        .unwrap()
-        .get(0);
+    let error = gap_error(&mut client, orphan_id);
     assert!(
         error.contains("parentId") && error.contains(missing_parent),
         "{error}"
@@ -730,13 +729,7 @@ fn forward_references_cycles_and_dangling_references() {
         ),
         0
     );
-    let error: String = client
-        .query_one(
-            "SELECT error FROM pg_dualwrite_gaps WHERE legacy_object_id = $1",
-            &[&stray_id],
-        )
-        .unwrap()
-        .get(0);
+    let error = gap_error(&mut client, stray_id);
     assert!(
         error.contains("dangling reference: buyerId names users 64000000cdcdcdcdcdcdcdcd"),
         "{error}"
