@@ -115,3 +115,29 @@ fn lenient_mode_records_unknown_keys_instead_of_failing() {
     assert_eq!(cx.id_map.len(), 1);
     assert_eq!(cx.id_map[0].legacy_object_id, "6434a30009600d0000000000");
 }
+
+/// The error names the document whether the bad field comes before its `_id` (a document not
+/// written by mongod, which puts `_id` first) or after it, and a non-ObjectId `_id` is named
+/// as it is.
+#[test]
+fn an_error_names_the_document_wherever_its_id_is() {
+    use escrow_schema::schema::level_config;
+    use schemac_runtime::bson::{doc, oid::ObjectId};
+    let oid = ObjectId::parse_str("6434a30009600d0000000000").unwrap();
+    let id_last = doc! { "level": "two", "name": "Silver", "_id": oid };
+    let id_first = doc! { "_id": oid, "level": "two", "name": "Silver" };
+    for d in [id_last, id_first] {
+        let raw = RawDocumentBuf::try_from(&d).unwrap();
+        let e = level_config::from_mongo(&raw, Mode::Strict).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "levelconfigs 6434a30009600d0000000000: field level: expected int, found string \"two\""
+        );
+    }
+    let raw = RawDocumentBuf::try_from(&doc! { "_id": "silver", "level": 2 }).unwrap();
+    let e = level_config::from_mongo(&raw, Mode::Strict).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "levelconfigs \"silver\": field _id: expected objectId, found string \"silver\""
+    );
+}

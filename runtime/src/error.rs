@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use bson::RawBsonRef;
+use bson::{RawBsonRef, RawDocument};
 use serde::Serialize;
 
 /// A field of a document that could not be moved between MongoDB and PostgreSQL.
@@ -39,6 +39,16 @@ impl TransformError {
             path: path.into(),
             kind,
         }
+    }
+
+    /// The error with the `_id` of `doc` when it has none yet: a transform's context learns
+    /// the id when it reads `_id`, so an error met before (the `_id` is not the first key)
+    /// is located here, on the way out.
+    pub fn locate(mut self, doc: &RawDocument) -> TransformError {
+        if self.id.is_none() {
+            self.id = doc.get("_id").ok().flatten().map(describe_id);
+        }
+        self
     }
 }
 

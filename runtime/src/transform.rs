@@ -41,43 +41,68 @@ pub struct IdMapRow {
 pub struct Context {
     /// The collection.
     pub collection: &'static str,
-    /// The document's `_id`, for errors.
-    pub id: Option<String>,
+    /// The document's ObjectId `_id`, once [`Context::read_id`] has read it: 12 bytes, its hex
+    /// (for an error) and its time (for a `default: now` field) worked out only when asked for.
+    id: Option<ObjectId>,
+    /// When [`Context::created`] was first asked for, for a document without an ObjectId.
+    asked: OnceCell<DateTime<Utc>>,
     /// Unknown keys: an error, or recorded.
     pub mode: Mode,
     /// Unknown keys met in lenient mode, as Mongo paths.
     pub unknown: Vec<String>,
     /// The id_map rows of the document (root and items with `_id`).
     pub id_map: Vec<IdMapRow>,
-    /// The time a missing `default: now` field gets: when the document was created, read from
-    /// its ObjectId (what Mongoose would have stamped), so a transform is repeatable; the
-    /// current time only for a document without an ObjectId `_id`.
-    pub created: DateTime<Utc>,
 }
 
 impl Context {
-    /// A context for one document of `collection`; the `_id` is read from `doc`.
-    pub fn new(collection: &'static str, doc: &RawDocument, mode: Mode) -> Context {
-        let raw_id = doc.get("_id").ok().flatten();
-        let created = match raw_id {
-            Some(RawBsonRef::ObjectId(oid)) => {
-                bsonval::datetime_from_bson(oid.timestamp()).unwrap_or_else(|_| Utc::now())
-            }
-            _ => Utc::now(),
-        };
+    /// A context for one document of `collection`. It does not look at the document: the
+    /// reader of the root's `_id` calls [`Context::read_id`], and an error raised before that
+    /// (an `_id` that is not the first key) gets its id from [`TransformError::locate`].
+    pub fn new(collection: &'static str, mode: Mode) -> Context {
         Context {
             collection,
-            id: raw_id.map(describe_id),
+            id: None,
+            asked: OnceCell::new(),
             mode,
             unknown: Vec::new(),
             id_map: Vec::new(),
-            created,
+        }
+    }
+
+    /// Reads the root document's `_id`, an ObjectId, and keeps it for errors and
+    /// [`Context::created`]. Any other `_id` is an error that names it.
+    pub fn read_id(&mut self, value: RawBsonRef<'_>) -> Result<ObjectId, TransformError> {
+        let oid = bsonval::as_object_id(value).map_err(|kind| {
+            TransformError::new(self.collection, Some(describe_id(value)), "_id", kind)
+        })?;
+        self.id = Some(oid);
+        Ok(oid)
+    }
+
+    /// The document's `_id` as error messages show it; `None` before [`Context::read_id`].
+    pub fn id(&self) -> Option<String> {
+        self.id.as_ref().map(ids::object_id_hex)
+    }
+
+    /// The time a missing `default: now` field gets: when the document was created, read from
+    /// its ObjectId (what Mongoose would have stamped), so a transform is repeatable. Without
+    /// an ObjectId read, the time of the first call, the same for every field of the document.
+    pub fn created(&self) -> DateTime<Utc> {
+        match &self.id {
+            Some(oid) => {
+                bsonval::datetime_from_bson(oid.timestamp()).unwrap_or_else(|_| Utc::now())
+            }
+            None => *self.asked.get_or_init(Utc::now),
         }
     }
 
     /// The error `kind` at `path` of this document.
-    pub fn error(&self, path: &str, kind: TransformErrorKind) -> TransformError {
-        TransformError::new(self.collection, self.id.clone(), path, kind)
+    pub fn error<P: AsRef<str> + ?Sized>(
+        &self,
+        path: &P,
+        kind: TransformErrorKind,
+    ) -> TransformError {
+        TransformError::new(self.collection, self.id(), path.as_ref(), kind)
     }
 
     /// A key the catalogue does not declare: an error in strict mode, recorded in lenient mode.
@@ -679,37 +704,58 @@ pub fn legacy_id(hex: &str) -> Result<ObjectId, TransformErrorKind> {
 ///
 /// The text is built the first time it is read (as a `&str`, or into a `String`), so that the
 /// readers of [`Context`], which read a path only to report an error, cost no allocation on the
-/// way to a value. The `path` and `key` are borrowed until then.
-pub fn join<'a>(path: &'a str, key: &'a str) -> Joined<'a> {
+/// way to a value. `path` may itself be a [`Joined`] (or an [`item`]), built only then too.
+pub fn join<'a, P: AsRef<str> + ?Sized>(path: &'a P, key: &'a str) -> Joined<'a, P> {
     Joined {
-        path,
-        key,
+        parent: path,
+        last: Last::Key(key),
         text: OnceCell::new(),
     }
 }
 
-/// A Mongo path made by [`join`], built on first read.
-#[derive(Debug, Clone)]
-pub struct Joined<'a> {
-    path: &'a str,
-    key: &'a str,
+/// `path.index`: the Mongo path of an array item, built on first read like [`join`]'s.
+pub fn item<P: AsRef<str> + ?Sized>(path: &P, index: usize) -> Joined<'_, P> {
+    Joined {
+        parent: path,
+        last: Last::Index(index),
+        text: OnceCell::new(),
+    }
+}
+
+/// A Mongo path made by [`join`] or [`item`], built on first read.
+pub struct Joined<'a, P: ?Sized = str> {
+    parent: &'a P,
+    last: Last<'a>,
     text: OnceCell<String>,
 }
 
-impl Joined<'_> {
+/// The last step of a [`Joined`] path.
+#[derive(Debug, Clone, Copy)]
+enum Last<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<P: AsRef<str> + ?Sized> Joined<'_, P> {
     fn build(&self) -> String {
-        if self.path.is_empty() {
-            return self.key.to_string();
+        let parent = self.parent.as_ref();
+        let mut text = String::with_capacity(parent.len() + 24);
+        if !parent.is_empty() {
+            text.push_str(parent);
+            text.push('.');
         }
-        let mut text = String::with_capacity(self.path.len() + 1 + self.key.len());
-        text.push_str(self.path);
-        text.push('.');
-        text.push_str(self.key);
+        match self.last {
+            Last::Key(key) => text.push_str(key),
+            Last::Index(index) => {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{index}");
+            }
+        }
         text
     }
 }
 
-impl std::ops::Deref for Joined<'_> {
+impl<P: AsRef<str> + ?Sized> std::ops::Deref for Joined<'_, P> {
     type Target = str;
 
     fn deref(&self) -> &str {
@@ -717,20 +763,26 @@ impl std::ops::Deref for Joined<'_> {
     }
 }
 
-impl AsRef<str> for Joined<'_> {
+impl<P: AsRef<str> + ?Sized> AsRef<str> for Joined<'_, P> {
     fn as_ref(&self) -> &str {
         self
     }
 }
 
-impl std::fmt::Display for Joined<'_> {
+impl<P: AsRef<str> + ?Sized> std::fmt::Display for Joined<'_, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self)
     }
 }
 
-impl From<Joined<'_>> for String {
-    fn from(mut joined: Joined<'_>) -> String {
+impl<P: AsRef<str> + ?Sized> std::fmt::Debug for Joined<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", &**self)
+    }
+}
+
+impl<P: AsRef<str> + ?Sized> From<Joined<'_, P>> for String {
+    fn from(mut joined: Joined<'_, P>) -> String {
         match joined.text.take() {
             Some(text) => text,
             None => joined.build(),
@@ -815,21 +867,81 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_or_records() {
         let d = rawdoc! { "_id": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap() };
-        let mut strict = Context::new("payments", &d, Mode::Strict);
+        let mut strict = Context::new("payments", Mode::Strict);
+        strict.read_id(d.get("_id").unwrap().unwrap()).unwrap();
         let e = strict.unknown("extra").unwrap_err();
         assert_eq!(
             e.to_string(),
             "payments 650f1c2e9d1b2a3c4d5e6f70: field extra: not declared in the catalogue"
         );
-        let mut lenient = Context::new("payments", &d, Mode::Lenient);
+        let mut lenient = Context::new("payments", Mode::Lenient);
         lenient.unknown("extra").unwrap();
         assert_eq!(lenient.unknown, ["extra"]);
     }
 
     #[test]
+    fn the_id_and_creation_time_come_from_the_id() {
+        let oid = ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap();
+        let mut cx = Context::new("c", Mode::Strict);
+        assert_eq!(cx.id(), None);
+        let read = cx.read_id(RawBsonRef::ObjectId(oid)).unwrap();
+        assert_eq!(read, oid);
+        assert_eq!(cx.id().as_deref(), Some("650f1c2e9d1b2a3c4d5e6f70"));
+        assert_eq!(cx.created().timestamp(), 0x650f_1c2e);
+        assert_eq!(
+            cx.error("x", TransformErrorKind::Missing).to_string(),
+            "c 650f1c2e9d1b2a3c4d5e6f70: field x: required, but missing"
+        );
+
+        // Another `_id` is an error that names it.
+        let mut cx = Context::new("c", Mode::Strict);
+        let e = cx.read_id(RawBsonRef::String("a\"b")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c \"a\\\"b\": field _id: expected objectId, found string \"a\\\"b\""
+        );
+
+        // Without an ObjectId, every `default: now` of a document gets the same time.
+        let first = cx.created();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(cx.created(), first);
+    }
+
+    #[test]
+    fn an_error_before_the_id_is_located_on_the_way_out() {
+        let d =
+            rawdoc! { "x": "one", "_id": ObjectId::parse_str("650f1c2e9d1b2a3c4d5e6f70").unwrap() };
+        let cx = Context::new("c", Mode::Strict);
+        let e = cx.error("x", TransformErrorKind::Missing);
+        assert_eq!(e.id, None);
+        assert_eq!(e.locate(&d).id.as_deref(), Some("650f1c2e9d1b2a3c4d5e6f70"));
+        // An id already known is kept; a document without one leaves it out.
+        let known =
+            TransformError::new("c", Some("known".into()), "x", TransformErrorKind::Missing);
+        assert_eq!(known.locate(&d).id.as_deref(), Some("known"));
+        let e = cx.error("x", TransformErrorKind::Missing);
+        assert_eq!(e.locate(&rawdoc! { "x": 1 }).id, None);
+    }
+
+    #[test]
+    fn item_paths_nest_and_build_once() {
+        let messages = join("", "messages");
+        let message = item(&messages, 3);
+        let attachments = join(&message, "attachments");
+        let attachment = item(&attachments, 0);
+        assert_eq!(&*attachment, "messages.3.attachments.0");
+        assert_eq!(format!("{attachment:?}"), "\"messages.3.attachments.0\"");
+        // The parents were built on the way and are kept.
+        assert_eq!(&*message, "messages.3");
+        let cx = Context::new("chats", Mode::Strict);
+        let e = cx.error(&join(&attachment, "url"), TransformErrorKind::Missing);
+        assert_eq!(e.path, "messages.3.attachments.0.url");
+    }
+
+    #[test]
     fn array_errors_name_the_index() {
         let d = rawdoc! { "xs": [1, 2, "three"] };
-        let cx = Context::new("c", &d, Mode::Strict);
+        let cx = Context::new("c", Mode::Strict);
         let v = d.get("xs").unwrap().unwrap();
         let e = cx.read_array(v, "xs", bsonval::as_i32).unwrap_err();
         assert_eq!(e.path, "xs.2");
@@ -1028,7 +1140,7 @@ mod tests {
         assert_eq!(p.to_string(), "a.b");
         assert_eq!(String::from(p), "a.b");
         let d = rawdoc! { "xs": [{ "k": 1 }, 2] };
-        let cx = Context::new("c", &d, Mode::Strict);
+        let cx = Context::new("c", Mode::Strict);
         let v = d.get("xs").unwrap().unwrap();
         let e = cx.documents(v, &join("doc", "xs")).unwrap_err();
         assert_eq!(e.path, "doc.xs.1");

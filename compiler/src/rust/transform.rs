@@ -81,9 +81,9 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
 /// not declare an error; `Mode::Lenient` records it in the returned context, which also holds
 /// the document's id_map row.
 pub fn from_mongo(doc: &RawDocument, mode: Mode) -> Result<({doc_ty}, Context), TransformError> {{
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_{table}(&mut cx, doc, &mut kids)?;
+    let root = read_{table}(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok(({doc_ty} {{ {root_field}: root, {moves} }}, cx))
 }}
 
@@ -149,7 +149,9 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         Kind::Child(c) => (false, c.item_id),
     };
     let mut system_arms = String::new();
-    if item_id {
+    if is_root {
+        system_arms.push_str("\"_id\" => id_oid = Some(cx.read_id(value)?),\n");
+    } else if item_id {
         system_arms.push_str(
             "\"_id\" => id_oid = Some(cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?),\n",
         );
@@ -224,7 +226,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     } else {
         (
             format!(
-                "fn read_{table}(cx: &mut Context, doc: &RawDocument, path: &str, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>"
+                "fn read_{table}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>"
             ),
             String::new(),
         )
@@ -292,14 +294,14 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         if m.timestamps.created_at {
             push_field(
                 "created_at",
-                "c_created_at.unwrap_or(cx.created)".into(),
+                "c_created_at.unwrap_or_else(|| cx.created())".into(),
                 &mut fields_init,
             );
         }
         if m.timestamps.updated_at {
             push_field(
                 "updated_at",
-                "c_updated_at.unwrap_or(cx.created)".into(),
+                "c_updated_at.unwrap_or_else(|| cx.created())".into(),
                 &mut fields_init,
             );
         }
@@ -329,7 +331,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         } else {
             let _ = writeln!(
                 children,
-                "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {{ {read}(cx, sub, &transform::join(&p, &i.to_string()), id, i, rows)?; }} }}",
+                "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {{ {read}(cx, sub, &transform::item(&p, i), id, i, rows)?; }} }}",
                 n = var(&d.child.name),
                 rel = d.rel
             );
@@ -533,7 +535,7 @@ fn local_value(l: &Local<'_>) -> String {
 fn default_expr(d: &DefaultValue, pg: &PgType) -> Option<String> {
     Some(match (d, pg) {
         (DefaultValue::Null, _) => return None,
-        (DefaultValue::Now, PgType::Timestamptz) => "cx.created".into(),
+        (DefaultValue::Now, PgType::Timestamptz) => "cx.created()".into(),
         (DefaultValue::Bool(b), PgType::Boolean) => b.to_string(),
         (DefaultValue::Int(i), PgType::Int4) => format!("{i}_i32"),
         (DefaultValue::Int(i), PgType::Int8) => format!("{i}_i64"),

@@ -267,9 +267,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Address, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_addresses(&mut cx, doc, &mut kids)?;
+    let root = read_addresses(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((Address { addresses: root }, cx))
 }
 
@@ -314,11 +314,7 @@ fn read_addresses(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -537,8 +533,8 @@ fn read_addresses(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -630,4 +626,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=019672094eb6f16e text=796ca7beaa327991
+// schemac-format: source=65c0ed6df3421b4e text=ee268fdebd9da2ac

@@ -258,9 +258,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(BlogPost, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_blog_posts(&mut cx, doc, &mut kids)?;
+    let root = read_blog_posts(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((BlogPost { blog_posts: root }, cx))
 }
 
@@ -306,11 +306,7 @@ fn read_blog_posts(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -518,8 +514,8 @@ fn read_blog_posts(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -602,4 +598,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=fcedc9c63c156d64 text=10b19ac6e95b2b54
+// schemac-format: source=cbe4077af25fa671 text=4459f77495ec38b8

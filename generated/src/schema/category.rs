@@ -238,9 +238,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Category, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_categories(&mut cx, doc, &mut kids)?;
+    let root = read_categories(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((Category { categories: root }, cx))
 }
 
@@ -279,11 +279,7 @@ fn read_categories(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -424,8 +420,8 @@ fn read_categories(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -493,4 +489,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=dfb7a37d488fffba text=3f32dbb2eef6858d
+// schemac-format: source=804915c5dba7434f text=4dc793f5db6789f5

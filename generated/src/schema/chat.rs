@@ -789,9 +789,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Chat, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_chats(&mut cx, doc, &mut kids)?;
+    let root = read_chats(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         Chat {
             chats: root,
@@ -876,11 +876,7 @@ fn read_chats(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -988,34 +984,20 @@ fn read_chats(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_chat_participants.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "participants");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_chat_participants(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_chat_participants(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     if let Some(v) = d_chat_messages.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "messages");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_chat_messages(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_chat_messages(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     Ok(row)
@@ -1098,10 +1080,10 @@ fn write_chats(
     Ok(doc)
 }
 
-fn read_chat_participants(
+fn read_chat_participants<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1180,7 +1162,7 @@ fn read_chat_participants(
         display_name: c_display_name,
         joined_at: match c_joined_at {
             Some(v) => v,
-            None if !s_joined_at => cx.created,
+            None if !s_joined_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -1250,10 +1232,10 @@ fn write_chat_participants(
     Ok(doc)
 }
 
-fn read_chat_messages(
+fn read_chat_messages<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1369,7 +1351,7 @@ fn read_chat_messages(
         deleted_at: c_deleted_at,
         created_at: match c_created_at {
             Some(v) => v,
-            None if !s_created_at => cx.created,
+            None if !s_created_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -1387,7 +1369,7 @@ fn read_chat_messages(
             read_chat_message_attachments(
                 cx,
                 sub,
-                &transform::join(&p, &i.to_string()),
+                &transform::item(&p, i),
                 id,
                 i,
                 rows,
@@ -1397,27 +1379,13 @@ fn read_chat_messages(
     if let Some(v) = d_chat_message_reactions.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "reactions");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_chat_message_reactions(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_chat_message_reactions(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     if let Some(v) = d_chat_message_reads.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "readBy");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_chat_message_reads(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_chat_message_reads(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     rows.chat_messages.push(row);
@@ -1511,10 +1479,10 @@ fn write_chat_messages(
     Ok(doc)
 }
 
-fn read_chat_message_attachments(
+fn read_chat_message_attachments<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1684,10 +1652,10 @@ fn write_chat_message_attachments(
     Ok(doc)
 }
 
-fn read_chat_message_reactions(
+fn read_chat_message_reactions<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1737,7 +1705,7 @@ fn read_chat_message_reactions(
         emoji: c_emoji,
         at: match c_at {
             Some(v) => v,
-            None if !s_at => cx.created,
+            None if !s_at => cx.created(),
             None => {
                 return Err(
                     cx.error(&transform::join(path, "at"), TransformErrorKind::Missing),
@@ -1777,10 +1745,10 @@ fn write_chat_message_reactions(
     Ok(doc)
 }
 
-fn read_chat_message_reads(
+fn read_chat_message_reads<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1820,7 +1788,7 @@ fn read_chat_message_reads(
         user_id: c_user_id,
         at: match c_at {
             Some(v) => v,
-            None if !s_at => cx.created,
+            None if !s_at => cx.created(),
             None => {
                 return Err(
                     cx.error(&transform::join(path, "at"), TransformErrorKind::Missing),
@@ -1856,4 +1824,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=e1ac68b3927f9e0d text=ed24b5839177922f
+// schemac-format: source=b91a0b6dad7d3a8c text=ef8a858a6488d411

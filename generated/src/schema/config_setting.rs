@@ -233,9 +233,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(ConfigSetting, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_config_settings(&mut cx, doc, &mut kids)?;
+    let root = read_config_settings(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         ConfigSetting {
             config_settings: root,
@@ -277,11 +277,7 @@ fn read_config_settings(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -403,8 +399,8 @@ fn read_config_settings(
             }
         },
         updated_by: c_updated_by,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -464,4 +460,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=36c59750f4c932df text=293a2ded5e12e9d3
+// schemac-format: source=37a942aa19603e9a text=e693ad0d254d3297

@@ -229,9 +229,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(ConfigSettingHistory, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_config_setting_history(&mut cx, doc, &mut kids)?;
+    let root = read_config_setting_history(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         ConfigSettingHistory {
             config_setting_history: root,
@@ -270,11 +271,7 @@ fn read_config_setting_history(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "__v" => {
                 c_mongo_version = cx
                     .read_opt(value, &transform::join(path, "__v"), bsonval::as_i32)?;
@@ -353,7 +350,7 @@ fn read_config_setting_history(
         reason: c_reason,
         changed_at: match c_changed_at {
             Some(v) => v,
-            None if !s_changed_at => cx.created,
+            None if !s_changed_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -428,4 +425,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=9814006725ffa6bf text=0ab7e32df252c409
+// schemac-format: source=68ec73b4fbe29c3b text=7770ea9d18c0b140

@@ -444,9 +444,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(DerivedDestination, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_derived_destinations(&mut cx, doc, &mut kids)?;
+    let root = read_derived_destinations(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         DerivedDestination {
             derived_destinations: root,
@@ -515,11 +516,7 @@ fn read_derived_destinations(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -741,7 +738,7 @@ fn read_derived_destinations(
         received_amount: c_received_amount,
         allocated_at: match c_allocated_at {
             Some(v) => v,
-            None if !s_allocated_at => cx.created,
+            None if !s_allocated_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -759,8 +756,8 @@ fn read_derived_destinations(
         seller_offer_ref_kind: c_seller_offer_ref_kind,
         seller_offer_id: c_seller_offer_id,
         seller_offer_external_ref: c_seller_offer_external_ref,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_derived_destination_sweeps.filter(|v| !is_null(*v)) {
@@ -769,7 +766,7 @@ fn read_derived_destinations(
             read_derived_destination_sweeps(
                 cx,
                 sub,
-                &transform::join(&p, &i.to_string()),
+                &transform::item(&p, i),
                 id,
                 i,
                 rows,
@@ -893,10 +890,10 @@ fn write_derived_destinations(
     Ok(doc)
 }
 
-fn read_derived_destination_sweeps(
+fn read_derived_destination_sweeps<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1013,7 +1010,7 @@ fn read_derived_destination_sweeps(
         },
         swept_at: match c_swept_at {
             Some(v) => v,
-            None if !s_swept_at => cx.created,
+            None if !s_swept_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -1076,4 +1073,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=92fad4b0f871ee8f text=5c85543ee6997c42
+// schemac-format: source=d47d45ed0edf8a79 text=a568ee65ff0a7503

@@ -337,9 +337,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Dispute, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_disputes(&mut cx, doc, &mut kids)?;
+    let root = read_disputes(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((Dispute { disputes: root }, cx))
 }
 
@@ -389,11 +389,7 @@ fn read_disputes(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -638,8 +634,8 @@ fn read_disputes(
         chat_ref_kind: c_chat_ref_kind,
         chat_id: c_chat_id,
         chat_external_ref: c_chat_external_ref,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -774,4 +770,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=4d33f666156b5af1 text=55e9ff530b43d0c1
+// schemac-format: source=3b99af48e9ec6e6e text=b10e8f88d08c97a6

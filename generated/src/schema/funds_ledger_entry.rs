@@ -341,9 +341,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(FundsLedgerEntry, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_funds_ledger_entries(&mut cx, doc, &mut kids)?;
+    let root = read_funds_ledger_entries(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         FundsLedgerEntry {
             funds_ledger_entries: root,
@@ -398,11 +399,7 @@ fn read_funds_ledger_entries(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -626,7 +623,7 @@ fn read_funds_ledger_entries(
         metadata: c_metadata,
         occurred_at: match c_occurred_at {
             Some(v) => v,
-            None if !s_occurred_at => cx.created,
+            None if !s_occurred_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -647,7 +644,7 @@ fn read_funds_ledger_entries(
             .required(c_created_by_ref_kind, &transform::join(path, "createdBy"))?,
         created_by_id: c_created_by_id,
         created_by_external_ref: c_created_by_external_ref,
-        created_at: c_created_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -767,4 +764,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=e55b126acd035faf text=6176b7a0ef7f363e
+// schemac-format: source=23c71e403f4dc203 text=f257f884d537f929

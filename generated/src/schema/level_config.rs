@@ -229,9 +229,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(LevelConfig, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_level_configs(&mut cx, doc, &mut kids)?;
+    let root = read_level_configs(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((LevelConfig { level_configs: root }, cx))
 }
 
@@ -270,11 +270,7 @@ fn read_level_configs(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -417,8 +413,8 @@ fn read_level_configs(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -482,4 +478,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=872b5d1ffa0744f1 text=c8a9262f1c08e9b3
+// schemac-format: source=518f698b41de0a2f text=af0a45642c6c7aff

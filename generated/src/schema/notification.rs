@@ -248,9 +248,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Notification, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_notifications(&mut cx, doc, &mut kids)?;
+    let root = read_notifications(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         Notification {
             notifications: root,
@@ -295,11 +295,7 @@ fn read_notifications(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -462,8 +458,8 @@ fn read_notifications(
         },
         read_at: c_read_at,
         delivered_at: c_delivered_at,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -536,4 +532,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=2899a7832b3d3167 text=0f42514bd4ca7698
+// schemac-format: source=bfb67d75eadbad21 text=498e2b681d6426d4

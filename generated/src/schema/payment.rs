@@ -508,9 +508,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Payment, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_payments(&mut cx, doc, &mut kids)?;
+    let root = read_payments(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         Payment {
             payments: root,
@@ -592,11 +592,7 @@ fn read_payments(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -983,8 +979,8 @@ fn read_payments(
             .required(c_seller_ref_kind, &transform::join(path, "sellerId"))?,
         seller_id: c_seller_id,
         seller_external_ref: c_seller_external_ref,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_payment_quotes.filter(|v| !is_null(*v)) {
@@ -1163,10 +1159,10 @@ fn write_payments(
     Ok(doc)
 }
 
-fn read_payment_quotes(
+fn read_payment_quotes<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -1327,4 +1323,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=6abf8ea014170b17 text=f6743fdec32d9a49
+// schemac-format: source=cc706cf033b81a8b text=49807b893608a21a

@@ -248,9 +248,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(PointTransaction, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_point_transactions(&mut cx, doc, &mut kids)?;
+    let root = read_point_transactions(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         PointTransaction {
             point_transactions: root,
@@ -291,11 +292,7 @@ fn read_point_transactions(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -401,7 +398,7 @@ fn read_point_transactions(
         reference_type: c_reference_type,
         referred_user_id: c_referred_user_id,
         metadata: c_metadata,
-        created_at: c_created_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -479,4 +476,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=47cde369a2c80b8d text=22fcd26b94ef1286
+// schemac-format: source=96768a2c243e10c3 text=bfaa54ee612d8824

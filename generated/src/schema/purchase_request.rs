@@ -1154,9 +1154,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(PurchaseRequest, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_purchase_requests(&mut cx, doc, &mut kids)?;
+    let root = read_purchase_requests(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         PurchaseRequest {
             purchase_requests: root,
@@ -1306,11 +1307,7 @@ fn read_purchase_requests(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -1933,8 +1930,8 @@ fn read_purchase_requests(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_purchase_request_delivery_info.filter(|v| !is_null(*v)) {
@@ -1963,7 +1960,7 @@ fn read_purchase_requests(
             read_purchase_request_specifications(
                 cx,
                 sub,
-                &transform::join(&p, &i.to_string()),
+                &transform::item(&p, i),
                 id,
                 i,
                 rows,
@@ -1976,7 +1973,7 @@ fn read_purchase_requests(
             read_purchase_request_preferred_sellers(
                 cx,
                 sub,
-                &transform::join(&p, &i.to_string()),
+                &transform::item(&p, i),
                 id,
                 i,
                 rows,
@@ -1986,14 +1983,7 @@ fn read_purchase_requests(
     if let Some(v) = d_delivery_attempts.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "deliveryAttempts");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_delivery_attempts(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_delivery_attempts(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     Ok(row)
@@ -2285,10 +2275,10 @@ fn write_purchase_requests(
     Ok(doc)
 }
 
-fn read_purchase_request_delivery_info(
+fn read_purchase_request_delivery_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2392,10 +2382,10 @@ fn write_purchase_request_delivery_info(
     Ok(doc)
 }
 
-fn read_purchase_request_delivery_address(
+fn read_purchase_request_delivery_address<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2533,10 +2523,10 @@ fn write_purchase_request_delivery_address(
     Ok(doc)
 }
 
-fn read_purchase_request_seller_delivery_info(
+fn read_purchase_request_seller_delivery_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2648,10 +2638,10 @@ fn write_purchase_request_seller_delivery_info(
     Ok(doc)
 }
 
-fn read_purchase_request_service_info(
+fn read_purchase_request_service_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2774,10 +2764,10 @@ fn write_purchase_request_service_info(
     Ok(doc)
 }
 
-fn read_purchase_request_specifications(
+fn read_purchase_request_specifications<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2853,10 +2843,10 @@ fn write_purchase_request_specifications(
     Ok(doc)
 }
 
-fn read_purchase_request_preferred_sellers(
+fn read_purchase_request_preferred_sellers<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2913,7 +2903,7 @@ fn read_purchase_request_preferred_sellers(
         seller_id: cx.required(c_seller_id, &transform::join(path, "sellerId"))?,
         added_at: match c_added_at {
             Some(v) => v,
-            None if !s_added_at => cx.created,
+            None if !s_added_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -2965,10 +2955,10 @@ fn write_purchase_request_preferred_sellers(
     Ok(doc)
 }
 
-fn read_delivery_attempts(
+fn read_delivery_attempts<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -3094,7 +3084,7 @@ fn read_delivery_attempts(
         },
         attempted_at: match c_attempted_at {
             Some(v) => v,
-            None if !s_attempted_at => cx.created,
+            None if !s_attempted_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -3172,4 +3162,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=1d8a67f680992f51 text=f3fdf7a92c5e8d76
+// schemac-format: source=83dbb3632674a169 text=c07604954774b7fd

@@ -298,9 +298,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(RequestTemplate, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_request_templates(&mut cx, doc, &mut kids)?;
+    let root = read_request_templates(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         RequestTemplate {
             request_templates: root,
@@ -363,11 +364,7 @@ fn read_request_templates(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -721,8 +718,8 @@ fn read_request_templates(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -855,4 +852,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=8e36fc5f21567188 text=7c43c557ba03863f
+// schemac-format: source=5db3fd12ac111c20 text=1aa49d252e5ea4e9

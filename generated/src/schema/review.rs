@@ -275,9 +275,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(Review, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_reviews(&mut cx, doc, &mut kids)?;
+    let root = read_reviews(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((Review { reviews: root }, cx))
 }
 
@@ -324,11 +324,7 @@ fn read_reviews(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -566,8 +562,8 @@ fn read_reviews(
                 );
             }
         },
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -673,4 +669,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=7fab5f414f480d4b text=74b36b317e1e3cc6
+// schemac-format: source=022ac4aa35d99342 text=86f9b964f3674ce0

@@ -301,9 +301,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(SellerOffer, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_seller_offers(&mut cx, doc, &mut kids)?;
+    let root = read_seller_offers(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((SellerOffer { seller_offers: root }, cx))
 }
 
@@ -355,11 +355,7 @@ fn read_seller_offers(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -679,8 +675,8 @@ fn read_seller_offers(
         accepted_at: c_accepted_at,
         rejected_at: c_rejected_at,
         rejection_reason: c_rejection_reason,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -801,4 +797,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=c36e15a01e8c7b7f text=63493357a189d4ae
+// schemac-format: source=40e801f5f7b8d244 text=339125da6184fb2d

@@ -268,9 +268,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(ShopSettings, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_shop_settings(&mut cx, doc, &mut kids)?;
+    let root = read_shop_settings(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         ShopSettings {
             shop_settings: root,
@@ -321,11 +321,7 @@ fn read_shop_settings(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -533,8 +529,8 @@ fn read_shop_settings(
         payout_chain: c_payout_chain,
         return_policy: c_return_policy,
         social_links: c_social_links,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -622,4 +618,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=af233acaf06bd6d4 text=2d832cdea24a63ce
+// schemac-format: source=f39fba3a9f1a541b text=11a9d829887601df

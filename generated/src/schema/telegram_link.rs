@@ -248,9 +248,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(TelegramLink, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_telegram_links(&mut cx, doc, &mut kids)?;
+    let root = read_telegram_links(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         TelegramLink {
             telegram_links: root,
@@ -295,11 +295,7 @@ fn read_telegram_links(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -434,7 +430,7 @@ fn read_telegram_links(
         },
         linked_at: match c_linked_at {
             Some(v) => v,
-            None if !s_linked_at => cx.created,
+            None if !s_linked_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -446,8 +442,8 @@ fn read_telegram_links(
             }
         },
         unlinked_at: c_unlinked_at,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -515,4 +511,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=eb82dc925e94968a text=414c5f23868303ac
+// schemac-format: source=29edc191fd834753 text=bf12a9bcfce3e0e3

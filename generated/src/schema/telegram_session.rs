@@ -245,9 +245,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(TelegramSession, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_telegram_sessions(&mut cx, doc, &mut kids)?;
+    let root = read_telegram_sessions(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         TelegramSession {
             telegram_sessions: root,
@@ -291,11 +292,7 @@ fn read_telegram_sessions(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -417,7 +414,7 @@ fn read_telegram_sessions(
         auth_date: c_auth_date,
         last_activity_at: match c_last_activity_at {
             Some(v) => v,
-            None if !s_last_activity_at => cx.created,
+            None if !s_last_activity_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -429,8 +426,8 @@ fn read_telegram_sessions(
             }
         },
         expires_at: cx.required(c_expires_at, &transform::join(path, "expiresAt"))?,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -499,4 +496,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=dd7587329dc3c5ef text=2a15b190e5d33a30
+// schemac-format: source=ddb45167a709f147 text=88b7f6ba6be688c5

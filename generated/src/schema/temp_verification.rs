@@ -250,9 +250,10 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(TempVerification, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_temp_verifications(&mut cx, doc, &mut kids)?;
+    let root = read_temp_verifications(&mut cx, doc, &mut kids)
+        .map_err(|e| e.locate(doc))?;
     Ok((
         TempVerification {
             temp_verifications: root,
@@ -297,11 +298,7 @@ fn read_temp_verifications(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -450,8 +447,8 @@ fn read_temp_verifications(
         payload: c_payload,
         consumed_at: c_consumed_at,
         expires_at: cx.required(c_expires_at, &transform::join(path, "expiresAt"))?,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     Ok(row)
@@ -523,4 +520,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=206ad9cb32353fc7 text=303fd78041210327
+// schemac-format: source=1c03c806b62305aa text=dce08e85bffdd71f

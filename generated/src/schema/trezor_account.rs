@@ -373,9 +373,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(TrezorAccount, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_trezor_accounts(&mut cx, doc, &mut kids)?;
+    let root = read_trezor_accounts(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         TrezorAccount {
             trezor_accounts: root,
@@ -433,11 +433,7 @@ fn read_trezor_accounts(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -571,8 +567,8 @@ fn read_trezor_accounts(
             }
         },
         owner_id: c_owner_id,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_trezor_derived_addresses.filter(|v| !is_null(*v)) {
@@ -581,7 +577,7 @@ fn read_trezor_accounts(
             read_trezor_derived_addresses(
                 cx,
                 sub,
-                &transform::join(&p, &i.to_string()),
+                &transform::item(&p, i),
                 id,
                 i,
                 rows,
@@ -663,10 +659,10 @@ fn write_trezor_accounts(
     Ok(doc)
 }
 
-fn read_trezor_derived_addresses(
+fn read_trezor_derived_addresses<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -776,7 +772,7 @@ fn read_trezor_derived_addresses(
         balance: c_balance,
         created_at: match c_created_at {
             Some(v) => v,
-            None if !s_created_at => cx.created,
+            None if !s_created_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -846,4 +842,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=bb393f8b329277bd text=81623e21cd5eaee0
+// schemac-format: source=7ccb9568d697bbe0 text=a86e5835673ce02b

@@ -677,9 +677,9 @@ pub fn from_mongo(
     doc: &RawDocument,
     mode: Mode,
 ) -> Result<(User, Context), TransformError> {
-    let mut cx = Context::new(COLLECTION, doc, mode);
+    let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_users(&mut cx, doc, &mut kids)?;
+    let root = read_users(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok((
         User {
             users: root,
@@ -807,11 +807,7 @@ fn read_users(
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
         let key = key.as_str();
         match key {
-            "_id" => {
-                id_oid = Some(
-                    cx.read(value, &transform::join(path, "_id"), bsonval::as_object_id)?,
-                );
-            }
+            "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
                 c_created_at = cx
                     .read_opt(
@@ -1637,34 +1633,20 @@ fn read_users(
         },
         terms_accepted_at: c_terms_accepted_at,
         deleted_at: c_deleted_at,
-        created_at: c_created_at.unwrap_or(cx.created),
-        updated_at: c_updated_at.unwrap_or(cx.created),
+        created_at: c_created_at.unwrap_or_else(|| cx.created()),
+        updated_at: c_updated_at.unwrap_or_else(|| cx.created()),
         mongo_version: c_mongo_version,
     };
     if let Some(v) = d_user_passkeys.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "passkeys");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_user_passkeys(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_user_passkeys(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     if let Some(v) = d_user_refresh_tokens.filter(|v| !is_null(*v)) {
         let p = transform::join(path, "refreshTokens");
         for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {
-            read_user_refresh_tokens(
-                cx,
-                sub,
-                &transform::join(&p, &i.to_string()),
-                id,
-                i,
-                rows,
-            )?;
+            read_user_refresh_tokens(cx, sub, &transform::item(&p, i), id, i, rows)?;
         }
     }
     Ok(row)
@@ -1910,10 +1892,10 @@ fn write_users(
     Ok(doc)
 }
 
-fn read_user_passkeys(
+fn read_user_passkeys<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2082,7 +2064,7 @@ fn read_user_passkeys(
         name: c_name,
         created_at: match c_created_at {
             Some(v) => v,
-            None if !s_created_at => cx.created,
+            None if !s_created_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -2162,10 +2144,10 @@ fn write_user_passkeys(
     Ok(doc)
 }
 
-fn read_user_refresh_tokens(
+fn read_user_refresh_tokens<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
-    path: &str,
+    path: &P,
     parent: Uuid,
     index: usize,
     rows: &mut Children,
@@ -2253,7 +2235,7 @@ fn read_user_refresh_tokens(
         revoked_at: c_revoked_at,
         created_at: match c_created_at {
             Some(v) => v,
-            None if !s_created_at => cx.created,
+            None if !s_created_at => cx.created(),
             None => {
                 return Err(
                     cx
@@ -2310,4 +2292,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=3f42a6260deae655 text=894a8568a3f61ed2
+// schemac-format: source=f4095b599da99d01 text=7edcda387f83a1b1
