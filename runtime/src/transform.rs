@@ -162,7 +162,7 @@ impl Context {
         let RawBsonRef::Array(items) = value else {
             return Err(self.error(path.as_ref(), mismatch("array", value)));
         };
-        let item_path = |i: usize| format!("{}.{i}", path.as_ref());
+        let item_path = |i: usize| item(path, i);
         let mut out = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             let item = item.map_err(|e| self.error(&item_path(i), e.into()))?;
@@ -180,7 +180,7 @@ impl Context {
         let RawBsonRef::Array(items) = value else {
             return Err(self.error(path.as_ref(), mismatch("array", value)));
         };
-        let item_path = |i: usize| format!("{}.{i}", path.as_ref());
+        let item_path = |i: usize| item(path, i);
         let mut out = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             match item.map_err(|e| self.error(&item_path(i), e.into()))? {
