@@ -218,7 +218,12 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     let (signature, id_code) = if is_root {
         (
             format!(
-                "fn read_{table}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
+                "/// Reads the `{table}` row of a document{}.\nfn read_{table}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
+                if rows == "rows" {
+                    ", and the rows of its items into `rows`"
+                } else {
+                    ""
+                },
                 row_ident(table)
             ),
             "let path = \"\";\n".to_string(),
@@ -226,7 +231,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     } else {
         (
             format!(
-                "fn read_{table}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>"
+                "/// Reads one `{table}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn read_{table}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>"
             ),
             String::new(),
         )

@@ -283,6 +283,7 @@ pub fn to_mongo(rows: &Address) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `addresses` row of a document.
 fn read_addresses(
     cx: &mut Context,
     doc: &RawDocument,
@@ -626,4 +627,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=65c0ed6df3421b4e text=ee268fdebd9da2ac
+// schemac-format: source=52b78fbfd69c0f83 text=88996fb6aaec8823

@@ -274,6 +274,7 @@ pub fn to_mongo(rows: &BlogPost) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `blog_posts` row of a document.
 fn read_blog_posts(
     cx: &mut Context,
     doc: &RawDocument,
@@ -598,4 +599,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=cbe4077af25fa671 text=4459f77495ec38b8
+// schemac-format: source=52c6c686d5303416 text=fe06c33b5e3268a2

@@ -254,6 +254,7 @@ pub fn to_mongo(rows: &Category) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `categories` row of a document.
 fn read_categories(
     cx: &mut Context,
     doc: &RawDocument,
@@ -489,4 +490,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=804915c5dba7434f text=4dc793f5db6789f5
+// schemac-format: source=bff4a72a70f69d24 text=b60103b4970b09f4

@@ -852,6 +852,7 @@ struct Children {
     chat_message_reads: Vec<ChatMessageReadsRow>,
 }
 
+/// Reads the `chats` row of a document, and the rows of its items into `rows`.
 fn read_chats(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1080,6 +1081,8 @@ fn write_chats(
     Ok(doc)
 }
 
+/// Reads one `chat_participants` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_chat_participants<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1232,6 +1235,8 @@ fn write_chat_participants(
     Ok(doc)
 }
 
+/// Reads one `chat_messages` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_chat_messages<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1479,6 +1484,8 @@ fn write_chat_messages(
     Ok(doc)
 }
 
+/// Reads one `chat_message_attachments` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_chat_message_attachments<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1652,6 +1659,8 @@ fn write_chat_message_attachments(
     Ok(doc)
 }
 
+/// Reads one `chat_message_reactions` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_chat_message_reactions<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1745,6 +1754,8 @@ fn write_chat_message_reactions(
     Ok(doc)
 }
 
+/// Reads one `chat_message_reads` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_chat_message_reads<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1824,4 +1835,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=b91a0b6dad7d3a8c text=ef8a858a6488d411
+// schemac-format: source=9fa3d50a6775636b text=43b1b5c3f43fae97

@@ -254,6 +254,7 @@ pub fn to_mongo(rows: &ConfigSetting) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `config_settings` row of a document.
 fn read_config_settings(
     cx: &mut Context,
     doc: &RawDocument,
@@ -460,4 +461,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=37a942aa19603e9a text=e693ad0d254d3297
+// schemac-format: source=05552fdbcc3d269c text=e556130493041d98

@@ -251,6 +251,7 @@ pub fn to_mongo(rows: &ConfigSettingHistory) -> Result<Document, TransformError>
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `config_setting_history` row of a document.
 fn read_config_setting_history(
     cx: &mut Context,
     doc: &RawDocument,
@@ -425,4 +426,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=68ec73b4fbe29c3b text=7770ea9d18c0b140
+// schemac-format: source=eb9bffe2eefca1c9 text=44f1677a88e4e82b

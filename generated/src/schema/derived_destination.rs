@@ -480,6 +480,7 @@ struct Children {
     derived_destination_sweeps: Vec<DerivedDestinationSweepsRow>,
 }
 
+/// Reads the `derived_destinations` row of a document, and the rows of its items into `rows`.
 fn read_derived_destinations(
     cx: &mut Context,
     doc: &RawDocument,
@@ -890,6 +891,8 @@ fn write_derived_destinations(
     Ok(doc)
 }
 
+/// Reads one `derived_destination_sweeps` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_derived_destination_sweeps<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1073,4 +1076,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=d47d45ed0edf8a79 text=a568ee65ff0a7503
+// schemac-format: source=3604fc82bba30c34 text=9016fd0bca5f1c37

@@ -353,6 +353,7 @@ pub fn to_mongo(rows: &Dispute) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `disputes` row of a document.
 fn read_disputes(
     cx: &mut Context,
     doc: &RawDocument,
@@ -770,4 +771,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=3b99af48e9ec6e6e text=b10e8f88d08c97a6
+// schemac-format: source=535ca739e199f952 text=adc6268df7465916

@@ -363,6 +363,7 @@ pub fn to_mongo(rows: &FundsLedgerEntry) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `funds_ledger_entries` row of a document.
 fn read_funds_ledger_entries(
     cx: &mut Context,
     doc: &RawDocument,
@@ -764,4 +765,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=23c71e403f4dc203 text=f257f884d537f929
+// schemac-format: source=96839864456c7267 text=3096f24c2fc53a26

@@ -245,6 +245,7 @@ pub fn to_mongo(rows: &LevelConfig) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `level_configs` row of a document.
 fn read_level_configs(
     cx: &mut Context,
     doc: &RawDocument,
@@ -478,4 +479,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=518f698b41de0a2f text=af0a45642c6c7aff
+// schemac-format: source=431c38443f83b766 text=1881d0116635e88e

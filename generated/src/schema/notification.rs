@@ -269,6 +269,7 @@ pub fn to_mongo(rows: &Notification) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `notifications` row of a document.
 fn read_notifications(
     cx: &mut Context,
     doc: &RawDocument,
@@ -532,4 +533,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=bfb67d75eadbad21 text=498e2b681d6426d4
+// schemac-format: source=df817c52c6554dd3 text=260e8dd8f7fd81cd

@@ -540,6 +540,7 @@ struct Children {
     payment_quotes: Vec<PaymentQuotesRow>,
 }
 
+/// Reads the `payments` row of a document, and the rows of its items into `rows`.
 fn read_payments(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1159,6 +1160,8 @@ fn write_payments(
     Ok(doc)
 }
 
+/// Reads one `payment_quotes` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_payment_quotes<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1323,4 +1326,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=cc706cf033b81a8b text=49807b893608a21a
+// schemac-format: source=7725103bf1a881f3 text=973f57eebdd7a758

@@ -270,6 +270,7 @@ pub fn to_mongo(rows: &PointTransaction) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `point_transactions` row of a document.
 fn read_point_transactions(
     cx: &mut Context,
     doc: &RawDocument,
@@ -476,4 +477,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=96768a2c243e10c3 text=bfaa54ee612d8824
+// schemac-format: source=b47ddd5ce0feb677 text=fa8de43fb622e516

@@ -1233,6 +1233,7 @@ struct Children {
     delivery_attempts: Vec<DeliveryAttemptsRow>,
 }
 
+/// Reads the `purchase_requests` row of a document, and the rows of its items into `rows`.
 fn read_purchase_requests(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2275,6 +2276,8 @@ fn write_purchase_requests(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_delivery_info` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_delivery_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2382,6 +2385,8 @@ fn write_purchase_request_delivery_info(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_delivery_address` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_delivery_address<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2523,6 +2528,8 @@ fn write_purchase_request_delivery_address(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_seller_delivery_info` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_seller_delivery_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2638,6 +2645,8 @@ fn write_purchase_request_seller_delivery_info(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_service_info` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_service_info<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2764,6 +2773,8 @@ fn write_purchase_request_service_info(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_specifications` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_specifications<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2843,6 +2854,8 @@ fn write_purchase_request_specifications(
     Ok(doc)
 }
 
+/// Reads one `purchase_request_preferred_sellers` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_purchase_request_preferred_sellers<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2955,6 +2968,8 @@ fn write_purchase_request_preferred_sellers(
     Ok(doc)
 }
 
+/// Reads one `delivery_attempts` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_delivery_attempts<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -3162,4 +3177,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=83dbb3632674a169 text=c07604954774b7fd
+// schemac-format: source=83a1e0cbacf6fcd3 text=a65d88e7acfb3bf3

@@ -320,6 +320,7 @@ pub fn to_mongo(rows: &RequestTemplate) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `request_templates` row of a document.
 fn read_request_templates(
     cx: &mut Context,
     doc: &RawDocument,
@@ -852,4 +853,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=5db3fd12ac111c20 text=1aa49d252e5ea4e9
+// schemac-format: source=36791bab463fec3d text=254c22c91fea9ab7

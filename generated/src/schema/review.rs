@@ -291,6 +291,7 @@ pub fn to_mongo(rows: &Review) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `reviews` row of a document.
 fn read_reviews(
     cx: &mut Context,
     doc: &RawDocument,
@@ -669,4 +670,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=022ac4aa35d99342 text=86f9b964f3674ce0
+// schemac-format: source=36e1abc600c112be text=a34aaad3fb8e9e9b

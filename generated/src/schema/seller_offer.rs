@@ -317,6 +317,7 @@ pub fn to_mongo(rows: &SellerOffer) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `seller_offers` row of a document.
 fn read_seller_offers(
     cx: &mut Context,
     doc: &RawDocument,
@@ -797,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=40e801f5f7b8d244 text=339125da6184fb2d
+// schemac-format: source=21fef8c290602c6e text=f1550bc531a2c87a

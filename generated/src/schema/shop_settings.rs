@@ -289,6 +289,7 @@ pub fn to_mongo(rows: &ShopSettings) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `shop_settings` row of a document.
 fn read_shop_settings(
     cx: &mut Context,
     doc: &RawDocument,
@@ -618,4 +619,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=f39fba3a9f1a541b text=11a9d829887601df
+// schemac-format: source=c2993cf0948da12a text=932a2330a51b35a7

@@ -269,6 +269,7 @@ pub fn to_mongo(rows: &TelegramLink) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `telegram_links` row of a document.
 fn read_telegram_links(
     cx: &mut Context,
     doc: &RawDocument,
@@ -511,4 +512,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=29edc191fd834753 text=bf12a9bcfce3e0e3
+// schemac-format: source=2a5f8fa5f60d6317 text=c7fb1e371cc3b9d2

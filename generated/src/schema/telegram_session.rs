@@ -267,6 +267,7 @@ pub fn to_mongo(rows: &TelegramSession) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `telegram_sessions` row of a document.
 fn read_telegram_sessions(
     cx: &mut Context,
     doc: &RawDocument,
@@ -496,4 +497,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=ddb45167a709f147 text=88b7f6ba6be688c5
+// schemac-format: source=5392cc347f7a055c text=3447e59d9d131666

@@ -272,6 +272,7 @@ pub fn to_mongo(rows: &TempVerification) -> Result<Document, TransformError> {
 #[derive(Default)]
 struct Children {}
 
+/// Reads the `temp_verifications` row of a document.
 fn read_temp_verifications(
     cx: &mut Context,
     doc: &RawDocument,
@@ -520,4 +521,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=1c03c806b62305aa text=dce08e85bffdd71f
+// schemac-format: source=103981a05e9d99af text=f069b27b76ed8c78

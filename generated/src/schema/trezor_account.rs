@@ -408,6 +408,7 @@ struct Children {
     trezor_derived_addresses: Vec<TrezorDerivedAddressesRow>,
 }
 
+/// Reads the `trezor_accounts` row of a document, and the rows of its items into `rows`.
 fn read_trezor_accounts(
     cx: &mut Context,
     doc: &RawDocument,
@@ -659,6 +660,8 @@ fn write_trezor_accounts(
     Ok(doc)
 }
 
+/// Reads one `trezor_derived_addresses` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_trezor_derived_addresses<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -842,4 +845,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=7ccb9568d697bbe0 text=a86e5835673ce02b
+// schemac-format: source=77b9c88f1d1d79ea text=139a860d6d2111ee

@@ -719,6 +719,7 @@ struct Children {
     user_refresh_tokens: Vec<UserRefreshTokensRow>,
 }
 
+/// Reads the `users` row of a document, and the rows of its items into `rows`.
 fn read_users(
     cx: &mut Context,
     doc: &RawDocument,
@@ -1892,6 +1893,8 @@ fn write_users(
     Ok(doc)
 }
 
+/// Reads one `user_passkeys` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_user_passkeys<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2144,6 +2147,8 @@ fn write_user_passkeys(
     Ok(doc)
 }
 
+/// Reads one `user_refresh_tokens` row into `rows`: item `index` under the `parent` row (0 for an
+/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.
 fn read_user_refresh_tokens<P: AsRef<str> + ?Sized>(
     cx: &mut Context,
     doc: &RawDocument,
@@ -2292,4 +2297,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=f4095b599da99d01 text=7edcda387f83a1b1
+// schemac-format: source=13a928d5021db0e0 text=b25892ae433f706a
