@@ -549,7 +549,7 @@ fn load_collection(
         let mut fast_failures = 0;
         for batch in received {
             loaded += batch.items;
-            let try_fast = stage.checks_in_bulk() && fast_failures < FAST_WAY_FAILURES;
+            let try_fast = stage.tries_fast_way() && fast_failures < FAST_WAY_FAILURES;
             // On an error the receiver is dropped on the way out, which stops the reader.
             let fast = flush(client, step, stage, batch, try_fast)?;
             fast_failures = if fast { 0 } else { fast_failures + 1 };

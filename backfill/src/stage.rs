@@ -19,7 +19,9 @@ pub fn quote(name: &str) -> String {
 /// The staging tables of one collection, in the collection's table order.
 pub struct Stage {
     tables: Vec<Staged>,
-    /// See [`Stage::prepare_bulk_check`].
+    /// Whether batches may try the fast way; see [`Stage::prepare_bulk_check`].
+    fast_way: bool,
+    /// The bulk check of the collection's foreign keys; `None` when it has none.
     bulk_check: Option<Statement>,
 }
 
@@ -129,6 +131,7 @@ impl Stage {
         }
         Ok(Stage {
             tables,
+            fast_way: false,
             bulk_check: None,
         })
     }
@@ -137,10 +140,11 @@ impl Stage {
     /// (no per-row foreign key triggers) and still keep every foreign key: for each foreign key
     /// of the collection's tables, as PostgreSQL's catalog has it, the distinct keys the batch
     /// staged that point at no row, the rows they do point at being locked `FOR KEY SHARE`
-    /// until commit, as the per-row check locks them. Returns false, preparing nothing, when
-    /// the collection has no foreign key or when a table has an INSERT trigger that the replica
-    /// role would silence and that does not stand aside in a backfill (the generated hook
-    /// triggers test `schemac.skip_hooks`).
+    /// until commit, as the per-row check locks them (a collection without foreign keys has
+    /// nothing to check: its batches still try plain inserts). Returns false, preparing
+    /// nothing, when a table has an INSERT trigger that the replica role would silence and that
+    /// does not stand aside in a backfill (the generated hook triggers test
+    /// `schemac.skip_hooks`).
     pub fn prepare_bulk_check(
         &mut self,
         client: &mut impl GenericClient,
@@ -193,16 +197,17 @@ impl Stage {
                 ));
             }
         }
-        if counts.is_empty() {
-            return Ok(false);
+        if !counts.is_empty() {
+            let check = format!("SELECT {}", counts.join("\n     + "));
+            self.bulk_check = Some(client.prepare(&check)?);
         }
-        self.bulk_check = Some(client.prepare(&format!("SELECT {}", counts.join("\n     + ")))?);
+        self.fast_way = true;
         Ok(true)
     }
 
-    /// Whether [`Stage::prepare_bulk_check`] prepared a check.
-    pub fn checks_in_bulk(&self) -> bool {
-        self.bulk_check.is_some()
+    /// Whether [`Stage::prepare_bulk_check`] opened the fast way.
+    pub fn tries_fast_way(&self) -> bool {
+        self.fast_way
     }
 
     /// The fast way for a batch of new documents: inserts the staged rows with the foreign key
@@ -210,17 +215,21 @@ impl Stage {
     /// an insert), then checks the references in bulk (see [`Stage::prepare_bulk_check`]).
     /// Returns the number of root rows, or `None` when a reference points nowhere; a row that
     /// is there already fails with a unique violation. Either way the caller rolls back to its
-    /// savepoint and loads the batch again with [`Stage::merge`]. Needs a prepared check.
+    /// savepoint and loads the batch again with [`Stage::merge`]. `None` at once when
+    /// [`Stage::prepare_bulk_check`] did not open the fast way.
     pub fn insert_checked_in_bulk(
         &self,
         client: &mut impl GenericClient,
     ) -> Result<Option<u64>, postgres::Error> {
-        let Some(check) = &self.bulk_check else {
+        if !self.fast_way {
             return Ok(None);
-        };
+        }
         client.batch_execute("SET LOCAL session_replication_role = replica")?;
         let inserted = self.execute_each(client, |t| &t.insert)?;
-        let dangling: i64 = client.query_one(check, &[])?.get(0);
+        let dangling: i64 = match &self.bulk_check {
+            Some(check) => client.query_one(check, &[])?.get(0),
+            None => 0,
+        };
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
         Ok((dangling == 0).then_some(inserted))
     }
