@@ -24,7 +24,7 @@ use schemac_runtime::transform::{IdMapRow, Mode, object_id};
 use schemac_runtime::uuid::Uuid;
 
 use crate::order::{self, Deferred, Step};
-use crate::stage::{Lifetime, Stage, Unresolved, quote};
+use crate::stage::{Lifetime, Stage, StageError, Unresolved, quote};
 
 /// A batch is flushed when its documents' BSON reaches this many bytes.
 pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
@@ -93,6 +93,9 @@ pub enum Error {
     /// A database error outside a document's load.
     #[error("postgres: {0}")]
     Postgres(#[from] postgres::Error),
+    /// Rows that could not be staged, outside a document's load.
+    #[error(transparent)]
+    Stage(StageError),
     /// No load order exists.
     #[error(transparent)]
     Cycle(#[from] order::CycleError),
@@ -108,6 +111,15 @@ pub enum Error {
     /// Another backfill holds the lock.
     #[error("another backfill is running on this database (advisory lock {LOCK_KEY} is held)")]
     Locked,
+}
+
+impl From<StageError> for Error {
+    fn from(e: StageError) -> Error {
+        match e {
+            StageError::Postgres(e) => Error::Postgres(e),
+            other => Error::Stage(other),
+        }
+    }
 }
 
 impl From<DumpError> for Error {
@@ -358,8 +370,8 @@ fn levels(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
     levels
 }
 
-/// Creates the staging tables of one step on `client` (one transaction for their DDL) and
-/// loads the collection.
+/// Loads one collection on `client`: its reader thread first, which reads and transforms the
+/// first batch while the staging tables are created (one transaction for their DDL).
 fn load_step(
     client: &mut Client,
     step: &Step<'_>,
@@ -367,19 +379,28 @@ fn load_step(
     bulk_checks: bool,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
-    let mut tx = client.transaction()?;
-    let mut stage = Stage::new(
-        &mut tx,
-        step.collection,
-        &step.deferred,
-        "stage_",
-        Lifetime::Session,
-    )?;
-    let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
-    tx.commit()?;
-    let mut report = load_collection(client, step, &stage, opts, bars)?;
-    report.bulk_checks = bulk_checks;
-    Ok(report)
+    let checkpoint = Checkpoint::read(client, step.collection.name(), opts)?;
+    std::thread::scope(|scope| {
+        // On an error the reading is dropped on the way out, which stops the reader.
+        let reading = if checkpoint.finished {
+            None
+        } else {
+            Some(Reading::start(scope, step.collection, &checkpoint, opts)?)
+        };
+        let mut tx = client.transaction()?;
+        let mut stage = Stage::new(
+            &mut tx,
+            step.collection,
+            &step.deferred,
+            "stage_",
+            Lifetime::Session,
+        )?;
+        let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
+        tx.commit()?;
+        let mut report = load_collection(client, step, &stage, &checkpoint, reading, bars)?;
+        report.bulk_checks = bulk_checks;
+        Ok(report)
+    })
 }
 
 /// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
@@ -476,52 +497,41 @@ fn load_collection(
     client: &mut Client,
     step: &Step<'_>,
     stage: &Stage,
-    opts: &Options,
+    checkpoint: &Checkpoint,
+    reading: Option<Reading<'_>>,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
     let started = Instant::now();
-    let collection = step.collection;
-    let name = collection.name();
-    let (file, size) = source(&opts.dump, name);
-    let checkpoint = client.query_opt(
-        "SELECT source, source_bytes, documents, finished_at IS NOT NULL
-         FROM schemac.backfill_progress WHERE collection = $1",
-        &[&name],
-    )?;
-    let same_dump = checkpoint
-        .as_ref()
-        .is_some_and(|row| row.get::<_, String>(0) == file && row.get::<_, i64>(1) == size);
+    let name = step.collection.name();
     let mut report = CollectionReport {
         collection: name.to_string(),
-        source: file.clone(),
+        source: checkpoint.file.clone(),
         documents: 0,
         inserted: 0,
         present: 0,
         gaps: 0,
         read_now: 0,
-        resumed_after: 0,
+        resumed_after: checkpoint.resumed_after,
         elapsed: Duration::ZERO,
         bulk_checks: false,
         batches: 0,
         fast_batches: 0,
         unknown_keys: Default::default(),
     };
-    if same_dump && !opts.restart {
-        let row = checkpoint.as_ref().expect("same_dump implies a checkpoint");
-        if row.get::<_, bool>(3) {
-            fill_totals(client, &mut report)?;
-            report.elapsed = started.elapsed();
-            return Ok(report);
-        }
-        report.resumed_after = row.get::<_, i64>(2) as u64;
-    } else {
+    let Some(reading) = reading else {
+        // An earlier run finished this file.
+        fill_totals(client, &mut report)?;
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    };
+    if !checkpoint.resumes {
         client.execute(
             "INSERT INTO schemac.backfill_progress (collection, source, source_bytes)
              VALUES ($1, $2, $3)
              ON CONFLICT (collection) DO UPDATE SET source = EXCLUDED.source,
                  source_bytes = EXCLUDED.source_bytes, documents = 0, inserted = 0, present = 0,
                  gaps = 0, started_at = now(), updated_at = now(), finished_at = NULL",
-            &[&name, &file, &size],
+            &[&name, &checkpoint.file, &checkpoint.size],
         )?;
     }
 
@@ -535,30 +545,23 @@ fn load_collection(
     bar.set_prefix(name.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
 
-    let documents = dump::open_collection(&opts.dump, name)?;
     bar.set_position(report.resumed_after);
-    // A reader thread reads and transforms the next batch while this one loads (COPY, merge,
-    // commit): besides the batch being built, at most two wait in memory, one in the channel
-    // and one loading.
-    let resumed_after = report.resumed_after;
-    let (read_now, unknown_keys) = std::thread::scope(|scope| -> Result<_, Error> {
-        let (batches, received) = std::sync::mpsc::sync_channel::<Batch>(1);
-        let reader =
-            scope.spawn(move || read_batches(documents, resumed_after, collection, opts, batches));
-        let mut loaded = 0;
-        let mut fast_failures = 0;
-        for batch in received {
-            loaded += batch.items;
-            let try_fast = stage.tries_fast_way() && fast_failures < FAST_WAY_FAILURES;
-            // On an error the receiver is dropped on the way out, which stops the reader.
-            let fast = flush(client, step, stage, batch, try_fast)?;
-            fast_failures = if fast { 0 } else { fast_failures + 1 };
-            report.batches += 1;
-            report.fast_batches += u64::from(fast);
-            bar.set_position(resumed_after + loaded);
-        }
-        Ok(reader.join().expect("the reader thread does not panic"))
-    })?;
+    let mut loaded = 0;
+    let mut fast_failures = 0;
+    // On an error the receiver is dropped on the way out, which stops the reader.
+    for batch in reading.batches.iter() {
+        loaded += batch.items;
+        let try_fast = stage.tries_fast_way() && fast_failures < FAST_WAY_FAILURES;
+        let fast = flush(client, step, stage, batch, try_fast)?;
+        fast_failures = if fast { 0 } else { fast_failures + 1 };
+        report.batches += 1;
+        report.fast_batches += u64::from(fast);
+        bar.set_position(report.resumed_after + loaded);
+    }
+    let (read_now, unknown_keys) = reading
+        .thread
+        .join()
+        .expect("the reader thread does not panic");
     report.read_now = read_now;
     report.unknown_keys = unknown_keys;
     client.execute(
@@ -574,6 +577,67 @@ fn load_collection(
     ));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Where a collection's load starts: its checkpoint.
+struct Checkpoint {
+    /// The file the collection is read from, and its size.
+    file: String,
+    size: i64,
+    /// The checkpoint is of the same file and `--restart` was not given: the run goes on.
+    resumes: bool,
+    /// Documents committed by earlier runs of this file, skipped.
+    resumed_after: u64,
+    /// An earlier run finished this file: nothing to read.
+    finished: bool,
+}
+
+impl Checkpoint {
+    fn read(client: &mut Client, name: &str, opts: &Options) -> Result<Checkpoint, Error> {
+        let (file, size) = source(&opts.dump, name);
+        let row = client.query_opt(
+            "SELECT source, source_bytes, documents, finished_at IS NOT NULL
+             FROM schemac.backfill_progress WHERE collection = $1",
+            &[&name],
+        )?;
+        let resumes = !opts.restart
+            && row
+                .as_ref()
+                .is_some_and(|row| row.get::<_, String>(0) == file && row.get::<_, i64>(1) == size);
+        let row = row.filter(|_| resumes);
+        Ok(Checkpoint {
+            file,
+            size,
+            resumes,
+            resumed_after: row.as_ref().map_or(0, |row| row.get::<_, i64>(2) as u64),
+            finished: row.is_some_and(|row| row.get::<_, bool>(3)),
+        })
+    }
+}
+
+/// A collection's reader thread: the batches it reads and transforms, and, once it is done,
+/// how many items it read and the unknown keys it met.
+struct Reading<'scope> {
+    batches: std::sync::mpsc::Receiver<Batch>,
+    thread: std::thread::ScopedJoinHandle<'scope, (u64, std::collections::BTreeMap<String, u64>)>,
+}
+
+impl<'scope> Reading<'scope> {
+    /// Opens the collection's file and starts its reader after the documents that
+    /// `checkpoint` says are loaded.
+    fn start(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        collection: &'scope dyn Collection,
+        checkpoint: &Checkpoint,
+        opts: &'scope Options,
+    ) -> Result<Reading<'scope>, Error> {
+        let documents = dump::open_collection(&opts.dump, collection.name())?;
+        // At most two batches wait: one in the channel, one read.
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let skip = checkpoint.resumed_after;
+        let thread = scope.spawn(move || read_batches(documents, skip, collection, opts, sender));
+        Ok(Reading { batches, thread })
+    }
 }
 
 /// Reads the documents after the first `skip`, transforms them and sends them in batches (at
@@ -788,7 +852,7 @@ fn load_docs(
     docs: &[Pending],
     checks: Checks,
     one: bool,
-) -> Result<Option<u64>, postgres::Error> {
+) -> Result<Option<u64>, StageError> {
     let rows: Vec<&dyn Rows> = docs.iter().map(|d| d.rows.as_ref()).collect();
     stage.copy(tx, &rows)?;
     let inserted = match checks {
@@ -909,8 +973,11 @@ fn record_gap(
 
 /// A load error in words: a dangling reference named by its Mongo path and the missing
 /// ObjectId, other constraint violations by constraint and Postgres's detail.
-fn describe_load_error(step: &Step<'_>, e: &postgres::Error) -> String {
-    let Some(db) = e.as_db_error() else {
+fn describe_load_error(step: &Step<'_>, e: &StageError) -> String {
+    let Some(db) = (match e {
+        StageError::Postgres(e) => e.as_db_error(),
+        _ => None,
+    }) else {
         return format!("{LOAD_PREFIX}{e}");
     };
     let detail = db.detail().unwrap_or_default();

@@ -696,11 +696,7 @@ fn verify_collection(
 }
 
 /// Copies the rows of `docs` into the `expect_` tables and empties `docs`.
-fn copy(
-    client: &mut Client,
-    stage: &Stage,
-    docs: &mut Vec<Box<dyn Rows>>,
-) -> Result<(), postgres::Error> {
+fn copy(client: &mut Client, stage: &Stage, docs: &mut Vec<Box<dyn Rows>>) -> Result<(), Error> {
     if docs.is_empty() {
         return Ok(());
     }

@@ -953,3 +953,48 @@ fn unknown_keys_are_gaps_in_strict_mode_and_reported_in_lenient_mode() {
         "{lenient}"
     );
 }
+
+#[test]
+fn a_batch_larger_than_one_copy_message_loads_whole() {
+    // 40 blog posts of 100 kB each: one batch, one table, 4 MB of COPY data sent as several
+    // messages that split rows anywhere.
+    let scratch = Scratch::new("big-batch");
+    let template = good("blogposts").remove(0);
+    let posts: Vec<Document> = (0..40u8)
+        .map(|i| {
+            let mut post = template.clone();
+            post.insert("_id", ObjectId::new());
+            post.insert("slug", format!("big-post-{i}"));
+            let letter = char::from(b'a' + i % 26);
+            post.insert(
+                "content",
+                format!("{i}:{}", letter.to_string().repeat(100_000)),
+            );
+            post
+        })
+        .collect();
+    write_bson(&scratch.0, "blogposts", &posts);
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, &scratch.0);
+    assert_eq!(report.gaps(), 0, "{report}");
+    assert_eq!(report.collections[0].inserted, 40, "{report}");
+    // Loaded as one batch, the fast way: not one document at a time after a failed COPY.
+    assert_eq!(report.collections[0].batches, 1, "{report}");
+    assert_eq!(report.collections[0].fast_batches, 1, "{report}");
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT sum(length(content)) FROM blog_posts WHERE slug LIKE 'big-post-%'"
+        ),
+        (0..40)
+            .map(|i: i64| 100_001 + i.to_string().len() as i64)
+            .sum::<i64>()
+    );
+    let verified = schemac_backfill::verify::verify(
+        REGISTRY,
+        &mut client,
+        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
+    )
+    .unwrap();
+    assert!(verified.ok(), "{verified}");
+}
