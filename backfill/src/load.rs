@@ -230,7 +230,11 @@ pub fn backfill(
         }
     }
     let steps = order::order(&selected)?;
-    check_migrated(client, &steps)?;
+    check_migrated(
+        client,
+        &["id_map", "pg_dualwrite_gaps"],
+        steps.iter().map(|s| s.collection),
+    )?;
     prepare(client)?;
     let bulk_checks = opts.bulk_checks && may_skip_row_checks(client)?;
     report.bulk_checks_refused = opts.bulk_checks && !bulk_checks;
@@ -438,25 +442,32 @@ fn prepare(client: &mut Client) -> Result<(), postgres::Error> {
     )
 }
 
-fn check_migrated(client: &mut Client, steps: &[Step<'_>]) -> Result<(), Error> {
-    let mut needed = vec!["id_map", "pg_dualwrite_gaps"];
-    needed.extend(
-        steps
-            .iter()
-            .flat_map(|s| s.collection.tables().iter().map(|t| t.name)),
-    );
-    for table in needed {
-        let found: Option<String> = client
-            .query_one(
-                "SELECT to_regclass($1)::text",
-                &[&format!("public.{}", quote(table))],
-            )?
-            .get(0);
-        if found.is_none() {
-            return Err(Error::NotMigrated(table.to_string()));
-        }
+/// `Error::NotMigrated` naming the first of `extra` and the tables of `collections` that the
+/// database does not have: one query.
+pub(crate) fn check_migrated<'c>(
+    client: &mut Client,
+    extra: &[&str],
+    collections: impl IntoIterator<Item = &'c dyn Collection>,
+) -> Result<(), Error> {
+    let mut needed: Vec<String> = extra.iter().map(|t| t.to_string()).collect();
+    for collection in collections {
+        needed.extend(collection.tables().iter().map(|t| t.name.to_string()));
     }
-    Ok(())
+    let qualified: Vec<String> = needed
+        .iter()
+        .map(|t| format!("public.{}", quote(t)))
+        .collect();
+    let missing: Option<i64> = client
+        .query_one(
+            "SELECT min(n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
+             WHERE to_regclass(t) IS NULL",
+            &[&qualified],
+        )?
+        .get(0);
+    match missing {
+        Some(n) => Err(Error::NotMigrated(needed[n as usize - 1].clone())),
+        None => Ok(()),
+    }
 }
 
 /// The file a collection is read from (for the checkpoint): name and size.

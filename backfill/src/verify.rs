@@ -36,7 +36,7 @@ use schemac_runtime::transform::Mode;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::load::Error;
+use crate::load::{Error, check_migrated};
 use crate::stage::{Lifetime, Stage, quote};
 use crate::table::render;
 
@@ -439,7 +439,7 @@ pub fn verify(
             }
         }
     }
-    check_migrated(client, &selected)?;
+    check_migrated(client, &["pg_dualwrite_gaps"], selected.iter().copied())?;
     for collection in selected {
         report
             .collections
@@ -457,27 +457,6 @@ pub fn verify(
     }
     t.mismatches += report.not_in_catalogue.len() as u64;
     Ok(report)
-}
-
-fn check_migrated(client: &mut Client, selected: &[&dyn Collection]) -> Result<(), Error> {
-    let mut needed = vec!["pg_dualwrite_gaps"];
-    needed.extend(
-        selected
-            .iter()
-            .flat_map(|c| c.tables().iter().map(|t| t.name)),
-    );
-    for table in needed {
-        let found: Option<String> = client
-            .query_one(
-                "SELECT to_regclass($1)::text",
-                &[&format!("public.{}", quote(table))],
-            )?
-            .get(0);
-        if found.is_none() {
-            return Err(Error::NotMigrated(table.to_string()));
-        }
-    }
-    Ok(())
 }
 
 /// The mismatches of one collection: all counted, at most `max` of each kind kept.

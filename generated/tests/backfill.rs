@@ -998,3 +998,29 @@ fn a_batch_larger_than_one_copy_message_loads_whole() {
     .unwrap();
     assert!(verified.ok(), "{verified}");
 }
+
+#[test]
+fn a_database_without_the_tables_is_refused_naming_the_first_missing_one() {
+    let scratch = Scratch::new("unmigrated");
+    write_bson(&scratch.0, "levelconfigs", &good("levelconfigs"));
+    let empty = TestDb::new();
+    let e = backfill(REGISTRY, &mut empty.client(), &options(&scratch.0)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the database has no table `id_map`: apply the migrations first \
+         (`schemac migrate apply --database-url URL`)"
+    );
+    let (_db, mut client) = migrated();
+    client
+        .batch_execute("DROP TABLE level_configs CASCADE")
+        .unwrap();
+    let e = backfill(REGISTRY, &mut client, &options(&scratch.0)).unwrap_err();
+    assert!(e.to_string().contains("no table `level_configs`"), "{e}");
+    let e = schemac_backfill::verify::verify(
+        REGISTRY,
+        &mut client,
+        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no table `level_configs`"), "{e}");
+}
