@@ -42,10 +42,9 @@ struct Staged {
 }
 
 /// The size of the COPY messages: large enough that the server is not sent a message per few
-/// rows. (The postgres crate's `BinaryCopyInWriter` sends one per 4 KiB; over loopback, with
-/// its 64 KiB segments, the server's receive buffer then filled with small segments and the
-/// connection stalled for 200 ms, TCP's minimum retransmission timeout, in about one backfill
-/// of the sample in two.)
+/// rows. (The postgres crate's `BinaryCopyInWriter` sends one per 4 KiB; over loopback, whose
+/// MTU is 64 KiB, the server's receive window then closed now and then and the COPY waited
+/// 200 ms, TCP's minimum timeout, before going on: in about one backfill of the sample in two.)
 const COPY_MESSAGE: usize = 1 << 20;
 
 /// Why rows could not be staged or merged.
@@ -196,52 +195,58 @@ impl Stage {
         client: &mut impl GenericClient,
         collection: &dyn Collection,
     ) -> Result<bool, postgres::Error> {
+        // One query of each catalog for all the collection's tables (a table is named by its
+        // position in `relations`, from 1).
+        let relations: Vec<String> = collection
+            .tables()
+            .iter()
+            .map(|t| format!("public.{}", quote(t.name)))
+            .collect();
+        let silenced: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                 WHERE t.tgrelid = ANY($1::text[]::regclass[]) AND NOT t.tgisinternal
+                   AND t.tgenabled = 'O' AND t.tgtype & 4 <> 0
+                   AND p.prosrc NOT LIKE '%schemac.skip_hooks%'",
+                &[&relations],
+            )?
+            .get(0);
+        if silenced > 0 {
+            return Ok(false);
+        }
+        let keys = client.query(
+            "SELECT array_position($1::text[]::regclass[], c.conrelid),
+                    array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                          ORDER BY k.i),
+                    n.nspname::text, r.relname::text,
+                    array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                          ORDER BY k.i)
+             FROM pg_constraint c
+             JOIN pg_class r ON r.oid = c.confrelid
+             JOIN pg_namespace n ON n.oid = r.relnamespace
+             WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
+             ORDER BY 1, c.conname",
+            &[&relations],
+        )?;
         let mut counts = Vec::new();
-        for (table, staged) in collection.tables().iter().zip(&self.tables) {
-            let relation = format!("public.{}", quote(table.name));
-            let silenced: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-                     WHERE t.tgrelid = $1::text::regclass AND NOT t.tgisinternal
-                       AND t.tgenabled = 'O' AND t.tgtype & 4 <> 0
-                       AND p.prosrc NOT LIKE '%schemac.skip_hooks%'",
-                    &[&relation],
-                )?
-                .get(0);
-            if silenced > 0 {
-                return Ok(false);
-            }
-            let keys = client.query(
-                "SELECT array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
-                              ORDER BY k.i),
-                        n.nspname::text, r.relname::text,
-                        array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
-                              ORDER BY k.i)
-                 FROM pg_constraint c
-                 JOIN pg_class r ON r.oid = c.confrelid
-                 JOIN pg_namespace n ON n.oid = r.relnamespace
-                 WHERE c.contype = 'f' AND c.conrelid = $1::text::regclass
-                 ORDER BY c.conname",
-                &[&relation],
-            )?;
-            for key in keys {
-                let columns: Vec<String> = key.get(0);
-                let target = format!("{}.{}", quote(key.get(1)), quote(key.get(2)));
-                let target_columns: Vec<String> = key.get(3);
-                let deferred = staged
-                    .unresolved
-                    .iter()
-                    .any(|(d, _)| [d.reference.column] == columns.as_slice());
-                counts.push(dangling_sql(
-                    &staged.temp,
-                    &columns,
-                    &target,
-                    &target_columns,
-                    deferred,
-                ));
-            }
+        for key in keys {
+            let staged = &self.tables[key.get::<_, i32>(0) as usize - 1];
+            let columns: Vec<String> = key.get(1);
+            let target = format!("{}.{}", quote(key.get(2)), quote(key.get(3)));
+            let target_columns: Vec<String> = key.get(4);
+            let deferred = staged
+                .unresolved
+                .iter()
+                .any(|(d, _)| [d.reference.column] == columns.as_slice());
+            counts.push(dangling_sql(
+                &staged.temp,
+                &columns,
+                &target,
+                &target_columns,
+                deferred,
+            ));
         }
         if !counts.is_empty() {
             let check = format!("SELECT {}", counts.join("\n     + "));

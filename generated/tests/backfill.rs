@@ -1024,3 +1024,34 @@ fn a_database_without_the_tables_is_refused_naming_the_first_missing_one() {
     .unwrap_err();
     assert!(e.to_string().contains("no table `level_configs`"), "{e}");
 }
+
+#[test]
+fn a_table_with_an_insert_trigger_of_its_own_loads_the_usual_way_and_the_trigger_fires() {
+    // The fast way turns per-row triggers off; a trigger the catalogue does not know (here on
+    // chats' second table) must fire, so that collection loads with the triggers on.
+    let scratch = Scratch::new("trigger");
+    for c in REGISTRY {
+        write_bson(&scratch.0, c.name(), &good(c.name()));
+    }
+    let (_db, mut client) = migrated();
+    client
+        .batch_execute(
+            "CREATE TABLE seen (id uuid);
+             CREATE FUNCTION see() RETURNS trigger LANGUAGE plpgsql AS
+                 $$BEGIN INSERT INTO seen VALUES (NEW.id); RETURN NEW; END$$;
+             CREATE TRIGGER audit AFTER INSERT ON chat_messages
+                 FOR EACH ROW EXECUTE FUNCTION see();",
+        )
+        .unwrap();
+    let report = run(&mut client, &scratch.0);
+    assert_eq!(report.gaps(), 0, "{report}");
+    let bulk = |name: &str| {
+        let c = report.collections.iter().find(|c| c.collection == name);
+        c.unwrap().bulk_checks
+    };
+    assert!(!bulk("chats"), "{report}");
+    assert!(bulk("users") && bulk("payments"), "{report}");
+    let messages = count(&mut client, "SELECT count(*) FROM chat_messages");
+    assert!(messages > 0);
+    assert_eq!(count(&mut client, "SELECT count(*) FROM seen"), messages);
+}
