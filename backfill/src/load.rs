@@ -902,7 +902,7 @@ fn record_id_map(
     let (mut collections, mut legacy, mut ids) = (Vec::new(), Vec::new(), Vec::new());
     for row in docs.iter().flat_map(|d| &d.id_map) {
         collections.push(row.collection);
-        legacy.push(row.legacy_object_id.as_str());
+        legacy.push(row.legacy_object_id());
         ids.push(row.id);
     }
     if ids.is_empty() {

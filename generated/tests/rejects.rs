@@ -113,7 +113,7 @@ fn lenient_mode_records_unknown_keys_instead_of_failing() {
     assert_eq!(cx.unknown, ["color"]);
     assert_eq!(rows.level_configs.name, "Silver");
     assert_eq!(cx.id_map.len(), 1);
-    assert_eq!(cx.id_map[0].legacy_object_id, "6434a30009600d0000000000");
+    assert_eq!(cx.id_map[0].legacy_object_id(), "6434a30009600d0000000000");
 }
 
 /// The error names the document whether the bad field comes before its `_id` (a document not

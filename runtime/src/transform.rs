@@ -26,14 +26,21 @@ pub enum Mode {
 }
 
 /// One `id_map` row: a legacy ObjectId and the uuid its row got.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdMapRow {
     /// The Mongo collection.
     pub collection: &'static str,
-    /// The ObjectId, 24 hex digits.
-    pub legacy_object_id: String,
+    /// The ObjectId (its 24 hex digits, as `id_map` stores them: [`IdMapRow::legacy_object_id`]).
+    pub object_id: ObjectId,
     /// The row's uuid.
     pub id: Uuid,
+}
+
+impl IdMapRow {
+    /// The ObjectId as `id_map.legacy_object_id` holds it: 24 lower-case hex digits.
+    pub fn legacy_object_id(&self) -> String {
+        ids::object_id_hex(&self.object_id)
+    }
 }
 
 /// The state of one document's transform.
@@ -50,7 +57,7 @@ pub struct Context {
     pub mode: Mode,
     /// Unknown keys met in lenient mode, as Mongo paths.
     pub unknown: Vec<String>,
-    /// The id_map rows of the document (root and items with `_id`).
+    /// The id_map rows of the document (the generated transforms record the root's `_id`).
     pub id_map: Vec<IdMapRow>,
 }
 
@@ -207,7 +214,7 @@ impl Context {
     pub fn record_id(&mut self, oid: &ObjectId, id: Uuid) {
         self.id_map.push(IdMapRow {
             collection: self.collection,
-            legacy_object_id: ids::object_id_hex(oid),
+            object_id: *oid,
             id,
         });
     }
