@@ -491,7 +491,7 @@ struct Gap {
 /// A transformed document waiting in a batch.
 struct Pending {
     rows: Box<dyn Rows>,
-    id_map: Vec<IdMapRow>,
+    id_map: Option<IdMapRow>,
     raw: RawDocumentBuf,
 }
 
@@ -900,7 +900,7 @@ fn record_id_map(
     on_conflict: bool,
 ) -> Result<(), postgres::Error> {
     let (mut collections, mut legacy, mut ids) = (Vec::new(), Vec::new(), Vec::new());
-    for row in docs.iter().flat_map(|d| &d.id_map) {
+    for row in docs.iter().filter_map(|d| d.id_map.as_ref()) {
         collections.push(row.collection);
         legacy.push(row.legacy_object_id());
         ids.push(row.id);

@@ -112,8 +112,10 @@ fn lenient_mode_records_unknown_keys_instead_of_failing() {
     let (rows, cx) = level_config::from_mongo(&raw, Mode::Lenient).expect("lenient");
     assert_eq!(cx.unknown, ["color"]);
     assert_eq!(rows.level_configs.name, "Silver");
-    assert_eq!(cx.id_map.len(), 1);
-    assert_eq!(cx.id_map[0].legacy_object_id(), "6434a30009600d0000000000");
+    let id_map = cx.id_map.expect("the document's id_map row");
+    assert_eq!(id_map.collection, "levelconfigs");
+    assert_eq!(id_map.legacy_object_id(), "6434a30009600d0000000000");
+    assert_eq!(id_map.id, rows.level_configs.id);
 }
 
 /// The error names the document whether the bad field comes before its `_id` (a document not

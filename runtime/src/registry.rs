@@ -66,7 +66,7 @@ pub trait Collection: Sync {
     fn model(&self) -> &'static str;
     /// Its tables: the root first, every parent before its children.
     fn tables(&self) -> &'static [Table];
-    /// The generated `from_mongo`: one document's rows, and its context (id_map rows, unknown
+    /// The generated `from_mongo`: one document's rows, and its context (id_map row, unknown
     /// keys in lenient mode).
     fn transform(
         &self,

@@ -1,5 +1,5 @@
 //! What a generated `from_mongo` / `to_mongo` needs besides the value readers of [`bsonval`]:
-//! the per-document context (collection, `_id`, strict or lenient), the id_map rows it records,
+//! the per-document context (collection, `_id`, strict or lenient), the id_map row it records,
 //! the readers for nulls, arrays, references and jsonb, and their way back to BSON.
 //!
 //! [`bsonval`]: crate::bsonval
@@ -57,8 +57,8 @@ pub struct Context {
     pub mode: Mode,
     /// Unknown keys met in lenient mode, as Mongo paths.
     pub unknown: Vec<String>,
-    /// The id_map rows of the document (the generated transforms record the root's `_id`).
-    pub id_map: Vec<IdMapRow>,
+    /// The document's id_map row, once the root's `_id` is recorded ([`Context::record_id`]).
+    pub id_map: Option<IdMapRow>,
 }
 
 impl Context {
@@ -72,7 +72,7 @@ impl Context {
             asked: OnceCell::new(),
             mode,
             unknown: Vec::new(),
-            id_map: Vec::new(),
+            id_map: None,
         }
     }
 
@@ -210,9 +210,9 @@ impl Context {
         }
     }
 
-    /// Records an id_map row.
+    /// Records the document's id_map row: its `_id` and its root row's uuid.
     pub fn record_id(&mut self, oid: &ObjectId, id: Uuid) {
-        self.id_map.push(IdMapRow {
+        self.id_map = Some(IdMapRow {
             collection: self.collection,
             object_id: *oid,
             id,
