@@ -151,6 +151,7 @@ pub struct CollectionReport {
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
     /// The fast way was open to it (see [`Options::bulk_checks`]): references checked in bulk.
+    /// False when an earlier run had finished the collection (nothing staged, nothing loaded).
     pub bulk_checks: bool,
     /// Batches this run committed.
     pub batches: u64,
@@ -374,8 +375,8 @@ fn levels(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
     levels
 }
 
-/// Loads one collection on `client`: its reader thread first, which reads and transforms the
-/// first batch while the staging tables are created (one transaction for their DDL).
+/// Loads one collection on `client`, after its checkpoint: its reader thread starts first, so
+/// that the first batch is read and transformed while the staging tables are created.
 fn load_step(
     client: &mut Client,
     step: &Step<'_>,
@@ -391,20 +392,24 @@ fn load_step(
         } else {
             Some(Reading::start(scope, step.collection, &checkpoint, opts)?)
         };
-        let mut tx = client.transaction()?;
-        let mut stage = Stage::new(
-            &mut tx,
-            step.collection,
-            &step.deferred,
-            "stage_",
-            Lifetime::Session,
-        )?;
-        let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
-        tx.commit()?;
-        let mut report = load_collection(client, step, &stage, &checkpoint, reading, bars)?;
-        report.bulk_checks = bulk_checks;
-        Ok(report)
+        load_collection(client, step, &checkpoint, reading, bulk_checks, bars)
     })
+}
+
+/// Creates the staging tables of `step` (one transaction for their DDL) and opens the fast way
+/// when `bulk_checks` allows it; returns whether it is open.
+fn stage(client: &mut Client, step: &Step<'_>, bulk_checks: bool) -> Result<(Stage, bool), Error> {
+    let mut tx = client.transaction()?;
+    let mut stage = Stage::new(
+        &mut tx,
+        step.collection,
+        &step.deferred,
+        "stage_",
+        Lifetime::Session,
+    )?;
+    let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
+    tx.commit()?;
+    Ok((stage, bulk_checks))
 }
 
 /// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
@@ -507,9 +512,9 @@ struct Batch {
 fn load_collection(
     client: &mut Client,
     step: &Step<'_>,
-    stage: &Stage,
     checkpoint: &Checkpoint,
     reading: Option<Reading<'_>>,
+    bulk_checks: bool,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
     let started = Instant::now();
@@ -530,11 +535,13 @@ fn load_collection(
         unknown_keys: Default::default(),
     };
     let Some(reading) = reading else {
-        // An earlier run finished this file.
+        // An earlier run finished this file: nothing to stage.
         fill_totals(client, &mut report)?;
         report.elapsed = started.elapsed();
         return Ok(report);
     };
+    let (stage, bulk_checks) = stage(client, step, bulk_checks)?;
+    report.bulk_checks = bulk_checks;
     if !checkpoint.resumes {
         client.execute(
             "INSERT INTO schemac.backfill_progress (collection, source, source_bytes)
@@ -563,7 +570,7 @@ fn load_collection(
     for batch in reading.batches.iter() {
         loaded += batch.items;
         let try_fast = stage.tries_fast_way() && fast_failures < FAST_WAY_FAILURES;
-        let fast = flush(client, step, stage, batch, try_fast)?;
+        let fast = flush(client, step, &stage, batch, try_fast)?;
         fast_failures = if fast { 0 } else { fast_failures + 1 };
         report.batches += 1;
         report.fast_batches += u64::from(fast);
@@ -1126,7 +1133,9 @@ impl std::fmt::Display for Report {
                     c.read_now.to_string(),
                     rate,
                     format!("{secs:.2}"),
-                    if !c.bulk_checks || (c.batches > 0 && c.fast_batches == 0) {
+                    if c.batches == 0 {
+                        "-".to_string()
+                    } else if !c.bulk_checks || c.fast_batches == 0 {
                         "row".to_string()
                     } else if c.fast_batches == c.batches {
                         "bulk".to_string()

@@ -260,6 +260,18 @@ fn a_second_run_changes_nothing() {
     let again = run(&mut client, &scratch.0);
     assert_eq!(fingerprint(&mut client), before);
     assert!(again.collections.iter().all(|c| c.read_now == 0), "{again}");
+    // Nothing was staged for them: no batch, the fast way not even prepared, `-` in the
+    // summary's checks column.
+    assert!(
+        again
+            .collections
+            .iter()
+            .all(|c| c.batches == 0 && !c.bulk_checks),
+        "{again}"
+    );
+    let summary = again.to_string();
+    let users = summary.lines().find(|l| l.starts_with("users ")).unwrap();
+    assert!(users.ends_with(" -"), "{summary}");
     // Forgetting the checkpoints reads everything again: nothing new, only attempts counted.
     let mut opts = options(&scratch.0);
     opts.restart = true;
