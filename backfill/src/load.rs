@@ -1169,11 +1169,13 @@ impl std::fmt::Display for Report {
             |pick: fn(&CollectionReport) -> u64| -> u64 { self.collections.iter().map(pick).sum() };
         writeln!(
             f,
-            "\n{} documents: {} new, {} already present, {} gaps; {} deferred references filled in",
+            "\n{} documents: {} new, {} already present, {} gaps ({} read by this run); {} \
+             deferred references filled in",
             total(|c| c.documents),
             total(|c| c.inserted),
             total(|c| c.present),
             self.gaps(),
+            total(|c| c.read_now),
             self.resolved
         )?;
         if self.bulk_checks_refused {

@@ -272,6 +272,10 @@ fn a_second_run_changes_nothing() {
     let summary = again.to_string();
     let users = summary.lines().find(|l| l.starts_with("users ")).unwrap();
     assert!(users.ends_with(" -"), "{summary}");
+    assert!(
+        summary.contains(" gaps (0 read by this run); "),
+        "{summary}"
+    );
     // Forgetting the checkpoints reads everything again: nothing new, only attempts counted.
     let mut opts = options(&scratch.0);
     opts.restart = true;
