@@ -604,7 +604,7 @@ struct Checkpoint {
     size: i64,
     /// The checkpoint is of the same file and `--restart` was not given: the run goes on.
     resumes: bool,
-    /// Documents committed by earlier runs of this file, skipped.
+    /// Documents committed by an interrupted run of this file, skipped (0 when it finished).
     resumed_after: u64,
     /// An earlier run finished this file: nothing to read.
     finished: bool,
@@ -623,12 +623,14 @@ impl Checkpoint {
                 .as_ref()
                 .is_some_and(|row| row.get::<_, String>(0) == file && row.get::<_, i64>(1) == size);
         let row = row.filter(|_| resumes);
+        let finished = row.as_ref().is_some_and(|row| row.get::<_, bool>(3));
+        let committed = row.map_or(0, |row| row.get::<_, i64>(2) as u64);
         Ok(Checkpoint {
             file,
             size,
             resumes,
-            resumed_after: row.as_ref().map_or(0, |row| row.get::<_, i64>(2) as u64),
-            finished: row.is_some_and(|row| row.get::<_, bool>(3)),
+            resumed_after: if finished { 0 } else { committed },
+            finished,
         })
     }
 }

@@ -266,7 +266,7 @@ fn a_second_run_changes_nothing() {
         again
             .collections
             .iter()
-            .all(|c| c.batches == 0 && !c.bulk_checks),
+            .all(|c| c.batches == 0 && !c.bulk_checks && c.resumed_after == 0),
         "{again}"
     );
     let summary = again.to_string();
