@@ -92,6 +92,24 @@ fn run(client: &mut Client, dir: &Path) -> Report {
     backfill(REGISTRY, client, &options(dir)).unwrap_or_else(|e| panic!("backfill: {e}"))
 }
 
+/// `verify` of the dump in `dir` against the database.
+fn verify(
+    client: &mut Client,
+    dir: &Path,
+) -> Result<schemac_backfill::verify::VerifyReport, schemac_backfill::load::Error> {
+    schemac_backfill::verify::verify(
+        REGISTRY,
+        client,
+        &schemac_backfill::verify::VerifyOptions::new(dir),
+    )
+}
+
+/// Verify finds the database and the dump in `dir` the same.
+fn assert_verifies(client: &mut Client, dir: &Path) {
+    let verified = verify(client, dir).unwrap_or_else(|e| panic!("verify: {e}"));
+    assert!(verified.ok(), "{verified}");
+}
+
 /// The content of every table of the catalogue and of id_map and pg_dualwrite_gaps, without
 /// the columns a run stamps with the clock (id_map.created_at, a gap's id and times).
 fn fingerprint(client: &mut Client) -> BTreeMap<String, (i64, String)> {
@@ -871,13 +889,7 @@ fn gzip_and_relaxed_extended_json_load_and_verify() {
         ("chats.bson.gz".into(), good("chats").len())
     );
     assert_eq!(source("users"), ("users.json".into(), good("users").len()));
-    let verified = schemac_backfill::verify::verify(
-        REGISTRY,
-        &mut client,
-        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
-    )
-    .unwrap();
-    assert!(verified.ok(), "{verified}");
+    assert_verifies(&mut client, &scratch.0);
 }
 
 #[test]
@@ -1020,13 +1032,7 @@ fn a_batch_larger_than_one_copy_message_loads_whole() {
             .map(|i: i64| 100_001 + i.to_string().len() as i64)
             .sum::<i64>()
     );
-    let verified = schemac_backfill::verify::verify(
-        REGISTRY,
-        &mut client,
-        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
-    )
-    .unwrap();
-    assert!(verified.ok(), "{verified}");
+    assert_verifies(&mut client, &scratch.0);
 }
 
 #[test]
@@ -1046,12 +1052,7 @@ fn a_database_without_the_tables_is_refused_naming_the_first_missing_one() {
         .unwrap();
     let e = backfill(REGISTRY, &mut client, &options(&scratch.0)).unwrap_err();
     assert!(e.to_string().contains("no table `level_configs`"), "{e}");
-    let e = schemac_backfill::verify::verify(
-        REGISTRY,
-        &mut client,
-        &schemac_backfill::verify::VerifyOptions::new(&scratch.0),
-    )
-    .unwrap_err();
+    let e = verify(&mut client, &scratch.0).unwrap_err();
     assert!(e.to_string().contains("no table `level_configs`"), "{e}");
 }
 
