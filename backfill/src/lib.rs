@@ -7,6 +7,8 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+mod copy;
+pub mod fast;
 pub mod load;
 pub mod order;
 pub mod stage;

@@ -3,10 +3,12 @@
 //!
 //! Per collection, in [`order`](crate::order::order) order, documents are read one at a time,
 //! transformed by the generated code and gathered in batches (at most `batch_size` documents or
-//! [`BATCH_BYTES`] of BSON). A batch is one transaction: COPY into staging, merge, `id_map`,
-//! the gaps of the documents that failed, and the checkpoint in `schemac.backfill_progress`.
-//! When the merge fails (a constraint), the batch is retried document by document under
-//! savepoints so that only the failing documents go to the gaps. An interrupted run resumes
+//! [`BATCH_BYTES`] of BSON). A batch is one transaction: its rows (by COPY into the real
+//! tables, the [`fast`](crate::fast) way, when its documents are all new and every reference is
+//! there; otherwise COPY into staging and merge, see [`stage`](crate::stage)), `id_map`, the
+//! gaps of the documents that failed, and the checkpoint in `schemac.backfill_progress`. When
+//! the merge fails (a constraint), the batch is retried document by document under savepoints
+//! so that only the failing documents go to the gaps. An interrupted run resumes
 //! after the last committed batch; a finished collection is skipped (the same dump, by file name
 //! and size), so a second run changes nothing. Deferred references (self-references, cycles)
 //! whose target came later are filled in at the end; one whose target never came is a gap.
@@ -23,8 +25,9 @@ use schemac_runtime::registry::{self, Collection, Rows};
 use schemac_runtime::transform::{IdMapRow, Mode, object_id};
 use schemac_runtime::uuid::Uuid;
 
+use crate::fast::FastWay;
 use crate::order::{self, Deferred, Step};
-use crate::stage::{Lifetime, Stage, StageError, Unresolved, quote};
+use crate::stage::{Stage, StageError, Unresolved, quote};
 
 /// A batch is flushed when its documents' BSON reaches this many bytes.
 pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
@@ -376,7 +379,7 @@ fn levels(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
 }
 
 /// Loads one collection on `client`, after its checkpoint: its reader thread starts first, so
-/// that the first batch is read and transformed while the staging tables are created.
+/// that the first batch is read and transformed while the fast way's statements are prepared.
 fn load_step(
     client: &mut Client,
     step: &Step<'_>,
@@ -394,22 +397,6 @@ fn load_step(
         };
         load_collection(client, step, &checkpoint, reading, bulk_checks, bars)
     })
-}
-
-/// Creates the staging tables of `step` (one transaction for their DDL) and opens the fast way
-/// when `bulk_checks` allows it; returns whether it is open.
-fn stage(client: &mut Client, step: &Step<'_>, bulk_checks: bool) -> Result<(Stage, bool), Error> {
-    let mut tx = client.transaction()?;
-    let mut stage = Stage::new(
-        &mut tx,
-        step.collection,
-        &step.deferred,
-        "stage_",
-        Lifetime::Session,
-    )?;
-    let bulk_checks = bulk_checks && stage.prepare_bulk_check(&mut tx, step.collection)?;
-    tx.commit()?;
-    Ok((stage, bulk_checks))
 }
 
 /// The bookkeeping tables, in their own schema so that they never show in the catalogue's.
@@ -540,8 +527,14 @@ fn load_collection(
         report.elapsed = started.elapsed();
         return Ok(report);
     };
-    let (stage, bulk_checks) = stage(client, step, bulk_checks)?;
-    report.bulk_checks = bulk_checks;
+    let fast_way = if bulk_checks {
+        FastWay::prepare(client, step.collection, &step.deferred)?
+    } else {
+        None
+    };
+    report.bulk_checks = fast_way.is_some();
+    // Created by the first batch that loads the usual way.
+    let mut stage = None;
     if !checkpoint.resumes {
         client.execute(
             "INSERT INTO schemac.backfill_progress (collection, source, source_bytes)
@@ -569,8 +562,10 @@ fn load_collection(
     // On an error the receiver is dropped on the way out, which stops the reader.
     for batch in reading.batches.iter() {
         loaded += batch.items;
-        let try_fast = stage.tries_fast_way() && fast_failures < FAST_WAY_FAILURES;
-        let fast = flush(client, step, &stage, batch, try_fast)?;
+        let fast_way = fast_way
+            .as_ref()
+            .filter(|_| fast_failures < FAST_WAY_FAILURES);
+        let fast = flush(client, step, fast_way, &mut stage, batch)?;
         fast_failures = if fast { 0 } else { fast_failures + 1 };
         report.batches += 1;
         report.fast_batches += u64::from(fast);
@@ -761,53 +756,54 @@ fn legacy_id(raw: &RawDocumentBuf) -> Option<String> {
 const FAST_WAY_FAILURES: u32 = 2;
 
 /// Commits one batch: the documents that load, the gaps of those that do not, the checkpoint.
-/// Tries the fast way first when `try_fast`; returns whether the batch loaded that way.
+/// Tries `fast_way` first when given; returns whether the batch loaded that way. The staging
+/// tables of the usual way are created in `stage` when first needed.
 fn flush(
     client: &mut Client,
     step: &Step<'_>,
-    stage: &Stage,
+    fast_way: Option<&FastWay>,
+    stage: &mut Option<Stage>,
     mut batch: Batch,
-    try_fast: bool,
 ) -> Result<bool, Error> {
     if batch.items == 0 {
         return Ok(false);
     }
     let name = step.collection.name();
     let mut tx = client.transaction()?;
-    let mut inserted = 0;
-    let mut load_failures = 0;
     // The fast way when every document is new and every reference is there; then the whole
     // batch merged, row-checked; then one document at a time.
-    let mut whole = None;
-    let mut fast = false;
-    let ways = [Checks::Bulk, Checks::Row]
-        .into_iter()
-        .filter(|&c| c == Checks::Row || try_fast);
-    for checks in ways {
-        let mut sp = tx.savepoint("batch")?;
-        if let Ok(Some(n)) = load_docs(&mut sp, step, stage, &batch.docs, checks, false) {
+    if let Some(fast_way) = fast_way {
+        let mut sp = tx.savepoint("fast")?;
+        if let Ok(true) = load_fast(&mut sp, step, fast_way, &batch.docs) {
             sp.commit()?;
-            whole = Some(n);
-            fast = checks == Checks::Bulk;
-            break;
+            let inserted = batch.docs.len() as u64;
+            finish_batch(tx, name, &batch, inserted, 0)?;
+            return Ok(true);
         }
     }
-    match whole {
-        Some(n) => inserted = n,
-        None => {
+    let stage: &Stage = match stage {
+        Some(stage) => stage,
+        slot @ None => slot.insert(Stage::new(
+            &mut tx,
+            step.collection,
+            &step.deferred,
+            "stage_",
+        )?),
+    };
+    let mut inserted = 0;
+    let mut load_failures = 0;
+    let mut sp = tx.savepoint("batch")?;
+    match merge_docs(&mut sp, step, stage, &batch.docs, false) {
+        Ok(n) => {
+            sp.commit()?;
+            inserted = n;
+        }
+        Err(_) => {
+            drop(sp);
             // One document at a time, to find the ones that fail.
             for doc in &batch.docs {
                 let mut sp = tx.savepoint("doc")?;
-                match load_docs(
-                    &mut sp,
-                    step,
-                    stage,
-                    std::slice::from_ref(doc),
-                    Checks::Row,
-                    true,
-                )
-                .map(|n| n.unwrap_or_default())
-                {
+                match merge_docs(&mut sp, step, stage, std::slice::from_ref(doc), true) {
                     Ok(n) => {
                         sp.commit()?;
                         inserted += n;
@@ -825,6 +821,35 @@ fn flush(
             }
         }
     }
+    finish_batch(tx, name, &batch, inserted, load_failures)?;
+    Ok(false)
+}
+
+/// The fast way (see [`FastWay::load`]) for `docs`, with their id_map
+/// rows (plain inserts: a row already there fails the batch too) and deferred references.
+/// Returns false, or an error, when the batch must roll back to the caller's savepoint.
+fn load_fast(
+    tx: &mut Transaction<'_>,
+    step: &Step<'_>,
+    fast_way: &FastWay,
+    docs: &[Pending],
+) -> Result<bool, StageError> {
+    let rows: Vec<&dyn Rows> = docs.iter().map(|d| d.rows.as_ref()).collect();
+    let Some(unresolved) = fast_way.load(tx, &rows)? else {
+        return Ok(false);
+    };
+    record_loaded(tx, step, docs, &unresolved, false)?;
+    Ok(true)
+}
+
+/// The end of a batch: its gaps, its checkpoint, the commit.
+fn finish_batch(
+    mut tx: Transaction<'_>,
+    name: &str,
+    batch: &Batch,
+    inserted: u64,
+    load_failures: u64,
+) -> Result<(), Error> {
     for gap in &batch.gaps {
         record_gap(&mut tx, name, gap)?;
     }
@@ -843,52 +868,48 @@ fn flush(
         ],
     )?;
     tx.commit()?;
-    Ok(fast)
+    Ok(())
 }
 
 /// The prefix of the error of a document that transformed but failed to load.
 const LOAD_PREFIX: &str = "load: ";
 
-/// How [`load_docs`] writes and checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Checks {
-    /// Plain inserts, references checked in bulk ([`Stage::insert_checked_in_bulk`]): for new
-    /// documents whose references all point somewhere.
-    Bulk,
-    /// `INSERT ... ON CONFLICT DO NOTHING`, references checked row by row by PostgreSQL, which
-    /// names the one that fails.
-    Row,
-}
-
-/// COPY, merge, id_map and deferred references of `docs`, inside the caller's savepoint.
-/// Returns how many documents were new, or `None` when the bulk check found a reference that
-/// points nowhere (roll back to the savepoint: which document is at fault is for a row-checked
-/// retry to tell). The staging rows are removed before returning: by TRUNCATE for a batch, by
-/// DELETE for `one` document retried (cheaper for a few rows).
-fn load_docs(
+/// The usual way: COPY into staging, merge (`ON CONFLICT DO NOTHING`, references checked row
+/// by row by PostgreSQL, which names the one that fails), id_map and deferred references of
+/// `docs`, inside the caller's savepoint. Returns how many documents were new. The staging rows
+/// are removed before returning: by TRUNCATE for a batch, by DELETE for `one` document retried
+/// (cheaper for a few rows).
+fn merge_docs(
     tx: &mut Transaction<'_>,
     step: &Step<'_>,
     stage: &Stage,
     docs: &[Pending],
-    checks: Checks,
     one: bool,
-) -> Result<Option<u64>, StageError> {
+) -> Result<u64, StageError> {
     let rows: Vec<&dyn Rows> = docs.iter().map(|d| d.rows.as_ref()).collect();
     stage.copy(tx, &rows)?;
-    let inserted = match checks {
-        Checks::Bulk => match stage.insert_checked_in_bulk(tx)? {
-            Some(n) => n,
-            None => return Ok(None),
-        },
-        Checks::Row => stage.merge(tx)?,
-    };
+    let inserted = stage.merge(tx)?;
     let unresolved = stage.unresolved(tx)?;
     if one {
         stage.empty(tx)?;
     } else {
         stage.clear(tx)?;
     }
-    record_id_map(tx, docs, checks == Checks::Row)?;
+    record_loaded(tx, step, docs, &unresolved, true)?;
+    Ok(inserted)
+}
+
+/// What follows the rows of `docs`: their id_map rows (`ON CONFLICT DO NOTHING` when
+/// `on_conflict`: some may be there already) and their deferred references whose target is
+/// not loaded yet.
+fn record_loaded(
+    tx: &mut Transaction<'_>,
+    step: &Step<'_>,
+    docs: &[Pending],
+    unresolved: &[Unresolved],
+    on_conflict: bool,
+) -> Result<(), postgres::Error> {
+    record_id_map(tx, docs, on_conflict)?;
     let pending: Vec<(&Unresolved, &Pending)> = unresolved
         .iter()
         .filter_map(|u| {
@@ -898,8 +919,7 @@ fn load_docs(
             Some((u, doc))
         })
         .collect();
-    record_pending(tx, step, &pending)?;
-    Ok(Some(inserted))
+    record_pending(tx, step, &pending)
 }
 
 /// The documents' id_map rows; `ON CONFLICT DO NOTHING` unless the documents are all new.

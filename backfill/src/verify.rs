@@ -37,7 +37,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::load::{Error, check_migrated};
-use crate::stage::{Lifetime, Stage, quote};
+use crate::stage::{Stage, quote};
 use crate::table::render;
 
 /// Documents whose rows are copied into the `expect_` tables in one COPY.
@@ -523,7 +523,7 @@ fn verify_collection(
 ) -> Result<CollectionVerify, Error> {
     let name = collection.name();
     let mut gaps = Gaps::read(client, name)?;
-    let stage = Stage::new(client, collection, &[], "expect_", Lifetime::Session)?;
+    let stage = Stage::new(client, collection, &[], "expect_")?;
     stage.clear(client)?;
     let mut found = Found {
         max: opts.max_listed,

@@ -145,7 +145,7 @@ fn fingerprint(client: &mut Client) -> BTreeMap<String, (i64, String)> {
     out
 }
 
-fn count(client: &mut Client, sql: &str) -> i64 {
+fn count(client: &mut impl schemac_runtime::postgres::GenericClient, sql: &str) -> i64 {
     client
         .query_one(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -491,7 +491,7 @@ fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_p
 
 #[test]
 fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
-    use schemac_backfill::stage::{Lifetime, Stage};
+    use schemac_backfill::fast::FastWay;
     use schemac_runtime::bson::RawDocumentBuf;
     use schemac_runtime::transform::Mode;
 
@@ -501,8 +501,10 @@ fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
     let (db, mut client) = migrated();
     run(&mut client, &scratch.0);
     let addresses = schemac_runtime::registry::find(REGISTRY, "addresses").unwrap();
-    let raw = RawDocumentBuf::try_from(&good("addresses")[0]).unwrap();
+    let address = &good("addresses")[0];
+    let raw = RawDocumentBuf::try_from(address).unwrap();
     let (rows, _) = addresses.transform(&raw, Mode::Strict).unwrap();
+    let owner = address.get_object_id("userId").unwrap().to_hex();
 
     // Another session's FOR UPDATE NOWAIT on the user: what a DELETE of it must take first.
     let mut other = db.client();
@@ -516,15 +518,28 @@ fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
     };
 
     let mut tx = client.transaction().unwrap();
-    let mut stage = Stage::new(&mut tx, addresses, &[], "lock_", Lifetime::Transaction).unwrap();
-    assert!(stage.prepare_bulk_check(&mut tx, addresses).unwrap());
-    stage.copy(&mut tx, &[rows.as_ref()]).unwrap();
+    let fast_way = FastWay::prepare(&mut tx, addresses, &[])
+        .unwrap()
+        .expect("no trigger keeps addresses from the fast way");
     let user: schemac_runtime::uuid::Uuid = tx
-        .query_one("SELECT user_id FROM pg_temp.lock_addresses", &[])
+        .query_one(
+            "SELECT id FROM users WHERE legacy_object_id = $1",
+            &[&owner],
+        )
         .unwrap()
         .get(0);
     assert_eq!(try_lock(user).unwrap(), 1, "nothing holds the user yet");
-    assert_eq!(stage.insert_checked_in_bulk(&mut tx).unwrap(), Some(1));
+    let unresolved = fast_way.load(&mut tx, &[rows.as_ref()]).unwrap();
+    assert_eq!(
+        unresolved.map(|u| u.len()),
+        Some(0),
+        "loaded, nothing deferred"
+    );
+    assert_eq!(
+        count(&mut tx, "SELECT count(*) FROM addresses"),
+        1,
+        "the row is in the real table"
+    );
     let refused = try_lock(user).expect_err("the check holds a lock on the user");
     assert_eq!(
         refused.code(),
@@ -726,6 +741,18 @@ fn forward_references_cycles_and_dangling_references() {
     let (_db, mut client) = migrated();
     let report = run(&mut client, dir);
 
+    // Categories, with a self-reference and an orphan, loaded the fast way: the orphan's
+    // parent was set NULL there and deferred.
+    let categories_report = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "categories")
+        .unwrap();
+    assert_eq!(
+        (categories_report.fast_batches, categories_report.batches),
+        (1, 1),
+        "{report}"
+    );
     // The forward self-references and the request <-> offer cycle were filled in.
     assert!(report.resolved > 0, "{report}");
     let with_parent = good("categories")
@@ -1085,4 +1112,71 @@ fn a_table_with_an_insert_trigger_of_its_own_loads_the_usual_way_and_the_trigger
     let messages = count(&mut client, "SELECT count(*) FROM chat_messages");
     assert!(messages > 0);
     assert_eq!(count(&mut client, "SELECT count(*) FROM seen"), messages);
+}
+
+#[test]
+fn a_dangling_reference_two_tables_below_the_root_sends_the_batch_the_usual_way() {
+    // The fast way checks the batch's rows of every table, a chat's message reactions (two
+    // tables below chats) included: a reaction by a user in no dump must not load with the
+    // triggers off, but fail the check, so that the row-checked retry names it.
+    let scratch = Scratch::new("deep");
+    for c in REGISTRY {
+        write_bson(&scratch.0, c.name(), &good(c.name()));
+    }
+    let mut chats = good("chats");
+    let missing = "64000000fafafafafafafafa";
+    let chat = chats
+        .iter_mut()
+        .find(|c| {
+            c.get_array("messages").is_ok_and(|m| {
+                m.iter().any(|m| {
+                    m.as_document()
+                        .and_then(|m| m.get_array("reactions").ok())
+                        .is_some_and(|r| !r.is_empty())
+                })
+            })
+        })
+        .expect("a good chat with a reaction");
+    let chat_id = chat.get_object_id("_id").unwrap().to_hex();
+    for message in chat.get_array_mut("messages").unwrap() {
+        let Some(Bson::Array(reactions)) = message.as_document_mut().unwrap().get_mut("reactions")
+        else {
+            continue;
+        };
+        for reaction in reactions {
+            reaction
+                .as_document_mut()
+                .unwrap()
+                .insert("userId", oid(missing));
+        }
+    }
+    write_bson(&scratch.0, "chats", &chats);
+
+    let (_db, mut client) = migrated();
+    let report = run(&mut client, &scratch.0);
+    let chats_report = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "chats")
+        .unwrap();
+    assert!(chats_report.bulk_checks, "{report}");
+    assert_eq!(chats_report.fast_batches, 0, "{report}");
+    assert_eq!(
+        (chats_report.inserted, chats_report.gaps),
+        (chats.len() as u64 - 1, 1),
+        "{report}"
+    );
+    let error = gap_error(&mut client, &chat_id);
+    assert!(
+        error.contains("dangling reference") && error.contains(missing),
+        "{error}"
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM chat_message_reactions
+             WHERE user_id IS NOT NULL AND user_id NOT IN (SELECT id FROM users)"
+        ),
+        0
+    );
 }
