@@ -10,7 +10,7 @@
 //! SELECT` from it, no `ON CONFLICT`, whose speculative insertion costs a quarter of an insert)
 //! and needs no temporary table at all.
 
-use schemac_runtime::postgres::types::Type;
+use schemac_runtime::postgres::types::{ToSql, Type};
 use schemac_runtime::postgres::{self, GenericClient, Statement};
 use schemac_runtime::registry::{Collection, Rows};
 use schemac_runtime::uuid::Uuid;
@@ -27,8 +27,9 @@ pub struct FastWay {
     /// yet, returning them (`$1`: the batch's root ids).
     deferred: Vec<(Deferred, Statement)>,
     /// How many distinct keys of the batch's rows point nowhere, over every foreign key, the
-    /// rows they point at locked `FOR KEY SHARE` (`$1`: the batch's root ids); `None` when the
-    /// collection has no foreign key.
+    /// rows they point at locked `FOR KEY SHARE`, plus 1 if some child row was not found (`$1`:
+    /// the batch's root ids, `$2` its child rows); `None` when the collection has neither a
+    /// foreign key nor a child table.
     check: Option<Statement>,
 }
 
@@ -165,14 +166,32 @@ impl FastWay {
             nulled.push((*d, client.prepare(&sql)?));
         }
 
-        let counts: Vec<String> = keys
+        // The check's terms: the dangling keys of each foreign key, except a child table's key
+        // to its parent, which holds for every row the batch filter finds (it finds child rows
+        // through that key); and whether the filter found every child row copied (`$2`), so
+        // that no row escapes the check.
+        let mut terms: Vec<String> = keys
             .iter()
+            .filter(|key| !batch.is_parent_key(key))
             .map(|key| dangling_sql(&relations[key.table], &batch.filter(key.table, "s"), key))
             .collect();
-        let check = if counts.is_empty() {
+        let found: Vec<String> = (0..tables.len())
+            .filter(|&i| parents[i].is_some())
+            .map(|i| {
+                format!(
+                    "(SELECT count(*) FROM {} s WHERE {})",
+                    relations[i],
+                    batch.filter(i, "s")
+                )
+            })
+            .collect();
+        if !found.is_empty() {
+            terms.push(format!("({} <> $2::int8)::int", found.join(" + ")));
+        }
+        let check = if terms.is_empty() {
             None
         } else {
-            Some(client.prepare(&format!("SELECT {}", counts.join("\n     + ")))?)
+            Some(client.prepare(&format!("SELECT {}", terms.join("\n     + ")))?)
         };
         Ok(Some(FastWay {
             copies,
@@ -205,8 +224,16 @@ impl FastWay {
                 });
             }
         }
+        let children: usize = (1..self.copies.len())
+            .map(|table| docs.iter().map(|d| d.row_count(table)).sum::<usize>())
+            .sum();
+        let children = children as i64;
+        let params: [&(dyn ToSql + Sync); 2] = [&roots, &children];
         let dangling: i64 = match &self.check {
-            Some(check) => client.query_one(check, &[&roots])?.try_get(0)?,
+            // `$2` only when the collection has child tables.
+            Some(check) => client
+                .query_one(check, &params[..check.params().len()])?
+                .try_get(0)?,
             None => 0,
         };
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
@@ -234,6 +261,16 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
+    /// Whether `key` is a child table's foreign key to its parent.
+    fn is_parent_key(&self, key: &ForeignKey) -> bool {
+        self.parents[key.table].is_some_and(|(column, parent)| {
+            key.columns == [column]
+                && key.schema == "public"
+                && key.target == self.tables[parent].name
+                && key.target_columns == ["id"]
+        })
+    }
+
     /// The condition on `alias`, a row of `tables[index]`, that it is one of the batch's.
     fn filter(&self, index: usize, alias: &str) -> String {
         match self.parents[index] {

@@ -552,6 +552,104 @@ fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
     assert_eq!(try_lock(user).unwrap(), 1, "released with the batch");
 }
 
+/// A document's rows with one value of one table changed: rows that generated code never
+/// writes, for the checks that must catch them anyway.
+struct Tampered {
+    inner: Box<dyn schemac_runtime::registry::Rows>,
+    table: usize,
+    column: usize,
+    value: schemac_runtime::uuid::Uuid,
+}
+
+impl schemac_runtime::registry::Rows for Tampered {
+    fn id(&self) -> schemac_runtime::uuid::Uuid {
+        self.inner.id()
+    }
+    fn legacy_object_id(&self) -> &str {
+        self.inner.legacy_object_id()
+    }
+    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut schemac_runtime::registry::RowSink<'r, '_>,
+    ) -> Result<(), schemac_runtime::postgres::Error> {
+        self.inner.each_row(table, &mut |params| {
+            let mut params = params.to_vec();
+            if table == self.table {
+                params[self.column] = &self.value;
+            }
+            sink(&params)
+        })
+    }
+    fn row_count(&self, table: usize) -> usize {
+        self.inner.row_count(table)
+    }
+    fn has_row(&self, table: usize, id: schemac_runtime::uuid::Uuid) -> bool {
+        self.inner.has_row(table, id)
+    }
+    fn to_mongo(&self) -> Result<Document, schemac_runtime::TransformError> {
+        self.inner.to_mongo()
+    }
+}
+
+#[test]
+fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
+    use schemac_backfill::fast::FastWay;
+    use schemac_runtime::bson::RawDocumentBuf;
+    use schemac_runtime::transform::Mode;
+
+    // The fast way finds a batch's child rows through their parent's key. A message whose
+    // chat_id names no chat of the batch (nor any row) would escape every check and load with
+    // the foreign key triggers off; the check counts the child rows it finds, so the batch
+    // fails instead, and the usual way refuses the row.
+    let scratch = Scratch::new("escape");
+    write_bson(&scratch.0, "users", &good("users"));
+    let (_db, mut client) = migrated();
+    run(&mut client, &scratch.0);
+    let chats = schemac_runtime::registry::find(REGISTRY, "chats").unwrap();
+    let chat = good("chats")
+        .into_iter()
+        .find(|c| {
+            c.get_array("messages").is_ok_and(|m| !m.is_empty())
+                && matches!(c.get("purchaseRequestId"), None | Some(Bson::Null))
+                && matches!(c.get("disputeId"), None | Some(Bson::Null))
+        })
+        .expect("a good chat with messages and no request or dispute");
+    let raw = RawDocumentBuf::try_from(&chat).unwrap();
+    let table = chats
+        .tables()
+        .iter()
+        .position(|t| t.name == "chat_messages")
+        .unwrap();
+    let column = chats.tables()[table]
+        .columns
+        .iter()
+        .position(|c| *c == "chat_id")
+        .unwrap();
+    let fast_way = FastWay::prepare(&mut client, chats, &[])
+        .unwrap()
+        .expect("no trigger keeps chats from the fast way");
+    let load = |client: &mut Client, value| {
+        let (rows, _) = chats.transform(&raw, Mode::Strict).unwrap();
+        let rows = Tampered {
+            inner: rows,
+            table,
+            column,
+            value,
+        };
+        let mut tx = client.transaction().unwrap();
+        let loaded = fast_way.load(&mut tx, &[&rows]).unwrap().is_some();
+        tx.rollback().unwrap();
+        loaded
+    };
+    let (rows, _) = chats.transform(&raw, Mode::Strict).unwrap();
+    assert!(load(&mut client, rows.id()), "untampered, the chat loads");
+    assert!(
+        !load(&mut client, schemac_runtime::uuid::Uuid::from_u128(7)),
+        "a message of no chat fails the check"
+    );
+}
+
 /// A login role with the privileges a backfill needs on one database and no more: not a
 /// superuser, so it may not set `session_replication_role`. Dropped with what it owns.
 struct Loader<'a> {
