@@ -27,13 +27,22 @@ pub struct CopyTarget {
     pub statement: Statement,
 }
 
+/// Which values are sent as NULL instead of as the rows hold them: `(table, column, the value's
+/// binary encoding)`.
+pub type Nulls<'a> = &'a dyn Fn(usize, usize, &[u8]) -> bool;
+
+/// Sends every value as the rows hold it.
+pub const NO_NULLS: Nulls<'static> = &|_, _, _| false;
+
 /// Copies the rows of `docs` with one binary COPY per target, `targets[i]` taking the rows of
-/// the collection's `tables()[i]`; a table without rows is skipped. Each table's rows are
-/// encoded before its COPY starts, so a value that cannot be encoded sends nothing.
+/// the collection's `tables()[i]`, the values `nulls` names sent as NULL; a table without rows
+/// is skipped. Each table's rows are encoded before its COPY starts, so a value that cannot be
+/// encoded sends nothing.
 pub fn copy(
     client: &mut impl GenericClient,
     targets: &[CopyTarget],
     docs: &[&dyn Rows],
+    nulls: Nulls<'_>,
 ) -> Result<(), StageError> {
     let mut rows = BinaryRows::default();
     for (index, target) in targets.iter().enumerate() {
@@ -43,7 +52,9 @@ pub fn copy(
         rows.start();
         for doc in docs {
             doc.each_row(index, &mut |params| {
-                rows.push(target.table, &target.types, params);
+                rows.push(target.table, &target.types, params, &|column, value| {
+                    nulls(index, column, value)
+                });
                 Ok(())
             })?;
         }
@@ -89,17 +100,29 @@ impl BinaryRows {
     }
 
     /// Appends one row of `table`, whose columns have `types`: the field count, then each
-    /// value's length (-1 for NULL) and bytes.
-    fn push(&mut self, table: &'static Table, types: &[Type], values: &[&(dyn ToSql + Sync)]) {
+    /// value's length (-1 for NULL) and bytes; a value for which `null(column, bytes)` says so
+    /// is written NULL.
+    fn push(
+        &mut self,
+        table: &'static Table,
+        types: &[Type],
+        values: &[&(dyn ToSql + Sync)],
+        null: &dyn Fn(usize, &[u8]) -> bool,
+    ) {
         if self.failed.is_some() {
             return;
         }
         self.buf.put_i16(values.len() as i16);
-        for ((value, ty), column) in values.iter().zip(types).zip(table.columns) {
+        let columns = values.iter().zip(types).zip(table.columns).enumerate();
+        for (index, ((value, ty), column)) in columns {
             let at = self.buf.len();
             self.buf.put_i32(0);
             let length = match value.to_sql_checked(ty, &mut self.buf) {
                 Ok(IsNull::Yes) => -1,
+                Ok(IsNull::No) if null(index, &self.buf[at + 4..]) => {
+                    self.buf.truncate(at + 4);
+                    -1
+                }
                 Ok(IsNull::No) => (self.buf.len() - at - 4) as i32,
                 Err(source) => {
                     self.failed = Some(StageError::Encode {
@@ -144,7 +167,12 @@ mod tests {
         let types = [Type::INT4, Type::TEXT, Type::INT8];
         let mut rows = BinaryRows::default();
         rows.start();
-        rows.push(&TABLE, &types, &[&7i32, &None::<String>, &-2i64]);
+        rows.push(
+            &TABLE,
+            &types,
+            &[&7i32, &None::<String>, &-2i64],
+            &|_, _| false,
+        );
         let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
         expected.extend([0, 0, 0, 0, 0, 0, 0, 0]); // flags, header extension
         expected.extend([0, 3]); // three fields
@@ -163,10 +191,10 @@ mod tests {
         let types = [Type::INT4, Type::TEXT, Type::INT8];
         let mut rows = BinaryRows::default();
         rows.start();
-        rows.push(&TABLE, &types, &[&1i32, &"a", &1i64]);
+        rows.push(&TABLE, &types, &[&1i32, &"a", &1i64], &|_, _| false);
         // An i32 for an int8 column: what a generated row never holds, but must not panic.
-        rows.push(&TABLE, &types, &[&2i32, &"b", &2i32]);
-        rows.push(&TABLE, &types, &[&3i32, &"c", &3i64]);
+        rows.push(&TABLE, &types, &[&2i32, &"b", &2i32], &|_, _| false);
+        rows.push(&TABLE, &types, &[&3i32, &"c", &3i64], &|_, _| false);
         let e = rows.finish().unwrap_err();
         assert!(
             e.to_string()
@@ -176,5 +204,24 @@ mod tests {
         // The next table starts clean.
         rows.start();
         assert!(rows.finish().is_ok());
+    }
+
+    #[test]
+    fn a_value_named_by_nulls_is_written_null() {
+        let types = [Type::INT4, Type::TEXT, Type::INT8];
+        let mut rows = BinaryRows::default();
+        rows.start();
+        // The amount 5 (column 2) is sent as NULL; 6 and the other columns as they are.
+        let five = |column: usize, value: &[u8]| column == 2 && value == 5i64.to_be_bytes();
+        rows.push(&TABLE, &types, &[&1i32, &"a", &5i64], &five);
+        rows.push(&TABLE, &types, &[&5i32, &"b", &6i64], &five);
+        let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
+        expected.extend([0, 0, 0, 0, 0, 0, 0, 0]);
+        expected.extend([0, 3, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, b'a']);
+        expected.extend([0xff, 0xff, 0xff, 0xff]); // 5, NULL
+        expected.extend([0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 1, b'b']);
+        expected.extend([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 6]);
+        expected.extend([0xff, 0xff]);
+        assert_eq!(rows.finish().unwrap(), expected.as_slice());
     }
 }

@@ -10,7 +10,10 @@
 //! SELECT` from it, no `ON CONFLICT`, whose speculative insertion costs a quarter of an insert)
 //! and needs no temporary table at all.
 
-use schemac_runtime::postgres::types::{ToSql, Type};
+use std::collections::HashSet;
+
+use schemac_runtime::bytes::BytesMut;
+use schemac_runtime::postgres::types::{IsNull, ToSql, Type};
 use schemac_runtime::postgres::{self, GenericClient, Statement};
 use schemac_runtime::registry::{Collection, Rows};
 use schemac_runtime::uuid::Uuid;
@@ -23,9 +26,8 @@ use crate::stage::{StageError, Unresolved, column_list, quote};
 pub struct FastWay {
     /// The COPY into each real table, in the collection's table order.
     copies: Vec<CopyTarget>,
-    /// Per deferred reference: sets to NULL the batch's values whose target is not loaded
-    /// yet, returning them (`$1`: the batch's root ids).
-    deferred: Vec<(Deferred, Statement)>,
+    /// The deferred references, whose values are sent NULL when their target is not loaded.
+    deferred: Vec<DeferredColumn>,
     /// How many distinct keys of the batch's rows point nowhere, over every foreign key, the
     /// rows they point at locked `FOR KEY SHARE`, plus 1 if some child row was not found (`$1`:
     /// the batch's root ids, `$2` its child rows); `None` when the collection has neither a
@@ -34,12 +36,10 @@ pub struct FastWay {
 }
 
 impl FastWay {
-    /// Prepares the fast way of `collection`, or returns `None` when a table has a trigger
-    /// that the replica role would silence and that does not stand aside in a backfill (the
-    /// generated hook triggers test `schemac.skip_hooks`): an INSERT trigger, or an UPDATE
-    /// trigger on a table with deferred references (their values are set NULL by an UPDATE),
-    /// or when a child table's foreign key to its parent is gone (the check finds a batch's
-    /// child rows through it).
+    /// Prepares the fast way of `collection`, or returns `None` when a table has an INSERT
+    /// trigger that the replica role would silence and that does not stand aside in a backfill
+    /// (the generated hook triggers test `schemac.skip_hooks`), or when a child table's foreign
+    /// key to its parent is gone (the check finds a batch's child rows through it).
     pub fn prepare(
         client: &mut impl GenericClient,
         collection: &dyn Collection,
@@ -52,21 +52,13 @@ impl FastWay {
             .iter()
             .map(|t| format!("public.{}", quote(t.name)))
             .collect();
-        let updated: Vec<&String> = relations
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| deferred.iter().any(|d| d.table == *i))
-            .map(|(_, r)| r)
-            .collect();
         let silenced: i64 = client
             .query_one(
                 "SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                  WHERE t.tgrelid = ANY($1::text[]::regclass[]) AND NOT t.tgisinternal
-                   AND t.tgenabled = 'O'
-                   AND (t.tgtype & 4 <> 0
-                        OR t.tgtype & 16 <> 0 AND t.tgrelid = ANY($2::text[]::regclass[]))
+                   AND t.tgenabled = 'O' AND t.tgtype & 4 <> 0
                    AND p.prosrc NOT LIKE '%schemac.skip_hooks%'",
-                &[&relations, &updated],
+                &[&relations],
             )?
             .get(0);
         if silenced > 0 {
@@ -149,21 +141,26 @@ impl FastWay {
             });
         }
 
-        let mut nulled = Vec::new();
+        let mut deferred_columns = Vec::new();
         for d in deferred {
-            let column = quote(d.reference.column);
-            let sql = format!(
-                "WITH u AS (SELECT s.id, s.{column} FROM {} s \
-                 WHERE {} AND s.{column} IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM public.{} r WHERE r.id = s.{column})) \
-                 UPDATE {} t SET {column} = NULL FROM u WHERE t.id = u.id \
-                 RETURNING u.id, u.{column}",
-                relations[d.table],
-                batch.filter(d.table, "s"),
-                quote(d.reference.table),
-                relations[d.table],
-            );
-            nulled.push((*d, client.prepare(&sql)?));
+            let columns = tables[d.table].columns;
+            let (Some(id), Some(column)) = (
+                columns.iter().position(|c| *c == "id"),
+                columns.iter().position(|c| *c == d.reference.column),
+            ) else {
+                return Ok(None);
+            };
+            let exists = client.prepare(&format!(
+                "SELECT id FROM public.{} WHERE id = ANY($1::uuid[])",
+                quote(d.reference.table)
+            ))?;
+            deferred_columns.push(DeferredColumn {
+                deferred: *d,
+                id,
+                column,
+                exists,
+                same_collection: d.reference.table == tables[0].name,
+            });
         }
 
         // The check's terms: the dangling keys of each foreign key, except a child table's key
@@ -195,35 +192,63 @@ impl FastWay {
         };
         Ok(Some(FastWay {
             copies,
-            deferred: nulled,
+            deferred: deferred_columns,
             check,
         }))
     }
 
     /// Loads `docs`, all new, the fast way: COPY into the real tables with the foreign key
-    /// triggers off, the deferred references whose target is not loaded yet set NULL, every
-    /// foreign key checked. Returns those deferred references (see [`Unresolved`]), or `None`
-    /// when a reference points nowhere;
-    /// a document already there fails the COPY with a unique violation. Either way the caller
-    /// rolls back to its savepoint.
+    /// triggers off, the deferred references whose target is not loaded yet (in neither the
+    /// database nor the batch) sent NULL, every foreign key checked. Returns those deferred
+    /// references (see [`Unresolved`]), or `None` when a reference points nowhere; a document
+    /// already there fails the COPY with a unique violation. Either way the caller rolls back
+    /// to its savepoint.
     pub fn load(
         &self,
         client: &mut impl GenericClient,
         docs: &[&dyn Rows],
     ) -> Result<Option<Vec<Unresolved>>, StageError> {
-        client.batch_execute("SET LOCAL session_replication_role = replica")?;
-        copy::copy(client, &self.copies, docs)?;
         let roots: Vec<Uuid> = docs.iter().map(|d| d.id()).collect();
         let mut unresolved = Vec::new();
-        for (deferred, statement) in &self.deferred {
-            for row in client.query(statement, &[&roots])? {
-                unresolved.push(Unresolved {
-                    deferred: *deferred,
-                    row: row.try_get(0)?,
-                    target: row.try_get(1)?,
-                });
+        // Per deferred reference: its table, column and the targets not loaded.
+        let mut absent: Vec<(usize, usize, HashSet<Uuid>)> = Vec::new();
+        for d in &self.deferred {
+            let pairs = d.values(docs)?;
+            if pairs.is_empty() {
+                continue;
             }
+            let targets: Vec<Uuid> = pairs.iter().map(|&(_, target)| target).collect();
+            let mut loaded = HashSet::new();
+            for row in client.query(&d.exists, &[&targets])? {
+                loaded.insert(row.try_get::<_, Uuid>(0)?);
+            }
+            if d.same_collection {
+                loaded.extend(roots.iter().copied());
+            }
+            let missing: HashSet<Uuid> = targets
+                .into_iter()
+                .filter(|t| !loaded.contains(t))
+                .collect();
+            unresolved.extend(
+                pairs
+                    .into_iter()
+                    .filter(|(_, target)| missing.contains(target))
+                    .map(|(row, target)| Unresolved {
+                        deferred: d.deferred,
+                        row,
+                        target,
+                    }),
+            );
+            absent.push((d.deferred.table, d.column, missing));
         }
+        let nulls = |table: usize, column: usize, value: &[u8]| {
+            absent.iter().any(|(t, c, missing)| {
+                (*t, *c) == (table, column)
+                    && Uuid::from_slice(value).is_ok_and(|u| missing.contains(&u))
+            })
+        };
+        client.batch_execute("SET LOCAL session_replication_role = replica")?;
+        copy::copy(client, &self.copies, docs, &nulls)?;
         let children: usize = (1..self.copies.len())
             .map(|table| docs.iter().map(|d| d.row_count(table)).sum::<usize>())
             .sum();
@@ -238,6 +263,45 @@ impl FastWay {
         };
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
         Ok((dangling == 0).then_some(unresolved))
+    }
+}
+
+/// A deferred reference as the fast way writes it.
+struct DeferredColumn {
+    deferred: Deferred,
+    /// The positions of the table's `id` and of the reference's column.
+    id: usize,
+    column: usize,
+    /// Which of `$1` are loaded: `SELECT id FROM <target> WHERE id = ANY($1)`.
+    exists: Statement,
+    /// The target is the collection's own root table: the batch's documents count as loaded.
+    same_collection: bool,
+}
+
+impl DeferredColumn {
+    /// The (row id, target) of each row of the batch whose reference is set.
+    fn values(&self, docs: &[&dyn Rows]) -> Result<Vec<(Uuid, Uuid)>, postgres::Error> {
+        let mut pairs = Vec::new();
+        for doc in docs {
+            doc.each_row(self.deferred.table, &mut |params| {
+                if let (Some(row), Some(target)) =
+                    (uuid_of(params[self.id]), uuid_of(params[self.column]))
+                {
+                    pairs.push((row, target));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(pairs)
+    }
+}
+
+/// The uuid a row's parameter holds, `None` for NULL (or a value that is not a uuid).
+fn uuid_of(param: &(dyn ToSql + Sync)) -> Option<Uuid> {
+    let mut bytes = BytesMut::with_capacity(16);
+    match param.to_sql_checked(&Type::UUID, &mut bytes) {
+        Ok(IsNull::No) => Uuid::from_slice(&bytes).ok(),
+        _ => None,
     }
 }
 

@@ -142,7 +142,7 @@ impl Stage {
         client: &mut impl GenericClient,
         docs: &[&dyn Rows],
     ) -> Result<(), StageError> {
-        copy::copy(client, &self.copies, docs)
+        copy::copy(client, &self.copies, docs, copy::NO_NULLS)
     }
 
     /// Merges the staged rows into the real tables, parents first; returns how many root rows

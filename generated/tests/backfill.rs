@@ -650,6 +650,87 @@ fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
     );
 }
 
+#[test]
+fn the_fast_way_writes_a_deferred_reference_whose_target_is_loaded_or_in_the_batch() {
+    use schemac_backfill::fast::FastWay;
+    use schemac_runtime::bson::RawDocumentBuf;
+    use schemac_runtime::transform::Mode;
+
+    // Categories reference their parent (deferred: it may come later in the dump). Loaded the
+    // fast way: a parent in the same batch or already in the table is written at once; one in
+    // neither is sent NULL and returned, to be filled in later.
+    let (_db, mut client) = migrated();
+    let categories = schemac_runtime::registry::find(REGISTRY, "categories").unwrap();
+    let steps = schemac_backfill::order::order(&[categories]).unwrap();
+    assert_eq!(steps[0].deferred.len(), 1, "parentId is deferred");
+    let fast_way = FastWay::prepare(&mut client, categories, &steps[0].deferred)
+        .unwrap()
+        .expect("no trigger keeps categories from the fast way");
+    let category = |id: &str, parent: Option<&str>| {
+        let mut doc = good("categories")[0].clone();
+        doc.insert("_id", oid(id));
+        doc.insert("slug", id);
+        doc.insert("name", id);
+        doc.insert(
+            "parentId",
+            parent.map_or(Bson::Null, |p| Bson::ObjectId(oid(p))),
+        );
+        let raw = RawDocumentBuf::try_from(&doc).unwrap();
+        categories.transform(&raw, Mode::Strict).unwrap().0
+    };
+    let (root, child, orphan) = (
+        "64000000000000000000000a",
+        "64000000000000000000000b",
+        "64000000000000000000000c",
+    );
+    let nowhere = "64000000000000000000000f";
+    let load = |client: &mut Client, docs: &[&dyn schemac_runtime::registry::Rows]| {
+        let mut tx = client.transaction().unwrap();
+        let unresolved = fast_way.load(&mut tx, docs).unwrap().expect("loads");
+        tx.commit().unwrap();
+        unresolved
+    };
+    // The child comes before its parent in the batch.
+    let first = [category(child, Some(root)), category(root, None)];
+    let unresolved = load(&mut client, &[first[0].as_ref(), first[1].as_ref()]);
+    assert!(unresolved.is_empty(), "{unresolved:?}");
+    // A later batch: one whose parent is loaded, one whose parent is nowhere yet.
+    let second = [
+        category(orphan, Some(nowhere)),
+        category("64000000000000000000000d", Some(child)),
+    ];
+    let unresolved = load(&mut client, &[second[0].as_ref(), second[1].as_ref()]);
+    assert_eq!(unresolved.len(), 1, "{unresolved:?}");
+    assert_eq!(
+        (unresolved[0].row, unresolved[0].target),
+        (
+            second[0].id(),
+            schemac_runtime::ids::uuid_from_object_id(&oid(nowhere))
+        )
+    );
+    let parents: Vec<(String, Option<String>)> = client
+        .query(
+            "SELECT c.legacy_object_id, p.legacy_object_id FROM categories c
+             LEFT JOIN categories p ON p.id = c.parent_id ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected = [
+        (root, None),
+        (child, Some(root)),
+        (orphan, None),
+        ("64000000000000000000000d", Some(child)),
+    ];
+    let expected: Vec<(String, Option<String>)> = expected
+        .iter()
+        .map(|(c, p)| (c.to_string(), p.map(str::to_string)))
+        .collect();
+    assert_eq!(parents, expected);
+}
+
 /// A login role with the privileges a backfill needs on one database and no more: not a
 /// superuser, so it may not set `session_replication_role`. Dropped with what it owns.
 struct Loader<'a> {
