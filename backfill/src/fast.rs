@@ -105,9 +105,13 @@ impl FastWay {
                 None => return Ok(None),
             }
         }
-        let batch = Batch {
-            tables: collection.tables(),
-            parents: &parents,
+        let is_parent_key = |key: &ForeignKey| {
+            parents[key.table].is_some_and(|(column, parent)| {
+                key.columns == [column]
+                    && key.schema == "public"
+                    && key.target == tables[parent].name
+                    && key.target_columns == ["id"]
+            })
         };
 
         // The column types of every table from one statement, prepared and never run.
@@ -164,31 +168,53 @@ impl FastWay {
         }
 
         // The check's terms: the dangling keys of each foreign key, except a child table's key
-        // to its parent, which holds for every row the batch filter finds (it finds child rows
-        // through that key); and whether the filter found every child row copied (`$2`), so
-        // that no row escapes the check.
+        // to its parent, which holds for every row found (child rows are found through it);
+        // and whether every child row copied (`$2`) was found, so that none escapes the check.
         let mut terms: Vec<String> = keys
             .iter()
-            .filter(|key| !batch.is_parent_key(key))
-            .map(|key| dangling_sql(&relations[key.table], &batch.filter(key.table, "s"), key))
+            .filter(|key| !is_parent_key(key))
+            .map(|key| dangling_sql(&format!("b{}", key.table), key))
             .collect();
         let found: Vec<String> = (0..tables.len())
             .filter(|&i| parents[i].is_some())
-            .map(|i| {
-                format!(
-                    "(SELECT count(*) FROM {} s WHERE {})",
-                    relations[i],
-                    batch.filter(i, "s")
-                )
-            })
+            .map(|i| format!("(SELECT count(*) FROM b{i})"))
             .collect();
         if !found.is_empty() {
             terms.push(format!("({} <> $2::int8)::int", found.join(" + ")));
         }
+        // The batch's rows of each table, read once (`b<i>`): the root's by id (`$1`, in one
+        // place: the planner estimates `= ANY` element by element), a child table's through its
+        // parent's key; with the columns of the foreign keys.
+        let mut batch = Vec::new();
+        for (i, relation) in relations.iter().enumerate() {
+            let mut columns = vec!["id"];
+            for key in keys.iter().filter(|k| k.table == i && !is_parent_key(k)) {
+                for column in &key.columns {
+                    if !columns.contains(&column.as_str()) {
+                        columns.push(column);
+                    }
+                }
+            }
+            let columns: Vec<String> = columns.iter().map(|c| format!("s.{}", quote(c))).collect();
+            let filter = match parents[i] {
+                None => "s.id = ANY($1::uuid[])".to_string(),
+                Some((column, parent)) => {
+                    format!("s.{} IN (SELECT id FROM b{parent})", quote(column))
+                }
+            };
+            batch.push(format!(
+                "b{i} AS MATERIALIZED (SELECT {} FROM {relation} s WHERE {filter})",
+                columns.join(", ")
+            ));
+        }
         let check = if terms.is_empty() {
             None
         } else {
-            Some(client.prepare(&format!("SELECT {}", terms.join("\n     + ")))?)
+            Some(client.prepare(&format!(
+                "WITH {}\nSELECT {}",
+                batch.join(",\n     "),
+                terms.join("\n     + ")
+            ))?)
         };
         Ok(Some(FastWay {
             copies,
@@ -316,48 +342,12 @@ struct ForeignKey {
     target_columns: Vec<String>,
 }
 
-/// How to find the rows of a batch in the real tables: the root rows by id (`$1`), a child
-/// table's rows by their parent's.
-struct Batch<'a> {
-    tables: &'static [schemac_runtime::registry::Table],
-    /// Per table: its parent column and the parent's index; `None` for the root.
-    parents: &'a [Option<(&'static str, usize)>],
-}
-
-impl Batch<'_> {
-    /// Whether `key` is a child table's foreign key to its parent.
-    fn is_parent_key(&self, key: &ForeignKey) -> bool {
-        self.parents[key.table].is_some_and(|(column, parent)| {
-            key.columns == [column]
-                && key.schema == "public"
-                && key.target == self.tables[parent].name
-                && key.target_columns == ["id"]
-        })
-    }
-
-    /// The condition on `alias`, a row of `tables[index]`, that it is one of the batch's.
-    fn filter(&self, index: usize, alias: &str) -> String {
-        match self.parents[index] {
-            None => format!("{alias}.id = ANY($1::uuid[])"),
-            Some((column, parent)) => {
-                let inner = format!("p{index}");
-                format!(
-                    "{alias}.{} IN (SELECT {inner}.id FROM public.{} {inner} WHERE {})",
-                    quote(column),
-                    quote(self.tables[parent].name),
-                    self.filter(parent, &inner)
-                )
-            }
-        }
-    }
-}
-
-/// One foreign key's part of the check: how many distinct non-NULL keys of the batch's rows of
-/// `relation` (those `filter` selects, as `s`) point at no row of the target, the rows they do
-/// point at being locked `FOR KEY SHARE` so that none is deleted before the batch commits (what
-/// the per-row trigger does). The keys are read by index from the batch's root ids and looked
-/// up by the target's key index, so the cost does not grow with the tables.
-fn dangling_sql(relation: &str, filter: &str, key: &ForeignKey) -> String {
+/// One foreign key's part of the check: how many distinct non-NULL keys of the batch's rows
+/// (the CTE `rows`) point at no row of the target, the rows they do point at being locked `FOR
+/// KEY SHARE` so that none is deleted before the batch commits (what the per-row trigger does).
+/// The batch's rows are found by index from its root ids and the keys looked up by the
+/// target's key index, so the cost does not grow with the tables.
+fn dangling_sql(rows: &str, key: &ForeignKey) -> String {
     let keys: Vec<String> = key
         .columns
         .iter()
@@ -385,8 +375,7 @@ fn dangling_sql(relation: &str, filter: &str, key: &ForeignKey) -> String {
         .map(|i| format!("l.k{i} = k.k{i}"))
         .collect();
     format!(
-        "(WITH k AS MATERIALIZED (SELECT DISTINCT {keys} FROM {relation} s \
-         WHERE {filter} AND {not_null}), \
+        "(WITH k AS MATERIALIZED (SELECT DISTINCT {keys} FROM {rows} s WHERE {not_null}), \
          l AS MATERIALIZED (SELECT {found} FROM {schema}.{target} r WHERE ({target_tuple}) IN \
          (SELECT {k} FROM k) FOR KEY SHARE OF r) \
          SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE {same}))",
