@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use schemac_runtime::bytes::BytesMut;
 use schemac_runtime::postgres::types::{IsNull, ToSql, Type};
 use schemac_runtime::postgres::{self, GenericClient, Statement};
-use schemac_runtime::registry::{Collection, Rows};
+use schemac_runtime::registry::{Collection, Rows, Table};
 use schemac_runtime::uuid::Uuid;
 
 use crate::copy::{self, CopyTarget};
@@ -64,32 +64,7 @@ impl FastWay {
         if silenced > 0 {
             return Ok(None);
         }
-        let keys = client.query(
-            "SELECT array_position($1::text[]::regclass[], c.conrelid),
-                    array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
-                          ORDER BY k.i),
-                    n.nspname::text, r.relname::text,
-                    array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
-                          ORDER BY k.i)
-             FROM pg_constraint c
-             JOIN pg_class r ON r.oid = c.confrelid
-             JOIN pg_namespace n ON n.oid = r.relnamespace
-             WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
-             ORDER BY 1, c.conname",
-            &[&relations],
-        )?;
-        let keys: Vec<ForeignKey> = keys
-            .iter()
-            .map(|row| ForeignKey {
-                table: row.get::<_, i32>(0) as usize - 1,
-                columns: row.get(1),
-                schema: row.get(2),
-                target: row.get(3),
-                target_columns: row.get(4),
-            })
-            .collect();
+        let keys = foreign_keys(client, &relations)?;
 
         // Where each child table's parent is: the table its parent column's key points at.
         let mut parents = vec![None; tables.len()];
@@ -105,45 +80,7 @@ impl FastWay {
                 None => return Ok(None),
             }
         }
-        let is_parent_key = |key: &ForeignKey| {
-            parents[key.table].is_some_and(|(column, parent)| {
-                key.columns == [column]
-                    && key.schema == "public"
-                    && key.target == tables[parent].name
-                    && key.target_columns == ["id"]
-            })
-        };
-
-        // The column types of every table from one statement, prepared and never run.
-        let selected: Vec<String> = tables
-            .iter()
-            .enumerate()
-            .flat_map(|(i, t)| t.columns.iter().map(move |c| format!("t{i}.{}", quote(c))))
-            .collect();
-        let from: Vec<String> = relations
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{r} t{i}"))
-            .collect();
-        let types = client.prepare(&format!(
-            "SELECT {} FROM {}",
-            selected.join(", "),
-            from.join(", ")
-        ))?;
-        let mut types = types.columns().iter().map(|c| c.type_().clone());
-        let mut copies = Vec::new();
-        for (table, relation) in tables.iter().zip(&relations) {
-            let types: Vec<Type> = types.by_ref().take(table.columns.len()).collect();
-            let statement = client.prepare(&format!(
-                "COPY {relation} ({}) FROM STDIN (FORMAT binary)",
-                column_list(table)
-            ))?;
-            copies.push(CopyTarget {
-                table,
-                types,
-                statement,
-            });
-        }
+        let copies = copy_targets(client, tables, &relations)?;
 
         let mut deferred_columns = Vec::new();
         for d in deferred {
@@ -167,54 +104,9 @@ impl FastWay {
             });
         }
 
-        // The check's terms: the dangling keys of each foreign key, except a child table's key
-        // to its parent, which holds for every row found (child rows are found through it);
-        // and whether every child row copied (`$2`) was found, so that none escapes the check.
-        let mut terms: Vec<String> = keys
-            .iter()
-            .filter(|key| !is_parent_key(key))
-            .map(|key| dangling_sql(&format!("b{}", key.table), key))
-            .collect();
-        let found: Vec<String> = (0..tables.len())
-            .filter(|&i| parents[i].is_some())
-            .map(|i| format!("(SELECT count(*) FROM b{i})"))
-            .collect();
-        if !found.is_empty() {
-            terms.push(format!("({} <> $2::int8)::int", found.join(" + ")));
-        }
-        // The batch's rows of each table, read once (`b<i>`): the root's by id (`$1`, in one
-        // place: the planner estimates `= ANY` element by element), a child table's through its
-        // parent's key; with the columns of the foreign keys.
-        let mut batch = Vec::new();
-        for (i, relation) in relations.iter().enumerate() {
-            let mut columns = vec!["id"];
-            for key in keys.iter().filter(|k| k.table == i && !is_parent_key(k)) {
-                for column in &key.columns {
-                    if !columns.contains(&column.as_str()) {
-                        columns.push(column);
-                    }
-                }
-            }
-            let columns: Vec<String> = columns.iter().map(|c| format!("s.{}", quote(c))).collect();
-            let filter = match parents[i] {
-                None => "s.id = ANY($1::uuid[])".to_string(),
-                Some((column, parent)) => {
-                    format!("s.{} IN (SELECT id FROM b{parent})", quote(column))
-                }
-            };
-            batch.push(format!(
-                "b{i} AS MATERIALIZED (SELECT {} FROM {relation} s WHERE {filter})",
-                columns.join(", ")
-            ));
-        }
-        let check = if terms.is_empty() {
-            None
-        } else {
-            Some(client.prepare(&format!(
-                "WITH {}\nSELECT {}",
-                batch.join(",\n     "),
-                terms.join("\n     + ")
-            ))?)
+        let check = match check_sql(&relations, &keys, &parents, tables) {
+            Some(sql) => Some(client.prepare(&sql)?),
+            None => None,
         };
         Ok(Some(FastWay {
             copies,
@@ -290,6 +182,144 @@ impl FastWay {
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
         Ok((dangling == 0).then_some(unresolved))
     }
+}
+
+/// The foreign keys of `relations` (qualified names) as PostgreSQL's catalog has them, so that
+/// nothing the catalogue does not know is missed.
+fn foreign_keys(
+    client: &mut impl GenericClient,
+    relations: &[String],
+) -> Result<Vec<ForeignKey>, postgres::Error> {
+    let rows = client.query(
+        "SELECT array_position($1::text[]::regclass[], c.conrelid),
+                array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                      ORDER BY k.i),
+                n.nspname::text, r.relname::text,
+                array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                      ORDER BY k.i)
+         FROM pg_constraint c
+         JOIN pg_class r ON r.oid = c.confrelid
+         JOIN pg_namespace n ON n.oid = r.relnamespace
+         WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
+         ORDER BY 1, c.conname",
+        &[&relations],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| ForeignKey {
+            table: row.get::<_, i32>(0) as usize - 1,
+            columns: row.get(1),
+            schema: row.get(2),
+            target: row.get(3),
+            target_columns: row.get(4),
+        })
+        .collect())
+}
+
+/// The COPY of each table of the collection, with its column types (read from one statement,
+/// prepared and never run).
+fn copy_targets(
+    client: &mut impl GenericClient,
+    tables: &'static [Table],
+    relations: &[String],
+) -> Result<Vec<CopyTarget>, postgres::Error> {
+    let selected: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.columns.iter().map(move |c| format!("t{i}.{}", quote(c))))
+        .collect();
+    let from: Vec<String> = relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("{r} t{i}"))
+        .collect();
+    let types = client.prepare(&format!(
+        "SELECT {} FROM {}",
+        selected.join(", "),
+        from.join(", ")
+    ))?;
+    let mut types = types.columns().iter().map(|c| c.type_().clone());
+    let mut copies = Vec::new();
+    for (table, relation) in tables.iter().zip(relations) {
+        let types: Vec<Type> = types.by_ref().take(table.columns.len()).collect();
+        let statement = client.prepare(&format!(
+            "COPY {relation} ({}) FROM STDIN (FORMAT binary)",
+            column_list(table)
+        ))?;
+        copies.push(CopyTarget {
+            table,
+            types,
+            statement,
+        });
+    }
+    Ok(copies)
+}
+
+/// The SQL of [`FastWay`]'s check of a batch; `None` when there is nothing to check.
+/// `parents[i]` is the parent column of `tables[i]` and the parent's index.
+fn check_sql(
+    relations: &[String],
+    keys: &[ForeignKey],
+    parents: &[Option<(&'static str, usize)>],
+    tables: &[Table],
+) -> Option<String> {
+    let is_parent_key = |key: &ForeignKey| {
+        parents[key.table].is_some_and(|(column, parent)| {
+            key.columns == [column]
+                && key.schema == "public"
+                && key.target == tables[parent].name
+                && key.target_columns == ["id"]
+        })
+    };
+    // The check's terms: the dangling keys of each foreign key, except a child table's key
+    // to its parent, which holds for every row found (child rows are found through it);
+    // and whether every child row copied (`$2`) was found, so that none escapes the check.
+    let mut terms: Vec<String> = keys
+        .iter()
+        .filter(|key| !is_parent_key(key))
+        .map(|key| dangling_sql(&format!("b{}", key.table), key))
+        .collect();
+    let found: Vec<String> = (0..tables.len())
+        .filter(|&i| parents[i].is_some())
+        .map(|i| format!("(SELECT count(*) FROM b{i})"))
+        .collect();
+    if !found.is_empty() {
+        terms.push(format!("({} <> $2::int8)::int", found.join(" + ")));
+    }
+    // The batch's rows of each table, read once (`b<i>`): the root's by id (`$1`, in one
+    // place: the planner estimates `= ANY` element by element), a child table's through its
+    // parent's key; with the columns of the foreign keys.
+    let mut batch = Vec::new();
+    for (i, relation) in relations.iter().enumerate() {
+        let mut columns = vec!["id"];
+        for key in keys.iter().filter(|k| k.table == i && !is_parent_key(k)) {
+            for column in &key.columns {
+                if !columns.contains(&column.as_str()) {
+                    columns.push(column);
+                }
+            }
+        }
+        let columns: Vec<String> = columns.iter().map(|c| format!("s.{}", quote(c))).collect();
+        let filter = match parents[i] {
+            None => "s.id = ANY($1::uuid[])".to_string(),
+            Some((column, parent)) => {
+                format!("s.{} IN (SELECT id FROM b{parent})", quote(column))
+            }
+        };
+        batch.push(format!(
+            "b{i} AS MATERIALIZED (SELECT {} FROM {relation} s WHERE {filter})",
+            columns.join(", ")
+        ));
+    }
+    (!terms.is_empty()).then(|| {
+        format!(
+            "WITH {}\nSELECT {}",
+            batch.join(",\n     "),
+            terms.join("\n     + ")
+        )
+    })
 }
 
 /// A deferred reference as the fast way writes it.
