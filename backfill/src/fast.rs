@@ -39,32 +39,31 @@ impl FastWay {
     /// Prepares the fast way of `collection`, or returns `None` when a table has an INSERT
     /// trigger that the replica role would silence and that does not stand aside in a backfill
     /// (the generated hook triggers test `schemac.skip_hooks`), or when a child table's foreign
-    /// key to its parent is gone (the check finds a batch's child rows through it).
+    /// key to its parent is gone (the check finds a batch's child rows through it). `catalog`
+    /// holds what PostgreSQL's catalog says of the tables, read once per backfill.
     pub fn prepare(
         client: &mut impl GenericClient,
+        catalog: &Catalog,
         collection: &dyn Collection,
         deferred: &[Deferred],
     ) -> Result<Option<FastWay>, postgres::Error> {
         let tables = collection.tables();
-        // One query of each catalog for all the collection's tables (a table is named by its
-        // position in `relations`, from 1).
-        let relations: Vec<String> = tables
-            .iter()
-            .map(|t| format!("public.{}", quote(t.name)))
-            .collect();
-        let silenced: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-                 WHERE t.tgrelid = ANY($1::text[]::regclass[]) AND NOT t.tgisinternal
-                   AND t.tgenabled = 'O' AND t.tgtype & 4 <> 0
-                   AND p.prosrc NOT LIKE '%schemac.skip_hooks%'",
-                &[&relations],
-            )?
-            .get(0);
-        if silenced > 0 {
+        let relations: Vec<String> = tables.iter().map(|t| relation(t.name)).collect();
+        if relations.iter().any(|r| catalog.silenced.contains(r)) {
             return Ok(None);
         }
-        let keys = foreign_keys(client, &relations)?;
+        // The collection's foreign keys, their table named by its index in `tables`.
+        let keys: Vec<ForeignKey> = catalog
+            .keys
+            .iter()
+            .filter_map(|(from, key)| {
+                let table = relations.iter().position(|r| r == from)?;
+                Some(ForeignKey {
+                    table,
+                    ..key.clone()
+                })
+            })
+            .collect();
 
         // Where each child table's parent is: the table its parent column's key points at.
         let mut parents = vec![None; tables.len()];
@@ -184,38 +183,76 @@ impl FastWay {
     }
 }
 
-/// The foreign keys of `relations` (qualified names) as PostgreSQL's catalog has them, so that
-/// nothing the catalogue does not know is missed.
-fn foreign_keys(
-    client: &mut impl GenericClient,
-    relations: &[String],
-) -> Result<Vec<ForeignKey>, postgres::Error> {
-    let rows = client.query(
-        "SELECT array_position($1::text[]::regclass[], c.conrelid),
-                array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
-                      ORDER BY k.i),
-                n.nspname::text, r.relname::text,
-                array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
-                      ORDER BY k.i)
-         FROM pg_constraint c
-         JOIN pg_class r ON r.oid = c.confrelid
-         JOIN pg_namespace n ON n.oid = r.relnamespace
-         WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
-         ORDER BY 1, c.conname",
-        &[&relations],
-    )?;
-    Ok(rows
-        .iter()
-        .map(|row| ForeignKey {
-            table: row.get::<_, i32>(0) as usize - 1,
-            columns: row.get(1),
-            schema: row.get(2),
-            target: row.get(3),
-            target_columns: row.get(4),
-        })
-        .collect())
+/// What the fast way needs of PostgreSQL's catalog for the tables of a backfill, read once:
+/// the tables with an INSERT trigger that the replica role would silence, and every foreign
+/// key, as PostgreSQL has them (so that nothing the catalogue does not know is missed).
+pub struct Catalog {
+    /// The tables (`public."name"`) with a silenced trigger.
+    silenced: HashSet<String>,
+    /// Each foreign key with its table (`public."name"`); `ForeignKey::table` is not set.
+    keys: Vec<(String, ForeignKey)>,
+}
+
+impl Catalog {
+    /// Reads the catalog for the tables of `collections`: two queries.
+    pub fn read<'c>(
+        client: &mut impl GenericClient,
+        collections: impl IntoIterator<Item = &'c dyn Collection>,
+    ) -> Result<Catalog, postgres::Error> {
+        let relations: Vec<String> = collections
+            .into_iter()
+            .flat_map(|c| c.tables().iter().map(|t| relation(t.name)))
+            .collect();
+        // A table is named by its position in `relations`, from 1.
+        let named = |position: i32| relations[position as usize - 1].clone();
+        let silenced = client
+            .query(
+                "SELECT DISTINCT array_position($1::text[]::regclass[], t.tgrelid)
+                 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                 WHERE t.tgrelid = ANY($1::text[]::regclass[]) AND NOT t.tgisinternal
+                   AND t.tgenabled = 'O' AND t.tgtype & 4 <> 0
+                   AND p.prosrc NOT LIKE '%schemac.skip_hooks%'",
+                &[&relations],
+            )?
+            .iter()
+            .map(|row| named(row.get(0)))
+            .collect();
+        let keys = client
+            .query(
+                "SELECT array_position($1::text[]::regclass[], c.conrelid),
+                        array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                              ORDER BY k.i),
+                        n.nspname::text, r.relname::text,
+                        array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                              ORDER BY k.i)
+                 FROM pg_constraint c
+                 JOIN pg_class r ON r.oid = c.confrelid
+                 JOIN pg_namespace n ON n.oid = r.relnamespace
+                 WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
+                 ORDER BY 1, c.conname",
+                &[&relations],
+            )?
+            .iter()
+            .map(|row| {
+                let key = ForeignKey {
+                    table: 0,
+                    columns: row.get(1),
+                    schema: row.get(2),
+                    target: row.get(3),
+                    target_columns: row.get(4),
+                };
+                (named(row.get(0)), key)
+            })
+            .collect();
+        Ok(Catalog { silenced, keys })
+    }
+}
+
+/// `public."name"`.
+fn relation(table: &str) -> String {
+    format!("public.{}", quote(table))
 }
 
 /// The COPY of each table of the collection, with its column types (read from one statement,
@@ -362,6 +399,7 @@ fn uuid_of(param: &(dyn ToSql + Sync)) -> Option<Uuid> {
 }
 
 /// A foreign key of one of the collection's tables, as PostgreSQL's catalog has it.
+#[derive(Clone)]
 struct ForeignKey {
     /// The referencing table: its index in the collection's tables.
     table: usize,

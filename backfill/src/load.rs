@@ -25,7 +25,7 @@ use schemac_runtime::registry::{self, Collection, Rows};
 use schemac_runtime::transform::{IdMapRow, Mode, object_id};
 use schemac_runtime::uuid::Uuid;
 
-use crate::fast::FastWay;
+use crate::fast::{Catalog, FastWay};
 use crate::order::{self, Deferred, Step};
 use crate::stage::{Stage, StageError, Unresolved, quote};
 
@@ -293,6 +293,13 @@ fn run(
     bulk_checks: bool,
     report: &mut Report,
 ) -> Result<(), Error> {
+    // What the fast way needs of PostgreSQL's catalog, read once for every collection.
+    let catalog = if bulk_checks {
+        Some(Catalog::read(client, steps.iter().map(|s| s.collection))?)
+    } else {
+        None
+    };
+    let catalog = catalog.as_ref();
     let bars = MultiProgress::with_draw_target(if opts.progress {
         ProgressDrawTarget::stderr()
     } else {
@@ -322,7 +329,7 @@ fn run(
                     loop {
                         let next = queue.lock().expect("no thread panics holding it").next();
                         let Some(i) = next else { break };
-                        let result = load_step(client, &steps[i], opts, bulk_checks, bars);
+                        let result = load_step(client, &steps[i], opts, catalog, bars);
                         let failed = result.is_err();
                         finished
                             .lock()
@@ -384,7 +391,7 @@ fn load_step(
     client: &mut Client,
     step: &Step<'_>,
     opts: &Options,
-    bulk_checks: bool,
+    catalog: Option<&Catalog>,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
     let checkpoint = Checkpoint::read(client, step.collection.name(), opts)?;
@@ -395,7 +402,7 @@ fn load_step(
         } else {
             Some(Reading::start(scope, step.collection, &checkpoint, opts)?)
         };
-        load_collection(client, step, &checkpoint, reading, bulk_checks, bars)
+        load_collection(client, step, &checkpoint, reading, catalog, bars)
     })
 }
 
@@ -501,7 +508,7 @@ fn load_collection(
     step: &Step<'_>,
     checkpoint: &Checkpoint,
     reading: Option<Reading<'_>>,
-    bulk_checks: bool,
+    catalog: Option<&Catalog>,
     bars: &MultiProgress,
 ) -> Result<CollectionReport, Error> {
     let started = Instant::now();
@@ -527,10 +534,9 @@ fn load_collection(
         report.elapsed = started.elapsed();
         return Ok(report);
     };
-    let fast_way = if bulk_checks {
-        FastWay::prepare(client, step.collection, &step.deferred)?
-    } else {
-        None
+    let fast_way = match catalog {
+        Some(catalog) => FastWay::prepare(client, catalog, step.collection, &step.deferred)?,
+        None => None,
     };
     report.bulk_checks = fast_way.is_some();
     // Created by the first batch that loads the usual way.

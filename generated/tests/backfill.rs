@@ -491,7 +491,7 @@ fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_p
 
 #[test]
 fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
-    use schemac_backfill::fast::FastWay;
+    use schemac_backfill::fast::{Catalog, FastWay};
     use schemac_runtime::bson::RawDocumentBuf;
     use schemac_runtime::transform::Mode;
 
@@ -518,7 +518,8 @@ fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
     };
 
     let mut tx = client.transaction().unwrap();
-    let fast_way = FastWay::prepare(&mut tx, addresses, &[])
+    let catalog = Catalog::read(&mut tx, [addresses]).unwrap();
+    let fast_way = FastWay::prepare(&mut tx, &catalog, addresses, &[])
         .unwrap()
         .expect("no trigger keeps addresses from the fast way");
     let user: schemac_runtime::uuid::Uuid = tx
@@ -594,7 +595,7 @@ impl schemac_runtime::registry::Rows for Tampered {
 
 #[test]
 fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
-    use schemac_backfill::fast::FastWay;
+    use schemac_backfill::fast::{Catalog, FastWay};
     use schemac_runtime::bson::RawDocumentBuf;
     use schemac_runtime::transform::Mode;
 
@@ -626,7 +627,8 @@ fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
         .iter()
         .position(|c| *c == "chat_id")
         .unwrap();
-    let fast_way = FastWay::prepare(&mut client, chats, &[])
+    let catalog = Catalog::read(&mut client, [chats]).unwrap();
+    let fast_way = FastWay::prepare(&mut client, &catalog, chats, &[])
         .unwrap()
         .expect("no trigger keeps chats from the fast way");
     let load = |client: &mut Client, value| {
@@ -652,7 +654,7 @@ fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
 
 #[test]
 fn the_fast_way_writes_a_deferred_reference_whose_target_is_loaded_or_in_the_batch() {
-    use schemac_backfill::fast::FastWay;
+    use schemac_backfill::fast::{Catalog, FastWay};
     use schemac_runtime::bson::RawDocumentBuf;
     use schemac_runtime::transform::Mode;
 
@@ -663,7 +665,8 @@ fn the_fast_way_writes_a_deferred_reference_whose_target_is_loaded_or_in_the_bat
     let categories = schemac_runtime::registry::find(REGISTRY, "categories").unwrap();
     let steps = schemac_backfill::order::order(&[categories]).unwrap();
     assert_eq!(steps[0].deferred.len(), 1, "parentId is deferred");
-    let fast_way = FastWay::prepare(&mut client, categories, &steps[0].deferred)
+    let catalog = Catalog::read(&mut client, [categories]).unwrap();
+    let fast_way = FastWay::prepare(&mut client, &catalog, categories, &steps[0].deferred)
         .unwrap()
         .expect("no trigger keeps categories from the fast way");
     let category = |id: &str, parent: Option<&str>| {
