@@ -20,7 +20,7 @@ use schemac_runtime::uuid::Uuid;
 
 use crate::copy::{self, CopyTarget};
 use crate::order::Deferred;
-use crate::stage::{StageError, Unresolved, column_list, quote};
+use crate::stage::{StageError, Unresolved, column_list, qualified, quote};
 
 /// The fast way's statements for one collection, prepared once.
 pub struct FastWay {
@@ -48,7 +48,7 @@ impl FastWay {
         deferred: &[Deferred],
     ) -> Result<Option<FastWay>, postgres::Error> {
         let tables = collection.tables();
-        let relations: Vec<String> = tables.iter().map(|t| relation(t.name)).collect();
+        let relations: Vec<String> = tables.iter().map(|t| qualified(t.name)).collect();
         if relations.iter().any(|r| catalog.silenced.contains(r)) {
             return Ok(None);
         }
@@ -91,8 +91,8 @@ impl FastWay {
                 return Ok(None);
             };
             let exists = client.prepare(&format!(
-                "SELECT id FROM public.{} WHERE id = ANY($1::uuid[])",
-                quote(d.reference.table)
+                "SELECT id FROM {} WHERE id = ANY($1::uuid[])",
+                qualified(d.reference.table)
             ))?;
             deferred_columns.push(DeferredColumn {
                 deferred: *d,
@@ -201,7 +201,7 @@ impl Catalog {
     ) -> Result<Catalog, postgres::Error> {
         let relations: Vec<String> = collections
             .into_iter()
-            .flat_map(|c| c.tables().iter().map(|t| relation(t.name)))
+            .flat_map(|c| c.tables().iter().map(|t| qualified(t.name)))
             .collect();
         // A table is named by its position in `relations`, from 1.
         let named = |position: i32| relations[position as usize - 1].clone();
@@ -215,8 +215,8 @@ impl Catalog {
                 &[&relations],
             )?
             .iter()
-            .map(|row| named(row.get(0)))
-            .collect();
+            .map(|row| row.try_get(0).map(named))
+            .collect::<Result<_, _>>()?;
         let keys = client
             .query(
                 "SELECT array_position($1::text[]::regclass[], c.conrelid),
@@ -238,21 +238,16 @@ impl Catalog {
             .map(|row| {
                 let key = ForeignKey {
                     table: 0,
-                    columns: row.get(1),
-                    schema: row.get(2),
-                    target: row.get(3),
-                    target_columns: row.get(4),
+                    columns: row.try_get(1)?,
+                    schema: row.try_get(2)?,
+                    target: row.try_get(3)?,
+                    target_columns: row.try_get(4)?,
                 };
-                (named(row.get(0)), key)
+                Ok((named(row.try_get(0)?), key))
             })
-            .collect();
+            .collect::<Result<_, postgres::Error>>()?;
         Ok(Catalog { silenced, keys })
     }
-}
-
-/// `public."name"`.
-fn relation(table: &str) -> String {
-    format!("public.{}", quote(table))
 }
 
 /// The COPY of each table of the collection, with its column types (read from one statement,
@@ -416,30 +411,17 @@ struct ForeignKey {
 /// The batch's rows are found by index from its root ids and the keys looked up by the
 /// target's key index, so the cost does not grow with the tables.
 fn dangling_sql(rows: &str, key: &ForeignKey) -> String {
-    let keys: Vec<String> = key
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("s.{} AS k{i}", quote(c)))
-        .collect();
-    let not_null: Vec<String> = key
-        .columns
-        .iter()
-        .map(|c| format!("s.{} IS NOT NULL", quote(c)))
-        .collect();
-    let found: Vec<String> = key
-        .target_columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("r.{} AS k{i}", quote(c)))
-        .collect();
-    let key_names: Vec<String> = (0..key.columns.len()).map(|i| format!("k{i}")).collect();
-    let target_tuple: Vec<String> = key
-        .target_columns
-        .iter()
-        .map(|c| format!("r.{}", quote(c)))
-        .collect();
-    let same: Vec<String> = (0..key.columns.len())
+    // `columns` quoted, each written by `item(i, column)`, joined by `sep`.
+    let list = |columns: &[String], item: &dyn Fn(usize, String) -> String, sep: &str| {
+        let items: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| item(i, quote(c)))
+            .collect();
+        items.join(sep)
+    };
+    let (columns, targets) = (&key.columns, &key.target_columns);
+    let same: Vec<String> = (0..columns.len())
         .map(|i| format!("l.k{i} = k.k{i}"))
         .collect();
     format!(
@@ -447,13 +429,38 @@ fn dangling_sql(rows: &str, key: &ForeignKey) -> String {
          l AS MATERIALIZED (SELECT {found} FROM {schema}.{target} r WHERE ({target_tuple}) IN \
          (SELECT {k} FROM k) FOR KEY SHARE OF r) \
          SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE {same}))",
-        keys = keys.join(", "),
-        not_null = not_null.join(" AND "),
-        found = found.join(", "),
+        keys = list(columns, &|i, c| format!("s.{c} AS k{i}"), ", "),
+        not_null = list(columns, &|_, c| format!("s.{c} IS NOT NULL"), " AND "),
+        found = list(targets, &|i, c| format!("r.{c} AS k{i}"), ", "),
         schema = quote(&key.schema),
         target = quote(&key.target),
-        target_tuple = target_tuple.join(", "),
-        k = key_names.join(", "),
+        target_tuple = list(targets, &|_, c| format!("r.{c}"), ", "),
+        k = list(columns, &|i, _| format!("k{i}"), ", "),
         same = same.join(" AND "),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_key_of_two_columns_is_checked_column_by_column_and_quoted() {
+        let key = ForeignKey {
+            table: 0,
+            columns: vec!["a_id".into(), "b\"x".into()],
+            schema: "public".into(),
+            target: "t".into(),
+            target_columns: vec!["id".into(), "kind".into()],
+        };
+        assert_eq!(
+            dangling_sql("b1", &key),
+            "(WITH k AS MATERIALIZED (SELECT DISTINCT s.\"a_id\" AS k0, s.\"b\"\"x\" AS k1 \
+             FROM b1 s WHERE s.\"a_id\" IS NOT NULL AND s.\"b\"\"x\" IS NOT NULL), \
+             l AS MATERIALIZED (SELECT r.\"id\" AS k0, r.\"kind\" AS k1 FROM \"public\".\"t\" r \
+             WHERE (r.\"id\", r.\"kind\") IN (SELECT k0, k1 FROM k) FOR KEY SHARE OF r) \
+             SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.k0 = k.k0 AND \
+             l.k1 = k.k1))"
+        );
+    }
 }

@@ -27,7 +27,7 @@ use schemac_runtime::uuid::Uuid;
 
 use crate::fast::{Catalog, FastWay};
 use crate::order::{self, Deferred, Step};
-use crate::stage::{Stage, StageError, Unresolved, quote};
+use crate::stage::{Stage, StageError, Unresolved, qualified, quote};
 
 /// A batch is flushed when its documents' BSON reaches this many bytes.
 pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
@@ -452,10 +452,7 @@ pub(crate) fn check_migrated<'c>(
     for collection in collections {
         needed.extend(collection.tables().iter().map(|t| t.name.to_string()));
     }
-    let qualified: Vec<String> = needed
-        .iter()
-        .map(|t| format!("public.{}", quote(t)))
-        .collect();
+    let qualified: Vec<String> = needed.iter().map(|t| qualified(t)).collect();
     let missing: Option<i64> = client
         .query_one(
             "SELECT min(n) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)
@@ -777,7 +774,9 @@ fn flush(
     let name = step.collection.name();
     let mut tx = client.transaction()?;
     // The fast way when every document is new and every reference is there; then the whole
-    // batch merged, row-checked; then one document at a time.
+    // batch merged, row-checked; then one document at a time. Whatever fails the fast way (a
+    // document there already, a dangling key, a value that cannot be sent) is rolled back and
+    // met again by the usual way, which names it in the gaps or returns it as the error.
     if let Some(fast_way) = fast_way {
         let mut sp = tx.savepoint("fast")?;
         if let Ok(true) = load_fast(&mut sp, step, fast_way, &batch.docs) {

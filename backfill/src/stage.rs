@@ -15,6 +15,11 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `public."name"`: a catalogue table, qualified.
+pub fn qualified(table: &str) -> String {
+    format!("public.{}", quote(table))
+}
+
 /// The staging tables of one collection, in the collection's table order.
 pub struct Stage {
     tables: Vec<Staged>,

@@ -37,7 +37,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::load::{Error, check_migrated};
-use crate::stage::{Stage, quote};
+use crate::stage::{Stage, qualified, quote};
 use crate::table::render;
 
 /// Documents whose rows are copied into the `expect_` tables in one COPY.
@@ -944,7 +944,7 @@ fn money(
         Ok(sums)
     };
     let expected = read(temp)?;
-    let actual = read(&format!("public.{}", quote(table.name)))?;
+    let actual = read(&qualified(table.name))?;
 
     let mut columns = vec!["count"];
     columns.extend(table.money.iter().copied());

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::{fixtures, read_lines};
 use escrow_schema::schema::REGISTRY;
+use schemac_backfill::fast::{Catalog, FastWay};
 use schemac_backfill::{Options, Report, backfill};
-use schemac_runtime::bson::{Bson, Document, oid::ObjectId};
+use schemac_runtime::bson::{Bson, Document, RawDocumentBuf, oid::ObjectId};
 use schemac_runtime::postgres::Client;
+use schemac_runtime::transform::Mode;
 use schemac_testdb::TestDb;
 
 /// A migrated database.
@@ -489,17 +491,21 @@ fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_p
     assert_eq!(loaded, expected);
 }
 
-#[test]
-fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
-    use schemac_backfill::fast::{Catalog, FastWay};
-    use schemac_runtime::bson::RawDocumentBuf;
-    use schemac_runtime::transform::Mode;
-
-    // The users are loaded; an address of one of them is then inserted the fast way.
-    let scratch = Scratch::new("lock");
+/// A migrated database with the good users loaded by a backfill: what the tests that drive the
+/// fast way by hand reference. `name` names the scratch dump (unique per test: tests run at
+/// once).
+fn users_loaded(name: &str) -> (TestDb, Client) {
+    let scratch = Scratch::new(name);
     write_bson(&scratch.0, "users", &good("users"));
     let (db, mut client) = migrated();
     run(&mut client, &scratch.0);
+    (db, client)
+}
+
+#[test]
+fn the_bulk_check_locks_the_rows_it_references_until_the_batch_ends() {
+    // The users are loaded; an address of one of them is then inserted the fast way.
+    let (db, mut client) = users_loaded("lock");
     let addresses = schemac_runtime::registry::find(REGISTRY, "addresses").unwrap();
     let address = &good("addresses")[0];
     let raw = RawDocumentBuf::try_from(address).unwrap();
@@ -595,18 +601,11 @@ impl schemac_runtime::registry::Rows for Tampered {
 
 #[test]
 fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
-    use schemac_backfill::fast::{Catalog, FastWay};
-    use schemac_runtime::bson::RawDocumentBuf;
-    use schemac_runtime::transform::Mode;
-
     // The fast way finds a batch's child rows through their parent's key. A message whose
     // chat_id names no chat of the batch (nor any row) would escape every check and load with
     // the foreign key triggers off; the check counts the child rows it finds, so the batch
     // fails instead, and the usual way refuses the row.
-    let scratch = Scratch::new("escape");
-    write_bson(&scratch.0, "users", &good("users"));
-    let (_db, mut client) = migrated();
-    run(&mut client, &scratch.0);
+    let (_db, mut client) = users_loaded("escape");
     let chats = schemac_runtime::registry::find(REGISTRY, "chats").unwrap();
     let chat = good("chats")
         .into_iter()
@@ -654,10 +653,6 @@ fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
 
 #[test]
 fn the_fast_way_writes_a_deferred_reference_whose_target_is_loaded_or_in_the_batch() {
-    use schemac_backfill::fast::{Catalog, FastWay};
-    use schemac_runtime::bson::RawDocumentBuf;
-    use schemac_runtime::transform::Mode;
-
     // Categories reference their parent (deferred: it may come later in the dump). Loaded the
     // fast way: a parent in the same batch or already in the table is written at once; one in
     // neither is sent NULL and returned, to be filled in later.
