@@ -23,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod numeric;
+pub mod raw;
 pub mod registry;
 pub mod transform;
 

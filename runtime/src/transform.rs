@@ -15,6 +15,7 @@ use crate::bsonval;
 use crate::error::{TransformError, TransformErrorKind, describe_id};
 use crate::ids;
 use crate::json::Json;
+use crate::raw;
 
 /// What happens to a key the catalogue does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +172,7 @@ impl Context {
         };
         let item_path = |i: usize| item(path, i);
         let mut out = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in raw::items(items).enumerate() {
             let item = item.map_err(|e| self.error(&item_path(i), e.into()))?;
             out.push(read(item).map_err(|k| self.error(&item_path(i), k))?);
         }
@@ -189,7 +190,7 @@ impl Context {
         };
         let item_path = |i: usize| item(path, i);
         let mut out = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in raw::items(items).enumerate() {
             match item.map_err(|e| self.error(&item_path(i), e.into()))? {
                 RawBsonRef::Document(d) => out.push(d),
                 other => return Err(self.error(&item_path(i), mismatch("object", other))),
@@ -304,15 +305,15 @@ fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) 
         RawBsonRef::Document(_) | RawBsonRef::Array(_) if depth > MAX_JSON_DEPTH => return None,
         RawBsonRef::Document(doc) => {
             out.push('{');
-            for (i, element) in doc.into_iter().enumerate() {
+            for (i, element) in raw::elements(doc).enumerate() {
                 let (key, value) = element.ok()?;
-                if key.as_str().starts_with('$') {
+                if key.starts_with('$') {
                     return None;
                 }
                 if i > 0 {
                     out.push(',');
                 }
-                push_json_string(out, key.as_str());
+                push_json_string(out, key);
                 out.push(':');
                 write_relaxed_extjson(out, value, depth + 1)?;
             }
@@ -320,7 +321,7 @@ fn write_relaxed_extjson(out: &mut String, value: RawBsonRef<'_>, depth: usize) 
         }
         RawBsonRef::Array(items) => {
             out.push('[');
-            for (i, item) in items.into_iter().enumerate() {
+            for (i, item) in raw::items(items).enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
