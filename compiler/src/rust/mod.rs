@@ -492,7 +492,7 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> String {
          use schemac_runtime::registry;\n\
          use schemac_runtime::transform::{{self, Context, Mode, is_null}};\n\
          use schemac_runtime::uuid::Uuid;\n\
-         use schemac_runtime::{{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids}};\n\n\
+         use schemac_runtime::{{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw}};\n\n\
          use super::enums;\n\n\
          /// The Mongo collection.\npub const COLLECTION: &str = {:?};\n\n",
         model.collection,

@@ -351,9 +351,8 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         out,
         "{signature} {{
     {id_code}{decls}
-    for item in doc {{
+    for item in raw::elements(doc) {{
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {{
             {system_arms}{arms}
             _ => cx.unknown(transform::join(path, key))?,
@@ -452,9 +451,8 @@ fn field_arms<'a>(
                     "{key:?} => if !is_null(value) {{
                         let p = transform::join(path, {frel:?});
                         let sub = cx.document(value, &p)?;
-                        for item in sub {{
+                        for item in raw::elements(sub) {{
                             let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                            let key = key.as_str();
                             match key {{
                                 {inner}
                                 _ => cx.unknown(transform::join(&p, key))?,

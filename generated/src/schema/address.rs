@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -311,9 +314,8 @@ fn read_addresses(
     let mut s_location_coordinates = false;
     let mut c_is_primary: Option<bool> = None;
     let mut s_is_primary = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -429,9 +431,8 @@ fn read_addresses(
                 if !is_null(value) {
                     let p = transform::join(path, "location");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "type" => {
                                 c_location_type = cx
@@ -627,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=52b78fbfd69c0f83 text=88996fb6aaec8823
+// schemac-format: source=f07522823f310ac8 text=07cdf6a6eaf6e9bb

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -303,9 +306,8 @@ fn read_blog_posts(
     let mut s_view_count = false;
     let mut c_locale: Option<String> = None;
     let mut s_locale = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -599,4 +601,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=52c6c686d5303416 text=fe06c33b5e3268a2
+// schemac-format: source=8688341cae8d1b62 text=26a6c6d860331a3a

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -276,9 +279,8 @@ fn read_categories(
     let mut s_is_active = false;
     let mut c_attributes: Option<Json> = None;
     let mut s_attributes = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -490,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=bff4a72a70f69d24 text=b60103b4970b09f4
+// schemac-format: source=5770f6e96afcf54d text=69ce4141d690d0bd

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -873,9 +876,8 @@ fn read_chats(
     let mut s_is_archived = false;
     let mut d_chat_participants: Option<RawBsonRef<'_>> = None;
     let mut d_chat_messages: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -1099,9 +1101,8 @@ fn read_chat_participants<P: AsRef<str> + ?Sized>(
     let mut c_last_read_at: Option<DateTime<Utc>> = None;
     let mut c_muted: Option<bool> = None;
     let mut s_muted = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "userId" => {
                 c_user_id = cx
@@ -1258,9 +1259,8 @@ fn read_chat_messages<P: AsRef<str> + ?Sized>(
     let mut d_chat_message_attachments: Option<RawBsonRef<'_>> = None;
     let mut d_chat_message_reactions: Option<RawBsonRef<'_>> = None;
     let mut d_chat_message_reads: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -1503,9 +1503,8 @@ fn read_chat_message_attachments<P: AsRef<str> + ?Sized>(
     let mut c_metadata_height: Option<i32> = None;
     let mut c_metadata_duration_sec: Option<f64> = None;
     let mut c_metadata_thumbnail_url: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "kind" => {
                 c_kind = cx
@@ -1554,9 +1553,8 @@ fn read_chat_message_attachments<P: AsRef<str> + ?Sized>(
                 if !is_null(value) {
                     let p = transform::join(path, "metadata");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "width" => {
                                 c_metadata_width = cx
@@ -1673,9 +1671,8 @@ fn read_chat_message_reactions<P: AsRef<str> + ?Sized>(
     let mut c_emoji: Option<String> = None;
     let mut c_at: Option<DateTime<Utc>> = None;
     let mut s_at = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "userId" => {
                 c_user_id = cx
@@ -1767,9 +1764,8 @@ fn read_chat_message_reads<P: AsRef<str> + ?Sized>(
     let mut c_user_id: Option<Uuid> = None;
     let mut c_at: Option<DateTime<Utc>> = None;
     let mut s_at = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "userId" => {
                 c_user_id = cx
@@ -1835,4 +1831,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=9fa3d50a6775636b text=43b1b5c3f43fae97
+// schemac-format: source=85c51ae0bad152c1 text=851c027e8682aed9

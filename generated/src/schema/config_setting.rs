@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -274,9 +277,8 @@ fn read_config_settings(
     let mut c_is_secret: Option<bool> = None;
     let mut s_is_secret = false;
     let mut c_updated_by: Option<Uuid> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -461,4 +463,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=05552fdbcc3d269c text=e556130493041d98
+// schemac-format: source=3eb997af6aa3935a text=75b5039c1f54c125

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -268,9 +271,8 @@ fn read_config_setting_history(
     let mut c_reason: Option<String> = None;
     let mut c_changed_at: Option<DateTime<Utc>> = None;
     let mut s_changed_at = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "__v" => {
@@ -426,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=eb9bffe2eefca1c9 text=44f1677a88e4e82b
+// schemac-format: source=446371ee112729f5 text=e5a93ff9816c0e5e

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -513,9 +516,8 @@ fn read_derived_destinations(
     let mut c_seller_offer_id: Option<Uuid> = None;
     let mut c_seller_offer_external_ref: Option<String> = None;
     let mut d_derived_destination_sweeps: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -911,9 +913,8 @@ fn read_derived_destination_sweeps<P: AsRef<str> + ?Sized>(
     let mut c_swept_at: Option<DateTime<Utc>> = None;
     let mut s_swept_at = false;
     let mut c_confirmed_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -1076,4 +1077,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=3604fc82bba30c34 text=9016fd0bca5f1c37
+// schemac-format: source=2d052cf8c728895d text=7df5041921fad984

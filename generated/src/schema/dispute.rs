@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -386,9 +389,8 @@ fn read_disputes(
     let mut c_chat_ref_kind: Option<enums::RefKind> = None;
     let mut c_chat_id: Option<Uuid> = None;
     let mut c_chat_external_ref: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -771,4 +773,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=535ca739e199f952 text=adc6268df7465916
+// schemac-format: source=3114cd99f0e67dbb text=9a5dc94cb91c438a

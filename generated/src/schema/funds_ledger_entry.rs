@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -396,9 +399,8 @@ fn read_funds_ledger_entries(
     let mut c_created_by_ref_kind: Option<enums::RefKind> = None;
     let mut c_created_by_id: Option<Uuid> = None;
     let mut c_created_by_external_ref: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -765,4 +767,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=96839864456c7267 text=3096f24c2fc53a26
+// schemac-format: source=4ee389628f1894ba text=b1bdd943c5592825

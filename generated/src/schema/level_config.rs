@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -267,9 +270,8 @@ fn read_level_configs(
     let mut s_perks = false;
     let mut c_is_active: Option<bool> = None;
     let mut s_is_active = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -479,4 +481,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=431c38443f83b766 text=1881d0116635e88e
+// schemac-format: source=29df0ee91d51be4a text=28c839bdab5e7437

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -292,9 +295,8 @@ fn read_notifications(
     let mut s_is_read = false;
     let mut c_read_at: Option<DateTime<Utc>> = None;
     let mut c_delivered_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -533,4 +535,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=df817c52c6554dd3 text=260e8dd8f7fd81cd
+// schemac-format: source=79be8632567d09aa text=c06610b7110ceb30

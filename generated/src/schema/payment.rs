@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -589,9 +592,8 @@ fn read_payments(
     let mut c_seller_id: Option<Uuid> = None;
     let mut c_seller_external_ref: Option<String> = None;
     let mut d_payment_quotes: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -1179,9 +1181,8 @@ fn read_payment_quotes<P: AsRef<str> + ?Sized>(
     let mut c_source: Option<String> = None;
     let mut c_expires_at: Option<DateTime<Utc>> = None;
     let mut c_created_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "quoteId" => {
                 c_quote_id = cx
@@ -1326,4 +1327,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=7725103bf1a881f3 text=973f57eebdd7a758
+// schemac-format: source=4c7c0d15399c8449 text=7ebfc66d93de36a4

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -289,9 +292,8 @@ fn read_point_transactions(
     let mut c_reference_type: Option<enums::PointTransactionReferenceType> = None;
     let mut c_referred_user_id: Option<Uuid> = None;
     let mut c_metadata: Option<Json> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -477,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=b47ddd5ce0feb677 text=fa8de43fb622e516
+// schemac-format: source=094b61a328065142 text=0234d96ff1286e1a

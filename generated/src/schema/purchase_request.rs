@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -1304,9 +1307,8 @@ fn read_purchase_requests(
     let mut d_purchase_request_specifications: Option<RawBsonRef<'_>> = None;
     let mut d_purchase_request_preferred_sellers: Option<RawBsonRef<'_>> = None;
     let mut d_delivery_attempts: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -2291,9 +2293,8 @@ fn read_purchase_request_delivery_info<P: AsRef<str> + ?Sized>(
     let mut c_shipping_cost: Option<Numeric> = None;
     let mut c_estimated_days: Option<i32> = None;
     let mut c_instructions: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "method" => {
                 c_method = cx
@@ -2403,9 +2404,8 @@ fn read_purchase_request_delivery_address<P: AsRef<str> + ?Sized>(
     let mut c_state: Option<String> = None;
     let mut c_postal_code: Option<String> = None;
     let mut c_country: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "fullName" => {
                 c_full_name = cx
@@ -2544,9 +2544,8 @@ fn read_purchase_request_seller_delivery_info<P: AsRef<str> + ?Sized>(
     let mut c_shipped_at: Option<DateTime<Utc>> = None;
     let mut c_estimated_delivery_at: Option<DateTime<Utc>> = None;
     let mut c_notes: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "carrier" => {
                 c_carrier = cx
@@ -2662,9 +2661,8 @@ fn read_purchase_request_service_info<P: AsRef<str> + ?Sized>(
     let mut c_scheduled_end: Option<DateTime<Utc>> = None;
     let mut c_hours_estimated: Option<f64> = None;
     let mut c_requirements: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "location" => {
                 c_location = cx
@@ -2786,9 +2784,8 @@ fn read_purchase_request_specifications<P: AsRef<str> + ?Sized>(
     let mut c_key: Option<String> = None;
     let mut c_value: Option<String> = None;
     let mut c_unit: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "key" => {
                 c_key = cx
@@ -2869,9 +2866,8 @@ fn read_purchase_request_preferred_sellers<P: AsRef<str> + ?Sized>(
     let mut c_added_at: Option<DateTime<Utc>> = None;
     let mut s_added_at = false;
     let mut c_note: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -2989,9 +2985,8 @@ fn read_delivery_attempts<P: AsRef<str> + ?Sized>(
     let mut c_failure_reason: Option<String> = None;
     let mut c_proof_urls: Option<Vec<String>> = None;
     let mut s_proof_urls = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -3177,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=83a1e0cbacf6fcd3 text=a65d88e7acfb3bf3
+// schemac-format: source=b2cc02e76a6fb621 text=8ed077dcf693db85

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -361,9 +364,8 @@ fn read_request_templates(
     let mut s_delivery_options = false;
     let mut c_custom_fields: Option<Json> = None;
     let mut s_custom_fields = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -853,4 +855,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=36791bab463fec3d text=254c22c91fea9ab7
+// schemac-format: source=64daed7e6d59183d text=ddb312a6c52e104d

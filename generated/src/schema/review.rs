@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -321,9 +324,8 @@ fn read_reviews(
     let mut c_seller_reply_replied_at: Option<DateTime<Utc>> = None;
     let mut c_helpful_count: Option<i32> = None;
     let mut s_helpful_count = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -453,9 +455,8 @@ fn read_reviews(
                 if !is_null(value) {
                     let p = transform::join(path, "sellerReply");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "body" => {
                                 c_seller_reply_body = cx
@@ -670,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=36e1abc600c112be text=a34aaad3fb8e9e9b
+// schemac-format: source=56e558434a869d79 text=043d46349e030466

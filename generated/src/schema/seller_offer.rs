@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -352,9 +355,8 @@ fn read_seller_offers(
     let mut c_accepted_at: Option<DateTime<Utc>> = None;
     let mut c_rejected_at: Option<DateTime<Utc>> = None;
     let mut c_rejection_reason: Option<String> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -453,9 +455,8 @@ fn read_seller_offers(
                 if !is_null(value) {
                     let p = transform::join(path, "deliveryTerms");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "method" => {
                                 c_delivery_terms_method = cx
@@ -502,9 +503,8 @@ fn read_seller_offers(
                 if !is_null(value) {
                     let p = transform::join(path, "warranty");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "months" => {
                                 c_warranty_months = cx
@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=21fef8c290602c6e text=f1550bc531a2c87a
+// schemac-format: source=85704750ae567f2d text=4f1b6ef655ffa327

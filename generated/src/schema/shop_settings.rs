@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -318,9 +321,8 @@ fn read_shop_settings(
     let mut c_payout_chain: Option<String> = None;
     let mut c_return_policy: Option<String> = None;
     let mut c_social_links: Option<Json> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -619,4 +621,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=c2993cf0948da12a text=932a2330a51b35a7
+// schemac-format: source=dfc4014133e29599 text=c400d7b881f3b9f4

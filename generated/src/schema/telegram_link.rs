@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -292,9 +295,8 @@ fn read_telegram_links(
     let mut c_linked_at: Option<DateTime<Utc>> = None;
     let mut s_linked_at = false;
     let mut c_unlinked_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -512,4 +514,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=2a5f8fa5f60d6317 text=c7fb1e371cc3b9d2
+// schemac-format: source=985e84b4b839306f text=7f5c5ec0ead51f52

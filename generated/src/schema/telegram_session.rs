@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -289,9 +292,8 @@ fn read_telegram_sessions(
     let mut c_last_activity_at: Option<DateTime<Utc>> = None;
     let mut s_last_activity_at = false;
     let mut c_expires_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -497,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=5392cc347f7a055c text=3447e59d9d131666
+// schemac-format: source=8ad7f2dc2504cff4 text=cd149857d1cc5ecd

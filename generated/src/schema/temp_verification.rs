@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -295,9 +298,8 @@ fn read_temp_verifications(
     let mut c_payload: Option<Json> = None;
     let mut c_consumed_at: Option<DateTime<Utc>> = None;
     let mut c_expires_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -521,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=103981a05e9d99af text=f069b27b76ed8c78
+// schemac-format: source=43574eec07d1c9a0 text=2a037786ffb989e5

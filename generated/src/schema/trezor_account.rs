@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -430,9 +433,8 @@ fn read_trezor_accounts(
     let mut s_is_active = false;
     let mut c_owner_id: Option<Uuid> = None;
     let mut d_trezor_derived_addresses: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -681,9 +683,8 @@ fn read_trezor_derived_addresses<P: AsRef<str> + ?Sized>(
     let mut c_balance: Option<Numeric> = None;
     let mut c_created_at: Option<DateTime<Utc>> = None;
     let mut s_created_at = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -845,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=77b9c88f1d1d79ea text=139a860d6d2111ee
+// schemac-format: source=8078f71762f3b8fe text=5967fceacaa222f9

@@ -11,7 +11,10 @@ use schemac_runtime::postgres_types::ToSql;
 use schemac_runtime::registry;
 use schemac_runtime::transform::{self, Context, Mode, is_null};
 use schemac_runtime::uuid::Uuid;
-use schemac_runtime::{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids};
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+
 use super::enums;
 
 /// The Mongo collection.
@@ -804,9 +807,8 @@ fn read_users(
     let mut c_deleted_at: Option<DateTime<Utc>> = None;
     let mut d_user_passkeys: Option<RawBsonRef<'_>> = None;
     let mut d_user_refresh_tokens: Option<RawBsonRef<'_>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => id_oid = Some(cx.read_id(value)?),
             "createdAt" => {
@@ -1067,9 +1069,8 @@ fn read_users(
                 if !is_null(value) {
                     let p = transform::join(path, "referralStats");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "totalReferrals" => {
                                 c_referral_stats_total_referrals = cx
@@ -1115,9 +1116,8 @@ fn read_users(
                 if !is_null(value) {
                     let p = transform::join(path, "sellerProfile");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "shopName" => {
                                 c_seller_profile_shop_name = cx
@@ -1180,9 +1180,8 @@ fn read_users(
                 if !is_null(value) {
                     let p = transform::join(path, "notificationPrefs");
                     let sub = cx.document(value, &p)?;
-                    for item in sub {
+                    for item in raw::elements(sub) {
                         let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                        let key = key.as_str();
                         match key {
                             "email" => {
                                 c_notification_prefs_email = cx
@@ -1917,9 +1916,8 @@ fn read_user_passkeys<P: AsRef<str> + ?Sized>(
     let mut c_created_at: Option<DateTime<Utc>> = None;
     let mut s_created_at = false;
     let mut c_last_used_at: Option<DateTime<Utc>> = None;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -2165,9 +2163,8 @@ fn read_user_refresh_tokens<P: AsRef<str> + ?Sized>(
     let mut c_revoked_at: Option<DateTime<Utc>> = None;
     let mut c_created_at: Option<DateTime<Utc>> = None;
     let mut s_created_at = false;
-    for item in doc {
+    for item in raw::elements(doc) {
         let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        let key = key.as_str();
         match key {
             "_id" => {
                 id_oid = Some(
@@ -2297,4 +2294,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=13a928d5021db0e0 text=b25892ae433f706a
+// schemac-format: source=0f0fe6c384b6dd7e text=551519a9f0d3de8a
