@@ -5,6 +5,7 @@
 //! - [`catalogue`]: bytes as one YAML model file, validated; when valid, every output the
 //!   compiler derives from it (generated files, desired schema, first migration).
 //! - [`from_mongo`]: a collection of `escrow_schema::schema::REGISTRY` and a BSON document,
+//!   read by the runtime's element reader and by `bson`'s iterator (they must agree),
 //!   transformed in strict and lenient mode; when accepted, written back with `to_mongo` and
 //!   transformed again.
 //!
@@ -101,6 +102,11 @@ pub fn from_mongo(data: &[u8]) -> Outcome {
     let Ok(doc) = RawDocument::from_bytes(rest) else {
         return Outcome::NotADocument;
     };
+    // The generated code reads elements with the runtime's reader, which must give exactly
+    // what `bson`'s own iterator gives, errors included.
+    if let Err(difference) = schemac_runtime::raw::check_against_bson(doc) {
+        panic!("the runtime's element reader differs from bson's: {difference}");
+    }
     let codec = collection(first);
     let mut accepted = false;
     let mut findings = Vec::new();
