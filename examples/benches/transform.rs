@@ -7,14 +7,16 @@
 //! collection (one criterion group each, throughput in documents):
 //!
 //! - `floor`: a pass that only walks every element of every document, recursively, touching
-//!   each value (what any transform of those bytes must at least do);
+//!   each value (what any transform of those bytes must at least do), with `bson`'s iterator;
+//! - `floor_lean`: the same walk with the runtime's element reader (`schemac_runtime::raw`),
+//!   the one the generated transform uses: a floor about twice as fast as `bson`'s;
 //! - `from_mongo`: the generated transform, through `schema::REGISTRY`, `Mode::Strict`;
 //! - `round_trip`: `from_mongo` then `to_mongo`, for information;
 //! - `serde_handwritten`: for payments, users and chats, the same rows built by the hand-written
 //!   serde transform of [`schemac_examples::handwritten`].
 //!
-//! After criterion's own report it prints a table: docs/s of each, `from_mongo / floor` and
-//! `from_mongo / serde_handwritten`, read back from criterion's estimates of this run.
+//! After criterion's own report it prints a table: docs/s of each, `from_mongo / floor`,
+//! `from_mongo / floor_lean` and `from_mongo / serde_handwritten`, read back from criterion's estimates of this run.
 //! Arguments after `--` go to criterion (e.g. a filter: `-- payments`).
 
 use std::hint::black_box;
@@ -26,6 +28,7 @@ use escrow_schema::schema::REGISTRY;
 use schemac_examples::handwritten;
 use schemac_runtime::bson::{RawBsonRef, RawDocument, RawDocumentBuf};
 use schemac_runtime::dump::open_collection;
+use schemac_runtime::raw;
 use schemac_runtime::registry::Collection;
 use schemac_runtime::serde_json;
 use schemac_runtime::transform::Mode;
@@ -35,7 +38,13 @@ use schemac_runtime::transform::Mode;
 const DOCS: usize = 300;
 
 /// The benchmarks of one group, in the order of the summary table.
-const BENCHES: [&str; 4] = ["floor", "from_mongo", "round_trip", "serde_handwritten"];
+const BENCHES: [&str; 5] = [
+    "floor",
+    "floor_lean",
+    "from_mongo",
+    "round_trip",
+    "serde_handwritten",
+];
 
 /// One collection's documents.
 struct Sample {
@@ -70,29 +79,52 @@ fn load() -> Vec<Sample> {
 
 /// The floor: visits every element of `doc` and every element of its subdocuments and arrays,
 /// reading each key and value (strings and binaries by length, numbers by value), and folds
-/// them into a number so that nothing is optimized away. Not inlined, so that a profiler
+/// them into a number so that nothing is optimized away, reading the elements with `bson`'s
+/// own iterator. Not inlined, so that a profiler
 /// (`valgrind --tool=callgrind --toggle-collect=transform::floor`) can count it alone.
 #[inline(never)]
 fn floor(doc: &RawDocument) -> u64 {
-    walk_document(doc)
+    walk_document::<false>(doc)
 }
 
-fn walk_document(doc: &RawDocument) -> u64 {
+/// The same walk, reading the elements with the runtime's reader (`schemac_runtime::raw`),
+/// which the generated transform uses: a stricter floor than `bson`'s.
+#[inline(never)]
+fn floor_lean(doc: &RawDocument) -> u64 {
+    walk_document::<true>(doc)
+}
+
+/// Walks `doc` with the runtime's reader when `LEAN`, else with `bson`'s iterator.
+fn walk_document<const LEAN: bool>(doc: &RawDocument) -> u64 {
     let mut acc = 0_u64;
-    for item in doc {
-        let (key, value) = item.expect("a valid sample document");
-        acc = acc.wrapping_add(key.as_str().len() as u64);
-        acc = acc.wrapping_add(walk_value(value));
+    let mut visit = |key: &str, value| {
+        acc = acc
+            .wrapping_add(key.len() as u64)
+            .wrapping_add(walk_value::<LEAN>(value));
+    };
+    if LEAN {
+        for item in raw::elements(doc) {
+            let (key, value) = item.expect("a valid sample document");
+            visit(key, value);
+        }
+    } else {
+        for item in doc {
+            let (key, value) = item.expect("a valid sample document");
+            visit(key.as_str(), value);
+        }
     }
     acc
 }
 
-fn walk_value(value: RawBsonRef<'_>) -> u64 {
+fn walk_value<const LEAN: bool>(value: RawBsonRef<'_>) -> u64 {
     match value {
-        RawBsonRef::Document(d) => walk_document(d),
+        RawBsonRef::Document(d) => walk_document::<LEAN>(d),
+        RawBsonRef::Array(items) if LEAN => raw::items(items)
+            .map(|item| walk_value::<LEAN>(item.expect("a valid sample array")))
+            .fold(0, u64::wrapping_add),
         RawBsonRef::Array(items) => items
             .into_iter()
-            .map(|item| walk_value(item.expect("a valid sample array")))
+            .map(|item| walk_value::<LEAN>(item.expect("a valid sample array")))
             .fold(0, u64::wrapping_add),
         RawBsonRef::String(s) => s.len() as u64,
         RawBsonRef::Double(v) => v.to_bits(),
@@ -133,6 +165,13 @@ fn transform(c: &mut Criterion) {
             b.iter(|| {
                 for doc in docs {
                     black_box(floor(black_box(doc)));
+                }
+            })
+        });
+        group.bench_function("floor_lean", |b| {
+            b.iter(|| {
+                for doc in docs {
+                    black_box(floor_lean(black_box(doc)));
                 }
             })
         });
@@ -221,17 +260,19 @@ fn summary(since: SystemTime) {
     };
     let mut lines = Vec::new();
     for collection in REGISTRY {
-        let [floor, from_mongo, round_trip, serde] =
+        let [floor, lean, from_mongo, round_trip, serde] =
             BENCHES.map(|b| rate(median_ns(&home, collection.name(), b, since)));
         if floor.is_none() && from_mongo.is_none() {
             continue;
         }
         lines.push(format!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             collection.name(),
             cell(floor),
+            cell(lean),
             cell(from_mongo),
             pct(from_mongo, floor),
+            pct(from_mongo, lean),
             cell(round_trip),
             cell(serde),
             pct(from_mongo, serde),
@@ -242,9 +283,9 @@ fn summary(since: SystemTime) {
     }
     println!("\ndocs/s, one core, {DOCS} documents per collection (criterion medians):\n");
     println!(
-        "| collection | floor | from_mongo | from_mongo/floor | round_trip | serde_handwritten | from_mongo/handwritten |"
+        "| collection | floor | floor_lean | from_mongo | from_mongo/floor | from_mongo/floor_lean | round_trip | serde_handwritten | from_mongo/handwritten |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for line in lines {
         println!("{line}");
     }
