@@ -14,7 +14,7 @@
 //! whose target came later are filled in at the end; one whose target never came is a gap.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -56,8 +56,9 @@ pub struct Options {
     pub restart: bool,
     /// Draw progress bars on stderr (hidden anyway when stderr is not a terminal).
     pub progress: bool,
-    /// Collections loaded at once, each on its own connection: collections that do not
-    /// reference each other (one level of the order) load in parallel. Needs `connect`.
+    /// Collections loaded at once, each on its own connection: a collection starts as soon as
+    /// the collections it references have loaded, so collections that do not reference each
+    /// other load in parallel. Needs `connect`.
     pub jobs: usize,
     /// How to open the connections of `jobs` beyond the client the backfill is given (the
     /// CLI's `--database-url`). Without it, one collection loads at a time.
@@ -284,8 +285,9 @@ fn may_skip_row_checks(client: &mut Client) -> Result<bool, postgres::Error> {
     Ok(allowed)
 }
 
-/// Loads the steps level by level (see [`levels`]): the collections of a level on up to
-/// `opts.jobs` connections at once, then fills in the deferred references.
+/// Loads the steps on up to `opts.jobs` connections, each collection as soon as the collections
+/// it references (deferred references aside) have loaded (see [`Schedule`]), then fills in the
+/// deferred references.
 fn run(
     client: &mut Client,
     steps: &[Step<'_>],
@@ -305,84 +307,170 @@ fn run(
     } else {
         ProgressDrawTarget::hidden()
     });
-    let levels = levels(steps);
-    let widest = levels.iter().map(Vec::len).max().unwrap_or(1);
+    let bytes: Vec<u64> = steps
+        .iter()
+        .map(|s| source(&opts.dump, s.collection.name()).1.max(0) as u64)
+        .collect();
+    let schedule = Schedule::new(prerequisites(steps), &bytes);
     let mut extra = Vec::new();
     if let Some(config) = &opts.connect {
-        for _ in 1..opts.jobs.min(widest) {
+        for _ in 1..opts.jobs.min(steps.len()) {
             let mut c = config.connect(postgres::NoTls)?;
             c.batch_execute(&session())?;
             extra.push(c);
         }
     }
-    let mut clients: Vec<&mut Client> = std::iter::once(&mut *client)
+    let clients: Vec<&mut Client> = std::iter::once(&mut *client)
         .chain(extra.iter_mut())
         .collect();
-    let mut reports: Vec<Option<CollectionReport>> = steps.iter().map(|_| None).collect();
-    for level in &levels {
-        let queue = Mutex::new(level.iter().copied());
-        let finished = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for client in clients.iter_mut().take(level.len()) {
-                let (queue, finished, bars) = (&queue, &finished, &bars);
-                scope.spawn(move || {
-                    loop {
-                        let next = queue.lock().expect("no thread panics holding it").next();
-                        let Some(i) = next else { break };
-                        let result = load_step(client, &steps[i], opts, catalog, bars);
-                        let failed = result.is_err();
-                        finished
-                            .lock()
-                            .expect("no thread panics holding it")
-                            .push((i, result));
-                        if failed {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        for (i, result) in finished.into_inner().expect("the threads are done") {
-            reports[i] = Some(result?);
+    std::thread::scope(|scope| {
+        for client in clients {
+            let (schedule, bars) = (&schedule, &bars);
+            scope.spawn(move || {
+                let _wake = WakeOnPanic(schedule);
+                while let Some(i) = schedule.next() {
+                    schedule.finish(i, load_step(client, &steps[i], opts, catalog, bars));
+                }
+            });
         }
-    }
-    report.collections = reports.into_iter().flatten().collect();
+    });
+    report.collections = schedule.into_reports()?;
     resolve_deferred(client, steps, report)
 }
 
-/// The steps grouped by level: a step's level is one more than the highest level of the
-/// collections it references without deferring, so no collection of a level references
-/// another of the same level except through a deferred reference (which does not need its
-/// target first). Levels load one after the other; the steps of one level in any order.
-fn levels(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
-    let mut level_of: Vec<usize> = Vec::with_capacity(steps.len());
-    for step in steps {
-        let name = step.collection.name();
-        let level = step
-            .collection
-            .tables()
-            .iter()
-            .enumerate()
-            .flat_map(|(table, t)| t.references.iter().map(move |r| (table, *r)))
-            .filter(|&(table, reference)| {
-                reference.collection != name
-                    && !step.deferred.contains(&Deferred { table, reference })
-            })
-            .filter_map(|(_, r)| {
-                let earlier = steps
-                    .iter()
-                    .position(|s| s.collection.name() == r.collection)?;
-                level_of.get(earlier).map(|level| level + 1)
-            })
-            .max()
-            .unwrap_or(0);
-        level_of.push(level);
+/// The steps each step waits for: the earlier steps of the collections it references without
+/// deferring. A deferred reference does not need its target first, so it adds no wait.
+fn prerequisites(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let name = step.collection.name();
+            let mut needs: Vec<usize> = step
+                .collection
+                .tables()
+                .iter()
+                .enumerate()
+                .flat_map(|(table, t)| t.references.iter().map(move |r| (table, *r)))
+                .filter(|&(table, reference)| {
+                    reference.collection != name
+                        && !step.deferred.contains(&Deferred { table, reference })
+                })
+                .filter_map(|(_, r)| {
+                    steps[..i]
+                        .iter()
+                        .position(|s| s.collection.name() == r.collection)
+                })
+                .collect();
+            needs.sort_unstable();
+            needs.dedup();
+            needs
+        })
+        .collect()
+}
+
+/// Which collection a free connection loads next. A collection is ready when every collection
+/// it waits for ([`prerequisites`]) has loaded; of the ready ones, the one heading the longest
+/// chain of waiting collections, counted in dump bytes, goes first, so that the chain that
+/// decides when the backfill ends starts early (ties: the order's). There are no rounds: a
+/// collection starts as soon as its own prerequisites are in, whatever else is loading. After
+/// an error no collection starts, and those loading finish.
+struct Schedule<T> {
+    needs: Vec<Vec<usize>>,
+    /// The steps by priority, highest first.
+    by_priority: Vec<usize>,
+    state: Mutex<Progress<T>>,
+    changed: Condvar,
+}
+
+/// Calls [`Schedule::abandon`] when its thread unwinds from a panic.
+struct WakeOnPanic<'s, T>(&'s Schedule<T>);
+
+impl<T> Drop for WakeOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abandon();
+        }
     }
-    let mut levels = vec![Vec::new(); level_of.iter().max().map_or(0, |m| m + 1)];
-    for (i, level) in level_of.into_iter().enumerate() {
-        levels[level].push(i);
+}
+
+struct Progress<T> {
+    started: Vec<bool>,
+    results: Vec<Option<Result<T, Error>>>,
+    failed: bool,
+}
+
+impl<T> Schedule<T> {
+    fn new(needs: Vec<Vec<usize>>, bytes: &[u64]) -> Schedule<T> {
+        // The bytes of the heaviest chain from each step through the steps that wait for it;
+        // those come later in the order, so one backward pass finds them.
+        let mut chain: Vec<u64> = bytes.to_vec();
+        for i in (0..needs.len()).rev() {
+            for &before in &needs[i] {
+                chain[before] = chain[before].max(bytes[before] + chain[i]);
+            }
+        }
+        let mut by_priority: Vec<usize> = (0..needs.len()).collect();
+        by_priority.sort_by_key(|&i| (std::cmp::Reverse(chain[i]), i));
+        let state = Progress {
+            started: vec![false; needs.len()],
+            results: needs.iter().map(|_| None).collect(),
+            failed: false,
+        };
+        Schedule {
+            needs,
+            by_priority,
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+        }
     }
-    levels
+
+    /// The next step to load, waiting while every step left waits for one still loading;
+    /// `None` when none is left, or after an error.
+    fn next(&self) -> Option<usize> {
+        let mut state = self.state.lock().expect("no thread panics holding it");
+        loop {
+            if state.failed || state.started.iter().all(|&s| s) {
+                return None;
+            }
+            let ready = self.by_priority.iter().copied().find(|&i| {
+                !state.started[i] && self.needs[i].iter().all(|&n| state.results[n].is_some())
+            });
+            if let Some(i) = ready {
+                state.started[i] = true;
+                return Some(i);
+            }
+            state = self
+                .changed
+                .wait(state)
+                .expect("no thread panics holding it");
+        }
+    }
+
+    /// Records the result of step `i` and wakes the connections waiting for it.
+    fn finish(&self, i: usize, result: Result<T, Error>) {
+        let mut state = self.state.lock().expect("no thread panics holding it");
+        state.failed |= result.is_err();
+        state.results[i] = Some(result);
+        self.changed.notify_all();
+    }
+
+    /// Stops the schedule for a connection whose thread panicked, so the others do not wait
+    /// for it forever; the panic then reaches the caller when the threads are joined.
+    fn abandon(&self) {
+        let mut state = match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.failed = true;
+        self.changed.notify_all();
+    }
+
+    /// The reports in the order of the steps, or the first error (in that order).
+    fn into_reports(self) -> Result<Vec<T>, Error> {
+        let state = self.state.into_inner().expect("the threads are done");
+        state.results.into_iter().flatten().collect()
+    }
 }
 
 /// Loads one collection on `client`, after its checkpoint: its reader thread starts first, so
@@ -1245,5 +1333,93 @@ impl std::fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::{Error, Schedule, WakeOnPanic};
+
+    /// Steps 0 -> 1 (1 waits for 0) and a lone step 2: the chain outweighs the lone step.
+    fn chain_and_lone() -> Schedule<usize> {
+        Schedule::new(vec![vec![], vec![0], vec![]], &[10, 100, 50])
+    }
+
+    #[test]
+    fn the_heaviest_chain_starts_first_and_its_next_step_follows_before_lighter_ones() {
+        let schedule = chain_and_lone();
+        let mut order = vec![];
+        while let Some(i) = schedule.next() {
+            order.push(i);
+            schedule.finish(i, Ok(i));
+        }
+        // Level by level would have been 0, 2, then 1.
+        assert_eq!(order, [0, 1, 2]);
+        assert_eq!(schedule.into_reports().unwrap(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_step_starts_when_its_own_prerequisites_are_in_not_when_a_round_ends() {
+        // 0 is big and slow; 2 waits only for 1. In rounds, 2 would wait for 0 too.
+        let schedule = Schedule::new(vec![vec![], vec![], vec![1]], &[1_000, 10, 10]);
+        assert_eq!(schedule.next(), Some(0));
+        assert_eq!(schedule.next(), Some(1));
+        schedule.finish(1, Ok(1));
+        assert_eq!(schedule.next(), Some(2), "0 is still loading");
+        schedule.finish(2, Ok(2));
+        schedule.finish(0, Ok(0));
+        assert_eq!(schedule.next(), None);
+        assert_eq!(schedule.into_reports().unwrap(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_free_connection_waits_for_the_step_the_rest_waits_for() {
+        let schedule = chain_and_lone();
+        assert_eq!(schedule.next(), Some(0));
+        assert_eq!(schedule.next(), Some(2));
+        std::thread::scope(|scope| {
+            let (sent, got) = mpsc::channel();
+            let schedule = &schedule;
+            scope.spawn(move || sent.send(schedule.next()).unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(got.try_recv().is_err(), "1 may not start before 0 is in");
+            schedule.finish(0, Ok(0));
+            assert_eq!(got.recv().unwrap(), Some(1));
+        });
+    }
+
+    #[test]
+    fn after_an_error_nothing_starts_and_the_error_is_the_result() {
+        let schedule = chain_and_lone();
+        assert_eq!(schedule.next(), Some(0));
+        schedule.finish(0, Err(Error::Locked));
+        assert_eq!(
+            schedule.next(),
+            None,
+            "2 does not wait for 0, but stops too"
+        );
+        assert!(matches!(schedule.into_reports(), Err(Error::Locked)));
+    }
+
+    #[test]
+    fn a_panicking_connection_does_not_leave_the_others_waiting() {
+        let schedule = chain_and_lone();
+        assert_eq!(schedule.next(), Some(0));
+        assert_eq!(schedule.next(), Some(2));
+        std::thread::scope(|scope| {
+            let schedule = &schedule;
+            // 1 waits for 0, which will never finish: the waiting connection must give up.
+            let waiting = scope.spawn(move || schedule.next());
+            std::thread::sleep(Duration::from_millis(50));
+            let loading = scope.spawn(move || {
+                let _wake = WakeOnPanic(schedule);
+                panic!("a bug while loading step 0");
+            });
+            assert!(loading.join().is_err());
+            assert_eq!(waiting.join().unwrap(), None);
+        });
     }
 }
