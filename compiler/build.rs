@@ -1,6 +1,6 @@
 //! Tells the generator which syn and prettyplease it is built with: their versions are part of
-//! the key under which formatted Rust is reused (`rust::files_reusing`), so upgrading either
-//! formats every generated file again.
+//! the key under which formatted Rust is reused (`rust::files_reusing`, `rust/format.rs`), so
+//! upgrading either formats every generated file again.
 
 use std::path::{Path, PathBuf};
 
@@ -15,9 +15,13 @@ fn main() {
             println!("cargo::rerun-if-changed={}", path.display());
             versions(path, &["syn", "prettyplease"])
         }
-        // Built from a package without a lock file: no version is known, so nothing is reused
-        // across builds of different versions unless they agree on this text.
-        None => "unlocked".to_string(),
+        // Built from a package without a lock file: syn's and prettyplease's versions are not
+        // known, so schemac's own version stands for them (a committed file formatted by
+        // another release is formatted again).
+        None => format!(
+            "unlocked schemac {}",
+            std::env::var("CARGO_PKG_VERSION").expect("set by cargo")
+        ),
     };
     println!("cargo::rustc-env=SCHEMAC_FORMATTER_DEPS={deps}");
 }

@@ -4,12 +4,14 @@
 //! formatted and byte-for-byte deterministic. Files go under `src/schema/`, each ending with a
 //! stamp line that lets the CLI skip formatting a file whose source did not change.
 
+mod format;
 mod names;
 mod transform;
 
 use crate::ir::{Catalogue, Model};
 use crate::plan::{self, PlanColumn, Schema, Table};
 use crate::types::PgType;
+use format::{format_all, format_source, source_key, stamp, stamped};
 
 pub use names::{field_ident, type_ident};
 
@@ -86,88 +88,6 @@ pub fn files_reusing(
         .collect()
 }
 
-/// The start of the last line of every generated Rust file: `source=` the hash of what the
-/// generator produced before formatting (and of the formatter: schemac's version, the syn
-/// and prettyplease versions, this file), `text=` the hash of the file above the line.
-const STAMP: &str = "// schemac-format: ";
-
-/// The formatter's identity, part of every source key: a change to any of it formats every
-/// file again.
-const FORMATTER: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " ",
-    env!("SCHEMAC_FORMATTER_DEPS"),
-    "\n",
-    include_str!("mod.rs")
-);
-
-fn source_key(source: &str) -> String {
-    use sha2::{Digest, Sha256};
-    static FORMATTER_STATE: std::sync::LazyLock<Sha256> =
-        std::sync::LazyLock::new(|| Sha256::new().chain_update(FORMATTER));
-    short_hex(FORMATTER_STATE.clone().chain_update(source))
-}
-
-fn text_hash(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    short_hex(Sha256::new().chain_update(text))
-}
-
-/// The first 8 bytes of a SHA-256, in hex: a stamp detects edits and changes, it is not a
-/// signature.
-fn short_hex(hasher: sha2::Sha256) -> String {
-    use sha2::Digest;
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn stamp(mut text: String, key: &str) -> String {
-    let hash = text_hash(&text);
-    text.push_str(&format!("{STAMP}source={key} text={hash}\n"));
-    text
-}
-
-/// Whether `text` ends with the stamp of `key` and its own text is untouched.
-fn stamped(text: &str, key: &str) -> bool {
-    let Some(body_end) = text.strip_suffix('\n').and_then(|t| t.rfind('\n')) else {
-        return false;
-    };
-    let (body, last) = text.split_at(body_end + 1);
-    last.strip_prefix(STAMP)
-        .and_then(|l| l.strip_prefix("source="))
-        .and_then(|l| l.strip_prefix(key))
-        .and_then(|l| l.strip_prefix(" text="))
-        .is_some_and(|hash| hash.trim_end() == text_hash(body))
-}
-
-/// [`format_source`] of every file, on as many threads as there are cores: formatting is most
-/// of the cost of generating (docs/bench-compile.md), and the files are independent. The
-/// largest files are dealt first, each to the thread with the least text so far.
-fn format_all(texts: &mut Vec<&mut String>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    texts.sort_by_key(|text| std::cmp::Reverse(text.len()));
-    let mut shares: Vec<(usize, Vec<&mut String>)> = (0..threads).map(|_| (0, vec![])).collect();
-    for text in texts.drain(..) {
-        let share = shares
-            .iter_mut()
-            .min_by_key(|(size, _)| *size)
-            .expect("one thread");
-        share.0 += text.len();
-        share.1.push(text);
-    }
-    std::thread::scope(|scope| {
-        for (_, share) in shares {
-            scope.spawn(move || {
-                for text in share {
-                    *text = format_source(text);
-                }
-            });
-        }
-    });
-}
-
 /// The same code as [`files`], as one source text for the `catalogue!` macro: `pub mod schema`
 /// with every module inline, each module's text exactly as in its file.
 pub fn macro_source(cat: &Catalogue) -> String {
@@ -207,36 +127,6 @@ pub fn macro_source_of(files: &[(String, String)]) -> String {
 /// The module of a model: its snake_case name.
 pub fn module_name(model: &Model) -> String {
     crate::ident::model_snake(&model.name)
-}
-
-/// Parses and pretty-prints generated source. The generator builds valid Rust; if it ever did
-/// not, the text is returned as it is, so the compile error names the line.
-fn format_source(src: &str) -> String {
-    match syn::parse_file(src) {
-        Ok(file) => space_items(&prettyplease::unparse(&file)),
-        Err(_) => src.to_string(),
-    }
-}
-
-/// A blank line between top-level items (prettyplease leaves none), keeping `use` lines and
-/// an item's doc comment and attributes together.
-fn space_items(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 20);
-    let mut prev = "";
-    for line in text.lines() {
-        let top_level = !line.starts_with([' ', '}', ')', ']']) && !line.is_empty();
-        let ends_item = (prev.ends_with('}') || prev.ends_with(';')) && !prev.starts_with(' ');
-        let both_use = prev.starts_with("use ") && line.starts_with("use ");
-        let after_inner_doc =
-            (prev.starts_with("//!") && !line.starts_with("//!")) || prev.starts_with("#![");
-        if top_level && !prev.is_empty() && (ends_item || after_inner_doc) && !both_use {
-            out.push('\n');
-        }
-        out.push_str(line);
-        out.push('\n');
-        prev = line;
-    }
-    out
 }
 
 const HEADER: &str =

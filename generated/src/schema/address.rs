@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=f07522823f310ac8 text=07cdf6a6eaf6e9bb
+// schemac-format: source=5722d3beda5182d5 text=07cdf6a6eaf6e9bb

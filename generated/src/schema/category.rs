@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=5770f6e96afcf54d text=69ce4141d690d0bd
+// schemac-format: source=460478a02dc34315 text=69ce4141d690d0bd

@@ -463,4 +463,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=3eb997af6aa3935a text=75b5039c1f54c125
+// schemac-format: source=c8d9f4efdad12c3d text=75b5039c1f54c125

@@ -3657,4 +3657,4 @@ impl<'a> FromSql<'a> for UserPasskeyDeviceType {
         ty.name() == "user_passkey_device_type"
     }
 }
-// schemac-format: source=16f2097367bde2d2 text=d33630ebe4872ba6
+// schemac-format: source=2bbaaec1b805596b text=d33630ebe4872ba6

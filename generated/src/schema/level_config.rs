@@ -481,4 +481,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=29df0ee91d51be4a text=28c839bdab5e7437
+// schemac-format: source=2a4be6cde321bf28 text=28c839bdab5e7437

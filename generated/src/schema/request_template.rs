@@ -855,4 +855,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=64daed7e6d59183d text=ddb312a6c52e104d
+// schemac-format: source=f901a79deca594c4 text=ddb312a6c52e104d

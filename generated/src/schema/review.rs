@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=56e558434a869d79 text=043d46349e030466
+// schemac-format: source=5242f6154bce498d text=043d46349e030466

@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=8ad7f2dc2504cff4 text=cd149857d1cc5ecd
+// schemac-format: source=15bc7eb2020bb004 text=cd149857d1cc5ecd

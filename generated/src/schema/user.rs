@@ -2294,4 +2294,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=0f0fe6c384b6dd7e text=551519a9f0d3de8a
+// schemac-format: source=c9e4ebd5a58f554f text=551519a9f0d3de8a
