@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use schemac::diag::{self, Severity};
 
+/// mimalloc instead of the system allocator: formatting the generated Rust (syn's syntax tree,
+/// prettyplease) allocates and frees millions of small blocks, and glibc's malloc was a fifth of
+/// a cold `schemac generate` (BENCHMARKS.md, section 1).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "schemac",
