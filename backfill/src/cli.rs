@@ -45,8 +45,8 @@ enum Command {
         /// Documents per batch (one transaction each).
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
-        /// Collections loaded at once, each on its own connection (those that do not reference
-        /// each other); 0 = one per CPU core, at most 4.
+        /// Collections loaded at once, each on its own connection; a collection starts as soon
+        /// as the collections it references have loaded. 0 = one per CPU core, at most 4.
         #[arg(long, default_value_t = 0)]
         jobs: usize,
         /// Exit 0 even when documents went to pg_dualwrite_gaps.
