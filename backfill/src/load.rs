@@ -1348,6 +1348,14 @@ mod tests {
         Schedule::new(vec![vec![], vec![0], vec![]], &[10, 100, 50])
     }
 
+    /// [`chain_and_lone`] on two connections: 0 and 2 loading, 1 left, waiting for 0.
+    fn lone_and_chain_head_loading() -> Schedule<usize> {
+        let schedule = chain_and_lone();
+        assert_eq!(schedule.next(), Some(0));
+        assert_eq!(schedule.next(), Some(2));
+        schedule
+    }
+
     #[test]
     fn the_heaviest_chain_starts_first_and_its_next_step_follows_before_lighter_ones() {
         let schedule = chain_and_lone();
@@ -1377,9 +1385,7 @@ mod tests {
 
     #[test]
     fn a_free_connection_waits_for_the_step_the_rest_waits_for() {
-        let schedule = chain_and_lone();
-        assert_eq!(schedule.next(), Some(0));
-        assert_eq!(schedule.next(), Some(2));
+        let schedule = lone_and_chain_head_loading();
         std::thread::scope(|scope| {
             let (sent, got) = mpsc::channel();
             let schedule = &schedule;
@@ -1406,9 +1412,7 @@ mod tests {
 
     #[test]
     fn a_panicking_connection_does_not_leave_the_others_waiting() {
-        let schedule = chain_and_lone();
-        assert_eq!(schedule.next(), Some(0));
-        assert_eq!(schedule.next(), Some(2));
+        let schedule = lone_and_chain_head_loading();
         std::thread::scope(|scope| {
             let schedule = &schedule;
             // 1 waits for 0, which will never finish: the waiting connection must give up.
