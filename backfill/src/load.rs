@@ -1358,14 +1358,16 @@ mod tests {
 
     #[test]
     fn the_heaviest_chain_starts_first_and_its_next_step_follows_before_lighter_ones() {
-        let schedule = chain_and_lone();
+        // A lone step 0 (50 bytes) and a chain 1 (10) -> 2 (100): the chain weighs 110.
+        let schedule = Schedule::new(vec![vec![], vec![], vec![1]], &[50, 10, 100]);
         let mut order = vec![];
         while let Some(i) = schedule.next() {
             order.push(i);
             schedule.finish(i, Ok(i));
         }
-        // Level by level would have been 0, 2, then 1.
-        assert_eq!(order, [0, 1, 2]);
+        // In the order's sequence, or level by level, it would have been 0, 1, then 2.
+        assert_eq!(order, [1, 2, 0]);
+        // The reports keep the order's sequence.
         assert_eq!(schedule.into_reports().unwrap(), [0, 1, 2]);
     }
 
