@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod parity;
 pub mod parse;
 pub mod plan;
+pub mod pool;
 pub mod rust;
 pub mod ttl;
 pub mod types;

@@ -38,12 +38,13 @@ pub fn keep_owned(generated: &str, committed: Option<&str>) -> String {
             (text[..end].to_string(), text[end..].to_string())
         })
     };
-    match (split(generated), committed.map(|c| c.replace("\r\n", "\n"))) {
-        (Some((head, _)), Some(committed)) => match split(&committed) {
-            Some((_, tail)) => head + &tail,
-            None => generated.to_string(),
-        },
-        _ => generated.to_string(),
+    // Most files have no marker: then the committed text is not even looked at.
+    let Some((head, _)) = split(generated) else {
+        return generated.to_string();
+    };
+    match committed.and_then(|c| split(&c.replace("\r\n", "\n"))) {
+        Some((_, tail)) => head + &tail,
+        None => generated.to_string(),
     }
 }
 

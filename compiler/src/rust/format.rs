@@ -58,32 +58,6 @@ pub(super) fn stamped(text: &str, key: &str) -> bool {
         .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
-/// [`format_source`] of every file, on as many threads as there are cores: formatting is most
-/// of the cost of generating (docs/bench-compile.md), and the files are independent. The
-/// largest files are dealt first, each to the thread with the least text so far.
-pub(super) fn format_all(texts: &mut Vec<&mut String>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    texts.sort_by_key(|text| std::cmp::Reverse(text.len()));
-    let mut shares: Vec<(usize, Vec<&mut String>)> = (0..threads).map(|_| (0, vec![])).collect();
-    for text in texts.drain(..) {
-        let share = shares
-            .iter_mut()
-            .min_by_key(|(size, _)| *size)
-            .expect("one thread");
-        share.0 += text.len();
-        share.1.push(text);
-    }
-    std::thread::scope(|scope| {
-        for (_, share) in shares {
-            scope.spawn(move || {
-                for text in share {
-                    *text = format_source(text);
-                }
-            });
-        }
-    });
-}
-
 /// Parses and pretty-prints generated source. The generator builds valid Rust; if it ever did
 /// not, the text is returned as it is, so the compile error names the line.
 pub(super) fn format_source(src: &str) -> String {

@@ -11,20 +11,10 @@ mod transform;
 use crate::ir::{Catalogue, Model};
 use crate::plan::{self, PlanColumn, Schema, Table};
 use crate::types::PgType;
-use format::{format_all, format_source, source_key, stamp, stamped};
+use format::{format_source, source_key, stamp, stamped};
 
+pub use crate::pool::Threads;
 pub use names::{field_ident, type_ident};
-
-/// How the generated Rust is formatted: on every core, or on the calling thread only. A
-/// procedural macro must use [`Threads::One`]: inside one, syn reaches the compiler's
-/// `proc_macro` bridge, which exists on the macro's own thread only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Threads {
-    /// One thread per core (`std::thread::available_parallelism`).
-    All,
-    /// The calling thread.
-    One,
-}
 
 /// The generated files: (path under `generated/`, text), in a fixed order.
 pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
@@ -42,49 +32,61 @@ pub fn files_on(cat: &Catalogue, threads: Threads) -> Vec<(String, String)> {
 /// and `schemac check` (docs/bench-compile.md); with this, a run formats only the files whose
 /// source changed. A hand edit breaks the stamp's hash of the text, so the file is formatted
 /// again and the edit shows as drift.
+///
+/// The files are independent, so both steps run on `threads`: making each source (and reading
+/// its committed text), then formatting what is left, the largest sources first so that no
+/// thread is left with a big file at the end.
 pub fn files_reusing(
     cat: &Catalogue,
     threads: Threads,
-    committed: impl Fn(&str) -> Option<String>,
+    committed: impl Fn(&str) -> Option<String> + Sync,
 ) -> Vec<(String, String)> {
     let schema = plan::plan(cat);
-    let mut sources = vec![
-        ("src/schema/mod.rs".to_string(), mod_rs(cat)),
-        ("src/schema/enums.rs".into(), enums_rs(cat)),
+    let mut paths = vec![
+        "src/schema/mod.rs".to_string(),
+        "src/schema/enums.rs".to_string(),
     ];
-    for model in &cat.models {
-        sources.push((
-            format!("src/schema/{}.rs", module_name(model)),
-            model_rs(cat, model, &schema),
-        ));
+    paths.extend(
+        cat.models
+            .iter()
+            .map(|model| format!("src/schema/{}.rs", module_name(model))),
+    );
+    let source = |i: usize| match i {
+        0 => mod_rs(cat),
+        1 => enums_rs(cat),
+        _ => model_rs(cat, &cat.models[i - 2], &schema),
+    };
+    let indices: Vec<usize> = (0..paths.len()).collect();
+    // Per file, the committed text when it can be used as it is, else the source and its key.
+    let made: Vec<Result<String, (String, String)>> = crate::pool::map(threads, &indices, |&i| {
+        let source = source(i);
+        let key = source_key(&source);
+        match committed(&paths[i]).filter(|text| stamped(text, &key)) {
+            Some(text) => Ok(text),
+            None => Err((source, key)),
+        }
+    });
+    let mut todo: Vec<(usize, &str, &str)> = made
+        .iter()
+        .enumerate()
+        .filter_map(|(i, made)| {
+            made.as_ref()
+                .err()
+                .map(|(s, k)| (i, s.as_str(), k.as_str()))
+        })
+        .collect();
+    todo.sort_by_key(|(_, source, _)| std::cmp::Reverse(source.len()));
+    let formatted = crate::pool::map(threads, &todo, |(i, source, key)| {
+        (*i, stamp(format_source(source), key))
+    });
+    let mut texts: Vec<Option<String>> = made.into_iter().map(Result::ok).collect();
+    for (i, text) in formatted {
+        texts[i] = Some(text);
     }
-    // (path, formatted text or the source to format, its stamp key)
-    let mut out: Vec<(String, String, Option<String>)> = sources
+    paths
         .into_iter()
-        .map(|(path, source)| {
-            let key = source_key(&source);
-            match committed(&path).filter(|text| stamped(text, &key)) {
-                Some(text) => (path, text, None),
-                None => (path, source, Some(key)),
-            }
-        })
-        .collect();
-    let mut todo: Vec<&mut String> = out
-        .iter_mut()
-        .filter(|(_, _, key)| key.is_some())
-        .map(|(_, text, _)| text)
-        .collect();
-    match threads {
-        Threads::All => format_all(&mut todo),
-        Threads::One => todo
-            .iter_mut()
-            .for_each(|text| **text = format_source(text)),
-    }
-    out.into_iter()
-        .map(|(path, text, key)| match key {
-            Some(key) => (path, stamp(text, &key)),
-            None => (path, text),
-        })
+        .zip(texts)
+        .map(|(path, text)| (path, text.expect("every file is reused or formatted")))
         .collect()
 }
 

@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=5722d3beda5182d5 text=07cdf6a6eaf6e9bb
+// schemac-format: source=0a1930525413c42d text=07cdf6a6eaf6e9bb

@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=460478a02dc34315 text=69ce4141d690d0bd
+// schemac-format: source=f316773a457a612e text=69ce4141d690d0bd

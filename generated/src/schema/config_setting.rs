@@ -463,4 +463,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=c8d9f4efdad12c3d text=75b5039c1f54c125
+// schemac-format: source=0bd7dba0f6212bcf text=75b5039c1f54c125

@@ -428,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=93969c62d56e35ac text=e5a93ff9816c0e5e
+// schemac-format: source=a5d3aa69bfbdc88b text=e5a93ff9816c0e5e

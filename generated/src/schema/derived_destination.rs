@@ -1077,4 +1077,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=6669f7551ae2b22c text=7df5041921fad984
+// schemac-format: source=2350155b2d2f66cf text=7df5041921fad984

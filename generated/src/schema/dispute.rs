@@ -773,4 +773,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=63cf38cecbd490fc text=9a5dc94cb91c438a
+// schemac-format: source=9559f569590e627c text=9a5dc94cb91c438a

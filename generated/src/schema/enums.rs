@@ -3657,4 +3657,4 @@ impl<'a> FromSql<'a> for UserPasskeyDeviceType {
         ty.name() == "user_passkey_device_type"
     }
 }
-// schemac-format: source=2bbaaec1b805596b text=d33630ebe4872ba6
+// schemac-format: source=4b216db4e9f6d55a text=d33630ebe4872ba6

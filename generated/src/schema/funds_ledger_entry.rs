@@ -767,4 +767,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=47b0917eb9cf81e8 text=b1bdd943c5592825
+// schemac-format: source=3ba48086058372dd text=b1bdd943c5592825

@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=d5c69bf656c65049 text=9a3f5c3b973c5198
+// schemac-format: source=57d676b2610bcf10 text=9a3f5c3b973c5198

@@ -1327,4 +1327,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=9d6776ec151b178b text=7ebfc66d93de36a4
+// schemac-format: source=b456f97a1f99672a text=7ebfc66d93de36a4

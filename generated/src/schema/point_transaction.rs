@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=01c5cc9352e79d28 text=0234d96ff1286e1a
+// schemac-format: source=5be1863f168e1f57 text=0234d96ff1286e1a

@@ -3172,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=22b90f3d48708ada text=8ed077dcf693db85
+// schemac-format: source=cb1f73799715b506 text=8ed077dcf693db85

@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=15bc7eb2020bb004 text=cd149857d1cc5ecd
+// schemac-format: source=c16104699981dc89 text=cd149857d1cc5ecd
