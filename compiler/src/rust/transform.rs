@@ -418,25 +418,37 @@ fn field_arms<'a>(
                 });
             }
             Storage::Polymorphic(p) => {
-                let kinds: Vec<String> = p.kinds.iter().map(|k| format!("{k:?}")).collect();
+                // `RefKind::parse` refuses what is not a kind at all; a reference that allows
+                // fewer kinds than there are checks its own list first.
+                let narrower = !crate::ir::REF_KINDS
+                    .iter()
+                    .all(|k| p.kinds.iter().any(|allowed| allowed == k));
+                let check = if narrower {
+                    let kinds: Vec<String> = p.kinds.iter().map(|k| format!("{k:?}")).collect();
+                    format!(
+                        "if ![{kinds}].contains(&kind) {{
+                            return Err(cx.error(&p, TransformErrorKind::InvalidEnum {{ value: kind.to_string(), allowed: vec![{allowed}] }}));
+                        }}",
+                        kinds = kinds.join(", "),
+                        allowed = kinds
+                            .iter()
+                            .map(|k| format!("{k}.to_string()"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     arms,
                     "{key:?} => if !is_null(value) {{
                         let p = transform::join(path, {frel:?});
                         let (kind, id, external) = cx.read(value, &p, transform::as_polymorphic)?;
-                        if ![{kinds}].contains(&kind) {{
-                            return Err(cx.error(&p, TransformErrorKind::InvalidEnum {{ value: kind.to_string(), allowed: vec![{allowed}] }}));
-                        }}
+                        {check}
                         c_{k} = Some(enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?);
                         c_{i} = id;
                         c_{e} = external;
                     }},",
-                    kinds = kinds.join(", "),
-                    allowed = kinds
-                        .iter()
-                        .map(|k| format!("{k}.to_string()"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
                     k = var(&p.kind.name),
                     i = var(&p.id.name),
                     e = var(&p.external_ref.name)
@@ -760,6 +772,47 @@ fn to_bson(pg: &PgType, f: &Field, v: &str) -> ToBson {
                     "{v}.iter().map(|e| {e}).collect::<Result<Vec<Bson>, TransformErrorKind>>().map(Bson::Array)"
                 )),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The Rust made for a one-model catalogue whose `link` field is a polymorphic reference
+    /// allowing `kinds`.
+    fn generated(kinds: &str) -> String {
+        let target = "model: Target\ncollection: targets\ntable: targets\nphase: 1\nfields:\n  name: { bson: string }\n";
+        let model = format!(
+            "model: Holder\ncollection: holders\ntable: holders\nphase: 1\nfields:\n  link:\n    bson: mixed\n    polymorphic: {{ target: Target, kinds: [{kinds}] }}\n"
+        );
+        let v = crate::validate_sources(vec![
+            ("holder.yaml".into(), model),
+            ("target.yaml".into(), target.into()),
+        ]);
+        let cat = v.catalogue.expect("a valid catalogue");
+        super::super::files_on(&cat, super::super::Threads::One)
+            .into_iter()
+            .find(|(path, _)| path == "src/schema/holder.rs")
+            .expect("the holder's module")
+            .1
+    }
+
+    #[test]
+    fn a_reference_allowing_fewer_kinds_checks_its_own_list() {
+        let narrow = generated("entity");
+        assert!(
+            narrow.contains(r#"if !["entity"].contains(&kind) {"#),
+            "{narrow}"
+        );
+        assert!(narrow.contains("RefKind::parse(kind)"));
+    }
+
+    #[test]
+    fn a_reference_allowing_every_kind_leaves_the_check_to_the_enum() {
+        for kinds in ["entity, template", "template, entity"] {
+            let all = generated(kinds);
+            assert!(!all.contains(".contains(&kind)"), "{kinds}: {all}");
+            assert!(all.contains("RefKind::parse(kind)"), "{kinds}");
         }
     }
 }

@@ -556,18 +556,6 @@ fn read_derived_destinations(
                     let p = transform::join(path, "sellerId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_seller_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -580,18 +568,6 @@ fn read_derived_destinations(
                     let p = transform::join(path, "sellerOfferId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_seller_offer_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -1077,4 +1053,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=2350155b2d2f66cf text=7df5041921fad984
+// schemac-format: source=31f5714188a8ba45 text=7c0b8a877f379367

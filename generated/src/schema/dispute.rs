@@ -458,18 +458,6 @@ fn read_disputes(
                     let p = transform::join(path, "chatId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_chat_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -773,4 +761,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=9559f569590e627c text=9a5dc94cb91c438a
+// schemac-format: source=c5bd198110c0c7a5 text=3c328b8f3035a673

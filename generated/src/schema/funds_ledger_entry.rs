@@ -420,18 +420,6 @@ fn read_funds_ledger_entries(
                     let p = transform::join(path, "purchaseRequestId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_purchase_request_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -444,18 +432,6 @@ fn read_funds_ledger_entries(
                     let p = transform::join(path, "paymentId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_payment_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -468,18 +444,6 @@ fn read_funds_ledger_entries(
                     let p = transform::join(path, "createdBy");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_created_by_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -767,4 +731,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=3ba48086058372dd text=b1bdd943c5592825
+// schemac-format: source=b458839447183ae6 text=a79e101641650249

@@ -621,18 +621,6 @@ fn read_payments(
                     let p = transform::join(path, "purchaseRequestId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_purchase_request_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -645,18 +633,6 @@ fn read_payments(
                     let p = transform::join(path, "sellerOfferId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_seller_offer_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -669,18 +645,6 @@ fn read_payments(
                     let p = transform::join(path, "sellerId");
                     let (kind, id, external) = cx
                         .read(value, &p, transform::as_polymorphic)?;
-                    if !["entity", "template"].contains(&kind) {
-                        return Err(
-                            cx
-                                .error(
-                                    &p,
-                                    TransformErrorKind::InvalidEnum {
-                                        value: kind.to_string(),
-                                        allowed: vec!["entity".to_string(), "template".to_string()],
-                                    },
-                                ),
-                        );
-                    }
                     c_seller_ref_kind = Some(
                         enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?,
                     );
@@ -1327,4 +1291,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=b456f97a1f99672a text=7ebfc66d93de36a4
+// schemac-format: source=e04618c664b1950c text=ab85c9e5f7c91466
