@@ -583,13 +583,16 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
         eprintln!("the catalogue is invalid; nothing was written");
         return ExitCode::from(1);
     };
+    // Only what changed is listed, then a count: after a one-line edit the file that changed is
+    // not lost among fifty that did not.
+    let (mut written, mut unchanged) = (0, 0);
     for (path, contents) in schemac::generate::outputs_reusing(cat, out) {
         let target = out.join(path);
         let old = std::fs::read_to_string(&target).ok();
         let contents = schemac::generate::with_committed(&contents, old.as_deref());
         let same = old.is_some_and(|old| old == contents);
         if same {
-            eprintln!("unchanged {}", target.display());
+            unchanged += 1;
             continue;
         }
         if let Err(e) = target
@@ -601,7 +604,13 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
         eprintln!("wrote {}", target.display());
+        written += 1;
     }
+    let files = if written == 1 { "file" } else { "files" };
+    eprintln!(
+        "{}: {written} {files} written, {unchanged} unchanged",
+        out.display()
+    );
     let dir = out.join("migrations");
     let history = match schemac::history::read(&dir) {
         Ok(h) => h,
@@ -630,7 +639,7 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
                 "note: the catalogue differs from the last migration ({}): run `schemac migrate new <name>`",
                 history.migrations.last().map_or("", |m| m.name.as_str())
             ),
-            Ok(_) => eprintln!("unchanged {} (no schema change)", dir.display()),
+            Ok(_) => eprintln!("{}: no schema change", dir.display()),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(1);

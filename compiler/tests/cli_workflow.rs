@@ -95,12 +95,34 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
 
     let generate = schemac(&dir, &["generate"]);
     assert_eq!(generate.status.code(), Some(0), "{}", stderr(&generate));
-    assert!(stderr(&generate).contains("run `schemac migrate new <name>`"));
+    let e = stderr(&generate);
+    assert!(e.contains("run `schemac migrate new <name>`"), "{e}");
+    // Only the files that changed are listed, then a count of the rest.
+    let wrote: Vec<&str> = e.lines().filter_map(|l| l.strip_prefix("wrote ")).collect();
+    assert_eq!(
+        wrote,
+        [
+            "generated/catalogue.json",
+            "generated/src/schema/payment.rs"
+        ],
+        "{e}"
+    );
+    assert!(
+        e.contains("generated: 2 files written, 50 unchanged"),
+        "{e}"
+    );
     let new = schemac(&dir, &["migrate", "new", "add_payment_memo"]);
     assert_eq!(new.status.code(), Some(0), "{}", stderr(&new));
     assert!(stderr(&new).contains("wrote 0003_add_payment_memo.sql"));
     let again = schemac(&dir, &["check"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let nothing = stderr(&schemac(&dir, &["generate"]));
+    assert!(!nothing.contains("wrote"), "{nothing}");
+    assert!(
+        nothing.contains("generated: 0 files written, 52 unchanged")
+            && nothing.contains("generated/migrations: no schema change"),
+        "{nothing}"
+    );
 
     // A committed migration edited afterwards.
     let sql = dir.join("generated/migrations/0003_add_payment_memo.sql");
