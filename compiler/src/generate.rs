@@ -12,8 +12,8 @@ pub fn outputs(cat: &Catalogue) -> Vec<(String, String)> {
     outputs_on(cat, crate::rust::Threads::All)
 }
 
-/// [`outputs`], the Rust formatted on `threads` (a procedural macro needs
-/// [`crate::rust::Threads::One`]).
+/// [`outputs`], the Rust formatted on `threads` (see [`crate::rust::Threads`] for a procedural
+/// macro).
 pub fn outputs_on(cat: &Catalogue, threads: crate::rust::Threads) -> Vec<(String, String)> {
     assemble(cat, crate::rust::files_on(cat, threads))
 }

@@ -4,9 +4,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Where jobs run: on every core, or on the calling thread only. A procedural macro must use
-/// [`Threads::One`]: inside one, syn reaches the compiler's `proc_macro` bridge, which exists
-/// on the macro's own thread only.
+/// Where jobs run: on every core, or on the calling thread only. Inside a procedural macro,
+/// syn reaches the compiler's `proc_macro` bridge, which exists on the macro's own thread only:
+/// a macro that formats must use [`Threads::One`], or make proc-macro2 use its own
+/// implementation meanwhile (`proc_macro2::fallback::force`, as `catalogue!` does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threads {
     /// One thread per core (`std::thread::available_parallelism`), the calling thread being one.

@@ -16,6 +16,23 @@ use syn::{LitStr, parse_macro_input};
 /// Lines of the drift diff shown in the compile error.
 const DIFF_LINES: usize = 20;
 
+/// proc-macro2's fallback implementation in use (any thread may run syn) until dropped, then
+/// the compiler's again, also when formatting panics.
+struct FallbackWhileFormatting;
+
+impl FallbackWhileFormatting {
+    fn start() -> FallbackWhileFormatting {
+        proc_macro2::fallback::force();
+        FallbackWhileFormatting
+    }
+}
+
+impl Drop for FallbackWhileFormatting {
+    fn drop(&mut self) {
+        proc_macro2::fallback::unforce();
+    }
+}
+
 /// Expands to `pub mod schema { ... }` (the generated code), `COLLECTIONS`, and
 /// `GENERATED_SOURCES` (each generated file's path and text, for the golden test). The path is
 /// the catalogue directory, relative to `CARGO_MANIFEST_DIR`; the generated files are looked
@@ -52,8 +69,14 @@ fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
         )));
     };
 
-    // One thread: syn reaches the compiler's proc_macro bridge, which only this thread has.
-    let generated = schemac::generate::outputs_on(cat, schemac::rust::Threads::One);
+    let generated = {
+        // Formatting (syn and prettyplease, most of the expansion's time) runs on every core.
+        // syn would reach the compiler's proc_macro bridge, which only this thread has, so
+        // proc-macro2's own implementation stands in while the text is made: nothing of the
+        // compiler's (the input, its spans) is touched until the guard is dropped.
+        let _fallback = FallbackWhileFormatting::start();
+        schemac::generate::outputs_on(cat, schemac::rust::Threads::All)
+    };
     inputs.extend(existing(&root, generated.iter().map(|(p, _)| p.as_str())));
     inputs.extend(migration_files(&root.join("migrations")));
     // The catalogue is validated and its outputs made once: formatting the generated Rust is
