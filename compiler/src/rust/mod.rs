@@ -57,29 +57,33 @@ pub fn files_reusing(
         _ => model_rs(cat, &cat.models[i - 2], &schema),
     };
     let indices: Vec<usize> = (0..paths.len()).collect();
-    // Per file, the committed text when it can be used as it is, else the source and its key.
-    let made: Vec<Result<String, (String, String)>> = crate::pool::map(threads, &indices, |&i| {
+    let made: Vec<Made> = crate::pool::map(threads, &indices, |&i| {
         let source = source(i);
         let key = source_key(&source);
         match committed(&paths[i]).filter(|text| stamped(text, &key)) {
-            Some(text) => Ok(text),
-            None => Err((source, key)),
+            Some(text) => Made::Reused(text),
+            None => Made::ToFormat { source, key },
         }
     });
     let mut todo: Vec<(usize, &str, &str)> = made
         .iter()
         .enumerate()
-        .filter_map(|(i, made)| {
-            made.as_ref()
-                .err()
-                .map(|(s, k)| (i, s.as_str(), k.as_str()))
+        .filter_map(|(i, made)| match made {
+            Made::ToFormat { source, key } => Some((i, source.as_str(), key.as_str())),
+            Made::Reused(_) => None,
         })
         .collect();
     todo.sort_by_key(|(_, source, _)| std::cmp::Reverse(source.len()));
     let formatted = crate::pool::map(threads, &todo, |(i, source, key)| {
         (*i, stamp(format_source(source), key))
     });
-    let mut texts: Vec<Option<String>> = made.into_iter().map(Result::ok).collect();
+    let mut texts: Vec<Option<String>> = made
+        .into_iter()
+        .map(|made| match made {
+            Made::Reused(text) => Some(text),
+            Made::ToFormat { .. } => None,
+        })
+        .collect();
     for (i, text) in formatted {
         texts[i] = Some(text);
     }
@@ -88,6 +92,13 @@ pub fn files_reusing(
         .zip(texts)
         .map(|(path, text)| (path, text.expect("every file is reused or formatted")))
         .collect()
+}
+
+/// A generated Rust file before formatting: its committed text, reused as it is, or the source
+/// made now with its stamp key.
+enum Made {
+    Reused(String),
+    ToFormat { source: String, key: String },
 }
 
 /// The same code as [`files`], as one source text for the `catalogue!` macro: `pub mod schema`
