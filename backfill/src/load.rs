@@ -1418,14 +1418,24 @@ mod tests {
         std::thread::scope(|scope| {
             let schedule = &schedule;
             // 1 waits for 0, which will never finish: the waiting connection must give up.
-            let waiting = scope.spawn(move || schedule.next());
+            let (sent, got) = mpsc::channel();
+            scope.spawn(move || sent.send(schedule.next()).unwrap());
             std::thread::sleep(Duration::from_millis(50));
             let loading = scope.spawn(move || {
                 let _wake = WakeOnPanic(schedule);
                 panic!("a bug while loading step 0");
             });
             assert!(loading.join().is_err());
-            assert_eq!(waiting.join().unwrap(), None);
+            let woken = got.recv_timeout(Duration::from_secs(10));
+            if woken.is_err() {
+                // Release the waiting thread so that the test fails instead of hanging.
+                schedule.finish(0, Ok(0));
+            }
+            assert_eq!(
+                woken,
+                Ok(None),
+                "the waiting connection was not woken by the panic"
+            );
         });
     }
 }
