@@ -96,6 +96,7 @@ enum Command {
 
 /// Runs the command line of `bin` over `registry` (the generated `schema::REGISTRY`).
 pub fn main(bin: &str, registry: &[&dyn Collection]) -> ExitCode {
+    one_malloc_arena();
     let cli = Cli::parse_from(std::iter::once(bin.to_string()).chain(std::env::args().skip(1)));
     match run(cli, registry) {
         Ok(code) => code,
@@ -105,6 +106,23 @@ pub fn main(bin: &str, registry: &[&dyn Collection]) -> ExitCode {
         }
     }
 }
+
+/// Makes glibc's malloc use one arena, unless `MALLOC_ARENA_MAX` says otherwise. By default
+/// each thread that allocates gets an arena of its own (up to 8 per core), and memory freed in
+/// one is not reused by another: the backfill's reader threads allocate the batches that its
+/// connection threads free, so the peak grew with the threads rather than the batches. One
+/// arena: peak RSS of 100,000 documents 59-80 MB -> 45-46 MB, as fast (BENCHMARKS.md,
+/// section 3); each thread's cache (tcache) still serves most small blocks without the lock.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: `mallopt` only sets a parameter of malloc, here before any thread starts.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}
 
 fn mode(lenient: bool) -> Mode {
     if lenient { Mode::Lenient } else { Mode::Strict }
