@@ -108,15 +108,17 @@ pub fn main(bin: &str, registry: &[&dyn Collection]) -> ExitCode {
 }
 
 /// Makes glibc's malloc use one arena, unless `MALLOC_ARENA_MAX` says otherwise. By default
-/// each thread that allocates gets an arena of its own (up to 8 per core), and memory freed in
-/// one is not reused by another: the backfill's reader threads allocate the batches that its
-/// connection threads free, so the peak grew with the threads rather than the batches. One
-/// arena: peak RSS of 100,000 documents 59-80 MB -> 45-46 MB, as fast (BENCHMARKS.md,
-/// section 3); each thread's cache (tcache) still serves most small blocks without the lock.
+/// each thread that allocates is given an arena of its own (up to 8 per core), each arena keeps
+/// what is freed into it, and the process's peak is the sum of every arena's high-water mark:
+/// with reader threads allocating the batches and connection threads freeing them, the peak grew
+/// with the threads rather than with the batches. One arena: peak RSS of 100,000 documents
+/// 59-80 MB -> 45-47 MB, as fast (BENCHMARKS.md, section 3); each thread's cache (tcache) still
+/// serves most small blocks without the arena's lock.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_malloc_arena() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: `mallopt` only sets a parameter of malloc, here before any thread starts.
+        // SAFETY: `mallopt` sets one of malloc's parameters under malloc's own lock; no memory
+        // is touched.
         unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     }
 }
