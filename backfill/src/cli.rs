@@ -42,9 +42,9 @@ enum Command {
         /// Only this collection (repeatable); default: every collection of the dump.
         #[arg(long = "collection", value_name = "NAME")]
         collections: Vec<String>,
-        /// Documents per batch (one transaction each).
-        #[arg(long, default_value_t = 1000)]
-        batch_size: usize,
+        /// Documents per batch (one transaction each), at least 1.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        batch_size: u32,
         /// Collections loaded at once, each on its own connection; a collection starts as soon
         /// as the collections it references have loaded. 0 = one per CPU core, at most 4.
         #[arg(long, default_value_t = 0)]
@@ -160,7 +160,7 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
             let opts = Options {
                 dump,
                 collections,
-                batch_size: batch_size.max(1),
+                batch_size: batch_size as usize,
                 mode: mode(lenient),
                 restart,
                 progress: !no_progress && matches!(format, Format::Text),

@@ -1043,6 +1043,12 @@ fn the_binary_exits_1_on_gaps_unless_allowed_and_2_on_a_bad_dump() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/dump"));
+
+    // A batch of no documents is a usage error, not a silent batch of one.
+    let empty_batch = backfill(&["--batch-size", "0"]);
+    assert_eq!(empty_batch.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&empty_batch.stderr);
+    assert!(stderr.contains("--batch-size"), "{stderr}");
 }
 
 /// A dump directory made of `dump/` with some collections taken from another fixture directory
