@@ -146,6 +146,14 @@ impl TransformErrorKind {
     ) -> TransformError {
         TransformError::new(collection, id, path, self)
     }
+
+    /// [`TransformErrorKind::InvalidEnum`]: `value` is not one of `allowed`.
+    pub fn invalid_enum(value: &str, allowed: &[&str]) -> TransformErrorKind {
+        TransformErrorKind::InvalidEnum {
+            value: value.to_string(),
+            allowed: allowed.iter().map(|a| a.to_string()).collect(),
+        }
+    }
 }
 
 impl From<bson::error::Error> for TransformErrorKind {
@@ -204,11 +212,11 @@ mod tests {
             TransformErrorKind::Bson("truncated".into()),
         );
         assert_eq!(error.to_string(), "users: malformed BSON: truncated");
-        let error = TransformErrorKind::InvalidEnum {
-            value: "paid?".into(),
-            allowed: vec!["open".into(), "paid".into()],
-        }
-        .at("invoices", Some("1".into()), "status");
+        let error = TransformErrorKind::invalid_enum("paid?", &["open", "paid"]).at(
+            "invoices",
+            Some("1".into()),
+            "status",
+        );
         assert_eq!(
             error.to_string(),
             "invoices 1: field status: \"paid?\" is not one of open, paid"

@@ -9,6 +9,7 @@
 //! - [`error`]: [`TransformError`], the per-field error with collection, `_id` and path.
 //! - [`transform`]: the per-document context of generated transforms, references, jsonb.
 //! - [`registry`]: what each generated collection offers the backfill, verify and parity engines.
+//! - [`pg_enum!`]: `ToSql`/`FromSql` for a generated enum as its PostgreSQL enum type.
 //!
 //! The crates that appear in this API are re-exported so generated code needs only this one.
 #![deny(missing_docs)]
@@ -23,6 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod numeric;
+pub mod pg_enum;
 pub mod raw;
 pub mod registry;
 pub mod transform;

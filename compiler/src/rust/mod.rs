@@ -197,9 +197,7 @@ fn enums_rs(cat: &Catalogue) -> String {
     let mut s = format!(
         "{HEADER}\n//!\n//! The Postgres enum types, each with its labels in order.\n\n\
          #![allow(clippy::result_large_err)]\n\n\
-         use schemac_runtime::TransformErrorKind;\n\
-         use schemac_runtime::bytes::BytesMut;\n\
-         use schemac_runtime::postgres_types::{{FromSql, IsNull, ToSql, Type, to_sql_checked}};\n\n"
+         use schemac_runtime::TransformErrorKind;\n\n"
     );
     let mut enums: Vec<(String, Vec<String>)> = vec![(
         crate::desired::GAP_OPERATION.into(),
@@ -245,29 +243,12 @@ fn enum_rs(name: &str, values: &[String]) -> String {
     pub fn parse(label: &str) -> Result<{ty}, TransformErrorKind> {{
         match label {{
             {parse_arms}
-            other => Err(TransformErrorKind::InvalidEnum {{
-                value: other.to_string(),
-                allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-            }}),
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }}
     }}
 }}
 
-impl ToSql for {ty} {{
-    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {{
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }}
-    fn accepts(ty: &Type) -> bool {{ ty.name() == {name:?} }}
-    to_sql_checked!();
-}}
-
-impl<'a> FromSql<'a> for {ty} {{
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<{ty}, Box<dyn std::error::Error + Sync + Send>> {{
-        Ok({ty}::parse(std::str::from_utf8(raw)?)?)
-    }}
-    fn accepts(ty: &Type) -> bool {{ ty.name() == {name:?} }}
-}}
+schemac_runtime::pg_enum!({ty}, {name:?});
 
 ",
         labels = labels.join(", ")

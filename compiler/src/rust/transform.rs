@@ -427,14 +427,9 @@ fn field_arms<'a>(
                     let kinds: Vec<String> = p.kinds.iter().map(|k| format!("{k:?}")).collect();
                     format!(
                         "if ![{kinds}].contains(&kind) {{
-                            return Err(cx.error(&p, TransformErrorKind::InvalidEnum {{ value: kind.to_string(), allowed: vec![{allowed}] }}));
+                            return Err(cx.error(&p, TransformErrorKind::invalid_enum(kind, &[{kinds}])));
                         }}",
                         kinds = kinds.join(", "),
-                        allowed = kinds
-                            .iter()
-                            .map(|k| format!("{k}.to_string()"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
                     )
                 } else {
                     String::new()
@@ -804,6 +799,7 @@ mod tests {
             narrow.contains(r#"if !["entity"].contains(&kind) {"#),
             "{narrow}"
         );
+        assert!(narrow.contains(r#"TransformErrorKind::invalid_enum(kind, &["entity"])"#));
         assert!(narrow.contains("RefKind::parse(kind)"));
     }
 

@@ -5,8 +5,6 @@
 #![allow(clippy::result_large_err)]
 
 use schemac_runtime::TransformErrorKind;
-use schemac_runtime::bytes::BytesMut;
-use schemac_runtime::postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 /// Postgres enum `dualwrite_operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,42 +42,12 @@ impl DualwriteOperation {
             "replace" => Ok(DualwriteOperation::Replace),
             "delete" => Ok(DualwriteOperation::Delete),
             "backfill" => Ok(DualwriteOperation::Backfill),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DualwriteOperation {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dualwrite_operation"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DualwriteOperation {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DualwriteOperation, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DualwriteOperation::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dualwrite_operation"
-    }
-}
+schemac_runtime::pg_enum!(DualwriteOperation, "dualwrite_operation");
 
 /// Postgres enum `ref_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,42 +73,12 @@ impl RefKind {
         match label {
             "entity" => Ok(RefKind::Entity),
             "template" => Ok(RefKind::Template),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for RefKind {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "ref_kind"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for RefKind {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<RefKind, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(RefKind::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "ref_kind"
-    }
-}
+schemac_runtime::pg_enum!(RefKind, "ref_kind");
 
 /// Postgres enum `address_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -178,42 +116,12 @@ impl AddressType {
             "Billing" => Ok(AddressType::Billing),
             "Shipping" => Ok(AddressType::Shipping),
             "Other" => Ok(AddressType::Other),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for AddressType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "address_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for AddressType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<AddressType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(AddressType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "address_type"
-    }
-}
+schemac_runtime::pg_enum!(AddressType, "address_type");
 
 /// Postgres enum `address_location_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -235,42 +143,12 @@ impl AddressLocationType {
     pub fn parse(label: &str) -> Result<AddressLocationType, TransformErrorKind> {
         match label {
             "Point" => Ok(AddressLocationType::Point),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for AddressLocationType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "address_location_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for AddressLocationType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<AddressLocationType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(AddressLocationType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "address_location_type"
-    }
-}
+schemac_runtime::pg_enum!(AddressLocationType, "address_location_type");
 
 /// Postgres enum `blog_post_video_provider`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -300,42 +178,12 @@ impl BlogPostVideoProvider {
             "youtube" => Ok(BlogPostVideoProvider::Youtube),
             "vimeo" => Ok(BlogPostVideoProvider::Vimeo),
             "self" => Ok(BlogPostVideoProvider::VSelf),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for BlogPostVideoProvider {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "blog_post_video_provider"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for BlogPostVideoProvider {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<BlogPostVideoProvider, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(BlogPostVideoProvider::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "blog_post_video_provider"
-    }
-}
+schemac_runtime::pg_enum!(BlogPostVideoProvider, "blog_post_video_provider");
 
 /// Postgres enum `blog_post_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -365,42 +213,12 @@ impl BlogPostStatus {
             "draft" => Ok(BlogPostStatus::Draft),
             "published" => Ok(BlogPostStatus::Published),
             "archived" => Ok(BlogPostStatus::Archived),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for BlogPostStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "blog_post_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for BlogPostStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<BlogPostStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(BlogPostStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "blog_post_status"
-    }
-}
+schemac_runtime::pg_enum!(BlogPostStatus, "blog_post_status");
 
 /// Postgres enum `category_attribute_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -430,42 +248,12 @@ impl CategoryAttributeType {
             "text" => Ok(CategoryAttributeType::Text),
             "number" => Ok(CategoryAttributeType::Number),
             "select" => Ok(CategoryAttributeType::Select),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for CategoryAttributeType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "category_attribute_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for CategoryAttributeType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<CategoryAttributeType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(CategoryAttributeType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "category_attribute_type"
-    }
-}
+schemac_runtime::pg_enum!(CategoryAttributeType, "category_attribute_type");
 
 /// Postgres enum `chat_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -499,42 +287,12 @@ impl ChatType {
             "purchase_request" => Ok(ChatType::PurchaseRequest),
             "dispute" => Ok(ChatType::Dispute),
             "support" => Ok(ChatType::Support),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ChatType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ChatType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ChatType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ChatType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_type"
-    }
-}
+schemac_runtime::pg_enum!(ChatType, "chat_type");
 
 /// Postgres enum `chat_participant_role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -568,42 +326,12 @@ impl ChatParticipantRole {
             "seller" => Ok(ChatParticipantRole::Seller),
             "admin" => Ok(ChatParticipantRole::Admin),
             "guard" => Ok(ChatParticipantRole::Guard),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ChatParticipantRole {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_participant_role"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ChatParticipantRole {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ChatParticipantRole, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ChatParticipantRole::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_participant_role"
-    }
-}
+schemac_runtime::pg_enum!(ChatParticipantRole, "chat_participant_role");
 
 /// Postgres enum `chat_message_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -641,42 +369,12 @@ impl ChatMessageKind {
             "offer" => Ok(ChatMessageKind::Offer),
             "payment" => Ok(ChatMessageKind::Payment),
             "delivery" => Ok(ChatMessageKind::Delivery),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ChatMessageKind {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_message_kind"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ChatMessageKind {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ChatMessageKind, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ChatMessageKind::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_message_kind"
-    }
-}
+schemac_runtime::pg_enum!(ChatMessageKind, "chat_message_kind");
 
 /// Postgres enum `chat_attachment_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -710,42 +408,12 @@ impl ChatAttachmentKind {
             "file" => Ok(ChatAttachmentKind::File),
             "video" => Ok(ChatAttachmentKind::Video),
             "audio" => Ok(ChatAttachmentKind::Audio),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ChatAttachmentKind {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_attachment_kind"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ChatAttachmentKind {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ChatAttachmentKind, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ChatAttachmentKind::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chat_attachment_kind"
-    }
-}
+schemac_runtime::pg_enum!(ChatAttachmentKind, "chat_attachment_kind");
 
 /// Postgres enum `config_setting_value_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -779,42 +447,12 @@ impl ConfigSettingValueType {
             "string" => Ok(ConfigSettingValueType::String),
             "boolean" => Ok(ConfigSettingValueType::Boolean),
             "json" => Ok(ConfigSettingValueType::Json),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ConfigSettingValueType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "config_setting_value_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ConfigSettingValueType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ConfigSettingValueType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ConfigSettingValueType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "config_setting_value_type"
-    }
-}
+schemac_runtime::pg_enum!(ConfigSettingValueType, "config_setting_value_type");
 
 /// Postgres enum `derived_destination_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -840,42 +478,12 @@ impl DerivedDestinationKind {
         match label {
             "seller" => Ok(DerivedDestinationKind::Seller),
             "offer" => Ok(DerivedDestinationKind::Offer),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DerivedDestinationKind {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_kind"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DerivedDestinationKind {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DerivedDestinationKind, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DerivedDestinationKind::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_kind"
-    }
-}
+schemac_runtime::pg_enum!(DerivedDestinationKind, "derived_destination_kind");
 
 /// Postgres enum `derived_destination_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -919,42 +527,12 @@ impl DerivedDestinationStatus {
             "swept" => Ok(DerivedDestinationStatus::Swept),
             "released" => Ok(DerivedDestinationStatus::Released),
             "abandoned" => Ok(DerivedDestinationStatus::Abandoned),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DerivedDestinationStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DerivedDestinationStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DerivedDestinationStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DerivedDestinationStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_status"
-    }
-}
+schemac_runtime::pg_enum!(DerivedDestinationStatus, "derived_destination_status");
 
 /// Postgres enum `derived_destination_sweep_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -986,45 +564,14 @@ impl DerivedDestinationSweepStatus {
             "pending" => Ok(DerivedDestinationSweepStatus::Pending),
             "confirmed" => Ok(DerivedDestinationSweepStatus::Confirmed),
             "failed" => Ok(DerivedDestinationSweepStatus::Failed),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DerivedDestinationSweepStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_sweep_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DerivedDestinationSweepStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<
-        DerivedDestinationSweepStatus,
-        Box<dyn std::error::Error + Sync + Send>,
-    > {
-        Ok(DerivedDestinationSweepStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "derived_destination_sweep_status"
-    }
-}
+schemac_runtime::pg_enum!(
+    DerivedDestinationSweepStatus, "derived_destination_sweep_status"
+);
 
 /// Postgres enum `dispute_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1073,42 +620,12 @@ impl DisputeReason {
             "late" => Ok(DisputeReason::Late),
             "fraud" => Ok(DisputeReason::Fraud),
             "other" => Ok(DisputeReason::Other),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DisputeReason {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_reason"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DisputeReason {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DisputeReason, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DisputeReason::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_reason"
-    }
-}
+schemac_runtime::pg_enum!(DisputeReason, "dispute_reason");
 
 /// Postgres enum `dispute_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1162,42 +679,12 @@ impl DisputeStatus {
             "escalated" => Ok(DisputeStatus::Escalated),
             "resolved" => Ok(DisputeStatus::Resolved),
             "closed" => Ok(DisputeStatus::Closed),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DisputeStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DisputeStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DisputeStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DisputeStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_status"
-    }
-}
+schemac_runtime::pg_enum!(DisputeStatus, "dispute_status");
 
 /// Postgres enum `dispute_priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1231,42 +718,12 @@ impl DisputePriority {
             "medium" => Ok(DisputePriority::Medium),
             "high" => Ok(DisputePriority::High),
             "urgent" => Ok(DisputePriority::Urgent),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DisputePriority {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_priority"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DisputePriority {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DisputePriority, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DisputePriority::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_priority"
-    }
-}
+schemac_runtime::pg_enum!(DisputePriority, "dispute_priority");
 
 /// Postgres enum `dispute_evidence_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1300,42 +757,12 @@ impl DisputeEvidenceKind {
             "video" => Ok(DisputeEvidenceKind::Video),
             "document" => Ok(DisputeEvidenceKind::Document),
             "link" => Ok(DisputeEvidenceKind::Link),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DisputeEvidenceKind {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_evidence_kind"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DisputeEvidenceKind {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DisputeEvidenceKind, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DisputeEvidenceKind::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_evidence_kind"
-    }
-}
+schemac_runtime::pg_enum!(DisputeEvidenceKind, "dispute_evidence_kind");
 
 /// Postgres enum `dispute_resolution_outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1374,42 +801,12 @@ impl DisputeResolutionOutcome {
             "release_seller" => Ok(DisputeResolutionOutcome::ReleaseSeller),
             "split" => Ok(DisputeResolutionOutcome::Split),
             "no_action" => Ok(DisputeResolutionOutcome::NoAction),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DisputeResolutionOutcome {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_resolution_outcome"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DisputeResolutionOutcome {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DisputeResolutionOutcome, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DisputeResolutionOutcome::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "dispute_resolution_outcome"
-    }
-}
+schemac_runtime::pg_enum!(DisputeResolutionOutcome, "dispute_resolution_outcome");
 
 /// Postgres enum `funds_ledger_entry_account_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1449,42 +846,14 @@ impl FundsLedgerEntryAccountType {
             "platform" => Ok(FundsLedgerEntryAccountType::Platform),
             "escrow" => Ok(FundsLedgerEntryAccountType::Escrow),
             "fee" => Ok(FundsLedgerEntryAccountType::Fee),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for FundsLedgerEntryAccountType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_account_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for FundsLedgerEntryAccountType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<FundsLedgerEntryAccountType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(FundsLedgerEntryAccountType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_account_type"
-    }
-}
+schemac_runtime::pg_enum!(
+    FundsLedgerEntryAccountType, "funds_ledger_entry_account_type"
+);
 
 /// Postgres enum `funds_ledger_entry_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1548,42 +917,12 @@ impl FundsLedgerEntryType {
             "payout" => Ok(FundsLedgerEntryType::Payout),
             "adjustment" => Ok(FundsLedgerEntryType::Adjustment),
             "reversal" => Ok(FundsLedgerEntryType::Reversal),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for FundsLedgerEntryType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for FundsLedgerEntryType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<FundsLedgerEntryType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(FundsLedgerEntryType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_type"
-    }
-}
+schemac_runtime::pg_enum!(FundsLedgerEntryType, "funds_ledger_entry_type");
 
 /// Postgres enum `funds_ledger_entry_direction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1609,42 +948,12 @@ impl FundsLedgerEntryDirection {
         match label {
             "credit" => Ok(FundsLedgerEntryDirection::Credit),
             "debit" => Ok(FundsLedgerEntryDirection::Debit),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for FundsLedgerEntryDirection {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_direction"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for FundsLedgerEntryDirection {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<FundsLedgerEntryDirection, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(FundsLedgerEntryDirection::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "funds_ledger_entry_direction"
-    }
-}
+schemac_runtime::pg_enum!(FundsLedgerEntryDirection, "funds_ledger_entry_direction");
 
 /// Postgres enum `notification_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1708,42 +1017,12 @@ impl NotificationType {
             "message" => Ok(NotificationType::Message),
             "review_received" => Ok(NotificationType::ReviewReceived),
             "system" => Ok(NotificationType::System),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for NotificationType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "notification_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for NotificationType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<NotificationType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(NotificationType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "notification_type"
-    }
-}
+schemac_runtime::pg_enum!(NotificationType, "notification_type");
 
 /// Postgres enum `notification_channel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1777,42 +1056,12 @@ impl NotificationChannel {
             "email" => Ok(NotificationChannel::Email),
             "telegram" => Ok(NotificationChannel::Telegram),
             "push" => Ok(NotificationChannel::Push),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for NotificationChannel {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "notification_channel"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for NotificationChannel {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<NotificationChannel, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(NotificationChannel::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "notification_channel"
-    }
-}
+schemac_runtime::pg_enum!(NotificationChannel, "notification_channel");
 
 /// Postgres enum `payment_provider`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1851,42 +1100,12 @@ impl PaymentProvider {
             "amn_scanner" => Ok(PaymentProvider::AmnScanner),
             "direct_transfer" => Ok(PaymentProvider::DirectTransfer),
             "manual" => Ok(PaymentProvider::Manual),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PaymentProvider {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "payment_provider"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PaymentProvider {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PaymentProvider, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PaymentProvider::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "payment_provider"
-    }
-}
+schemac_runtime::pg_enum!(PaymentProvider, "payment_provider");
 
 /// Postgres enum `payment_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1950,42 +1169,12 @@ impl PaymentStatus {
             "refunded" => Ok(PaymentStatus::Refunded),
             "failed" => Ok(PaymentStatus::Failed),
             "expired" => Ok(PaymentStatus::Expired),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PaymentStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "payment_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PaymentStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PaymentStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PaymentStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "payment_status"
-    }
-}
+schemac_runtime::pg_enum!(PaymentStatus, "payment_status");
 
 /// Postgres enum `point_transaction_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2034,42 +1223,12 @@ impl PointTransactionType {
             "level_bonus" => Ok(PointTransactionType::LevelBonus),
             "adjustment" => Ok(PointTransactionType::Adjustment),
             "expire" => Ok(PointTransactionType::Expire),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PointTransactionType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "point_transaction_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PointTransactionType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PointTransactionType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PointTransactionType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "point_transaction_type"
-    }
-}
+schemac_runtime::pg_enum!(PointTransactionType, "point_transaction_type");
 
 /// Postgres enum `point_transaction_reference_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2101,45 +1260,14 @@ impl PointTransactionReferenceType {
             "PurchaseRequest" => Ok(PointTransactionReferenceType::PurchaseRequest),
             "Review" => Ok(PointTransactionReferenceType::Review),
             "User" => Ok(PointTransactionReferenceType::User),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PointTransactionReferenceType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "point_transaction_reference_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PointTransactionReferenceType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<
-        PointTransactionReferenceType,
-        Box<dyn std::error::Error + Sync + Send>,
-    > {
-        Ok(PointTransactionReferenceType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "point_transaction_reference_type"
-    }
-}
+schemac_runtime::pg_enum!(
+    PointTransactionReferenceType, "point_transaction_reference_type"
+);
 
 /// Postgres enum `purchase_request_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2223,42 +1351,12 @@ impl PurchaseRequestStatus {
             "disputed" => Ok(PurchaseRequestStatus::Disputed),
             "cancelled" => Ok(PurchaseRequestStatus::Cancelled),
             "expired" => Ok(PurchaseRequestStatus::Expired),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_status"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestStatus, "purchase_request_status");
 
 /// Postgres enum `purchase_request_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2284,42 +1382,12 @@ impl PurchaseRequestType {
         match label {
             "product" => Ok(PurchaseRequestType::Product),
             "service" => Ok(PurchaseRequestType::Service),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_type"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestType, "purchase_request_type");
 
 /// Postgres enum `purchase_request_currency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2361,42 +1429,12 @@ impl PurchaseRequestCurrency {
             "BTC" => Ok(PurchaseRequestCurrency::Btc),
             "BNB" => Ok(PurchaseRequestCurrency::Bnb),
             "TRX" => Ok(PurchaseRequestCurrency::Trx),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestCurrency {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_currency"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestCurrency {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestCurrency, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestCurrency::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_currency"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestCurrency, "purchase_request_currency");
 
 /// Postgres enum `purchase_request_condition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2430,42 +1468,12 @@ impl PurchaseRequestCondition {
             "used" => Ok(PurchaseRequestCondition::Used),
             "refurbished" => Ok(PurchaseRequestCondition::Refurbished),
             "any" => Ok(PurchaseRequestCondition::Any),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestCondition {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_condition"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestCondition {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestCondition, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestCondition::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_condition"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestCondition, "purchase_request_condition");
 
 /// Postgres enum `purchase_request_urgency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2495,42 +1503,12 @@ impl PurchaseRequestUrgency {
             "low" => Ok(PurchaseRequestUrgency::Low),
             "normal" => Ok(PurchaseRequestUrgency::Normal),
             "high" => Ok(PurchaseRequestUrgency::High),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestUrgency {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_urgency"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestUrgency {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestUrgency, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestUrgency::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_urgency"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestUrgency, "purchase_request_urgency");
 
 /// Postgres enum `purchase_request_visibility`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2560,42 +1538,12 @@ impl PurchaseRequestVisibility {
             "public" => Ok(PurchaseRequestVisibility::Public),
             "private" => Ok(PurchaseRequestVisibility::Private),
             "invite_only" => Ok(PurchaseRequestVisibility::InviteOnly),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestVisibility {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_visibility"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestVisibility {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestVisibility, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestVisibility::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_visibility"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestVisibility, "purchase_request_visibility");
 
 /// Postgres enum `purchase_request_source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2625,42 +1573,12 @@ impl PurchaseRequestSource {
             "web" => Ok(PurchaseRequestSource::Web),
             "telegram" => Ok(PurchaseRequestSource::Telegram),
             "api" => Ok(PurchaseRequestSource::Api),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestSource {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_source"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestSource {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<PurchaseRequestSource, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(PurchaseRequestSource::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_source"
-    }
-}
+schemac_runtime::pg_enum!(PurchaseRequestSource, "purchase_request_source");
 
 /// Postgres enum `purchase_request_delivery_attempt_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2706,45 +1624,14 @@ impl PurchaseRequestDeliveryAttemptStatus {
             "delivered" => Ok(PurchaseRequestDeliveryAttemptStatus::Delivered),
             "failed" => Ok(PurchaseRequestDeliveryAttemptStatus::Failed),
             "returned" => Ok(PurchaseRequestDeliveryAttemptStatus::Returned),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for PurchaseRequestDeliveryAttemptStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_delivery_attempt_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for PurchaseRequestDeliveryAttemptStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<
-        PurchaseRequestDeliveryAttemptStatus,
-        Box<dyn std::error::Error + Sync + Send>,
-    > {
-        Ok(PurchaseRequestDeliveryAttemptStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "purchase_request_delivery_attempt_status"
-    }
-}
+schemac_runtime::pg_enum!(
+    PurchaseRequestDeliveryAttemptStatus, "purchase_request_delivery_attempt_status"
+);
 
 /// Postgres enum `delivery_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2778,42 +1665,12 @@ impl DeliveryMethod {
             "pickup" => Ok(DeliveryMethod::Pickup),
             "digital" => Ok(DeliveryMethod::Digital),
             "on_site" => Ok(DeliveryMethod::OnSite),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for DeliveryMethod {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "delivery_method"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for DeliveryMethod {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<DeliveryMethod, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(DeliveryMethod::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "delivery_method"
-    }
-}
+schemac_runtime::pg_enum!(DeliveryMethod, "delivery_method");
 
 /// Postgres enum `request_template_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2839,42 +1696,12 @@ impl RequestTemplateType {
         match label {
             "product" => Ok(RequestTemplateType::Product),
             "service" => Ok(RequestTemplateType::Service),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for RequestTemplateType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "request_template_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for RequestTemplateType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<RequestTemplateType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(RequestTemplateType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "request_template_type"
-    }
-}
+schemac_runtime::pg_enum!(RequestTemplateType, "request_template_type");
 
 /// Postgres enum `request_template_custom_field_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2910,45 +1737,14 @@ impl RequestTemplateCustomFieldType {
             "number" => Ok(RequestTemplateCustomFieldType::Number),
             "date" => Ok(RequestTemplateCustomFieldType::Date),
             "select" => Ok(RequestTemplateCustomFieldType::Select),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for RequestTemplateCustomFieldType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "request_template_custom_field_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for RequestTemplateCustomFieldType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<
-        RequestTemplateCustomFieldType,
-        Box<dyn std::error::Error + Sync + Send>,
-    > {
-        Ok(RequestTemplateCustomFieldType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "request_template_custom_field_type"
-    }
-}
+schemac_runtime::pg_enum!(
+    RequestTemplateCustomFieldType, "request_template_custom_field_type"
+);
 
 /// Postgres enum `review_subject_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -2978,42 +1774,12 @@ impl ReviewSubjectType {
             "User" => Ok(ReviewSubjectType::User),
             "PurchaseRequest" => Ok(ReviewSubjectType::PurchaseRequest),
             "ShopSettings" => Ok(ReviewSubjectType::ShopSettings),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ReviewSubjectType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "review_subject_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ReviewSubjectType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ReviewSubjectType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ReviewSubjectType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "review_subject_type"
-    }
-}
+schemac_runtime::pg_enum!(ReviewSubjectType, "review_subject_type");
 
 /// Postgres enum `seller_offer_currency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3051,42 +1817,12 @@ impl SellerOfferCurrency {
             "ETH" => Ok(SellerOfferCurrency::Eth),
             "BTC" => Ok(SellerOfferCurrency::Btc),
             "TRY" => Ok(SellerOfferCurrency::Try),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for SellerOfferCurrency {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_currency"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for SellerOfferCurrency {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<SellerOfferCurrency, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(SellerOfferCurrency::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_currency"
-    }
-}
+schemac_runtime::pg_enum!(SellerOfferCurrency, "seller_offer_currency");
 
 /// Postgres enum `seller_offer_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3130,42 +1866,12 @@ impl SellerOfferStatus {
             "rejected" => Ok(SellerOfferStatus::Rejected),
             "withdrawn" => Ok(SellerOfferStatus::Withdrawn),
             "expired" => Ok(SellerOfferStatus::Expired),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for SellerOfferStatus {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_status"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for SellerOfferStatus {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<SellerOfferStatus, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(SellerOfferStatus::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_status"
-    }
-}
+schemac_runtime::pg_enum!(SellerOfferStatus, "seller_offer_status");
 
 /// Postgres enum `seller_offer_warranty_provider`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3193,42 +1899,12 @@ impl SellerOfferWarrantyProvider {
         match label {
             "seller" => Ok(SellerOfferWarrantyProvider::Seller),
             "manufacturer" => Ok(SellerOfferWarrantyProvider::Manufacturer),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for SellerOfferWarrantyProvider {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_warranty_provider"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for SellerOfferWarrantyProvider {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<SellerOfferWarrantyProvider, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(SellerOfferWarrantyProvider::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "seller_offer_warranty_provider"
-    }
-}
+schemac_runtime::pg_enum!(SellerOfferWarrantyProvider, "seller_offer_warranty_provider");
 
 /// Postgres enum `shop_settings_payment_rail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3258,42 +1934,12 @@ impl ShopSettingsPaymentRail {
             "request_network" => Ok(ShopSettingsPaymentRail::RequestNetwork),
             "direct_transfer" => Ok(ShopSettingsPaymentRail::DirectTransfer),
             "amn" => Ok(ShopSettingsPaymentRail::Amn),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for ShopSettingsPaymentRail {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "shop_settings_payment_rail"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for ShopSettingsPaymentRail {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<ShopSettingsPaymentRail, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(ShopSettingsPaymentRail::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "shop_settings_payment_rail"
-    }
-}
+schemac_runtime::pg_enum!(ShopSettingsPaymentRail, "shop_settings_payment_rail");
 
 /// Postgres enum `temp_verification_purpose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3337,42 +1983,12 @@ impl TempVerificationPurpose {
             "password_reset" => Ok(TempVerificationPurpose::PasswordReset),
             "telegram_link" => Ok(TempVerificationPurpose::TelegramLink),
             "login_2fa" => Ok(TempVerificationPurpose::Login2fa),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for TempVerificationPurpose {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "temp_verification_purpose"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for TempVerificationPurpose {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<TempVerificationPurpose, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(TempVerificationPurpose::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "temp_verification_purpose"
-    }
-}
+schemac_runtime::pg_enum!(TempVerificationPurpose, "temp_verification_purpose");
 
 /// Postgres enum `chain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3410,42 +2026,12 @@ impl Chain {
             "bsc" => Ok(Chain::Bsc),
             "polygon" => Ok(Chain::Polygon),
             "bitcoin" => Ok(Chain::Bitcoin),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for Chain {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chain"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for Chain {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<Chain, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Chain::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "chain"
-    }
-}
+schemac_runtime::pg_enum!(Chain, "chain");
 
 /// Postgres enum `user_role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3483,42 +2069,12 @@ impl UserRole {
             "admin" => Ok(UserRole::Admin),
             "support" => Ok(UserRole::Support),
             "guard" => Ok(UserRole::Guard),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for UserRole {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_role"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for UserRole {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<UserRole, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(UserRole::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_role"
-    }
-}
+schemac_runtime::pg_enum!(UserRole, "user_role");
 
 /// Postgres enum `user_preferred_currency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3560,42 +2116,12 @@ impl UserPreferredCurrency {
             "BTC" => Ok(UserPreferredCurrency::Btc),
             "TRY" => Ok(UserPreferredCurrency::Try),
             "USD" => Ok(UserPreferredCurrency::Usd),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for UserPreferredCurrency {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_preferred_currency"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for UserPreferredCurrency {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<UserPreferredCurrency, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(UserPreferredCurrency::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_preferred_currency"
-    }
-}
+schemac_runtime::pg_enum!(UserPreferredCurrency, "user_preferred_currency");
 
 /// Postgres enum `user_passkey_device_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -3621,40 +2147,10 @@ impl UserPasskeyDeviceType {
         match label {
             "singleDevice" => Ok(UserPasskeyDeviceType::SingleDevice),
             "multiDevice" => Ok(UserPasskeyDeviceType::MultiDevice),
-            other => {
-                Err(TransformErrorKind::InvalidEnum {
-                    value: other.to_string(),
-                    allowed: Self::LABELS.iter().map(|l| l.to_string()).collect(),
-                })
-            }
+            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
     }
 }
 
-impl ToSql for UserPasskeyDeviceType {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        out.extend_from_slice(self.as_str().as_bytes());
-        Ok(IsNull::No)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_passkey_device_type"
-    }
-    to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for UserPasskeyDeviceType {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<UserPasskeyDeviceType, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(UserPasskeyDeviceType::parse(std::str::from_utf8(raw)?)?)
-    }
-    fn accepts(ty: &Type) -> bool {
-        ty.name() == "user_passkey_device_type"
-    }
-}
-// schemac-format: source=4b216db4e9f6d55a text=d33630ebe4872ba6
+schemac_runtime::pg_enum!(UserPasskeyDeviceType, "user_passkey_device_type");
+// schemac-format: source=22a0b5c15404bce4 text=bc92decae340f925
