@@ -24,7 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod numeric;
-pub mod pg_enum;
+mod pg_enum;
 pub mod raw;
 pub mod registry;
 pub mod transform;
