@@ -48,7 +48,8 @@ pub struct Options {
     pub dump: PathBuf,
     /// Only these collections (and nothing else); all of the dump when empty.
     pub collections: Vec<String>,
-    /// Documents per batch (transaction).
+    /// Documents per batch (transaction); 0 loads one document per batch, as 1 does (the
+    /// command line refuses 0).
     pub batch_size: usize,
     /// Unknown keys: an error (strict) or ignored and reported (lenient).
     pub mode: Mode,
