@@ -1,6 +1,7 @@
 //! Writes the seed corpora of the fuzz targets from the repository's own inputs:
 //!
-//! - `corpus/catalogue/`: `models/*.yaml` and `compiler/tests/fixtures/**/*.yaml`;
+//! - `corpus/catalogue/`: `models/*.yaml` and `compiler/tests/fixtures/**/*.yaml`, and the
+//!   target's dictionary, `fuzz/catalogue.dict` (`schemac_fuzz::catalogue_dictionary`);
 //! - `corpus/from_mongo/`: every document of `fixtures/mongo/dump/*.bson` (concatenated BSON,
 //!   each document starting with its little-endian int32 length), of
 //!   `fixtures/mongo/truncated/*.bson`, and of `fixtures/mongo/bad/*.json` (canonical Extended
@@ -39,6 +40,8 @@ fn main() {
         }
     }
     let yaml = seed_catalogue(&root, &out.join("catalogue"));
+    let dict = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue.dict");
+    std::fs::write(&dict, schemac_fuzz::catalogue_dictionary()).expect("write catalogue.dict");
     let (docs, skipped) = seed_from_mongo(&root, &out.join("from_mongo"), max_len);
     println!(
         "catalogue: {yaml} files; from_mongo: {docs} documents ({skipped} longer than {max_len} bytes left out)"

@@ -20,7 +20,72 @@ use schemac::db::Database;
 use schemac::migrate::{self, Allow, Position};
 use schemac_runtime::bson::{RawDocument, RawDocumentBuf};
 use schemac_runtime::registry::Collection;
+use schemac_runtime::serde_json;
 use schemac_runtime::transform::Mode;
+
+/// The libFuzzer dictionary of the `catalogue` target, the text of `fuzz/catalogue.dict`
+/// (`-dict=catalogue.dict`; `examples/seed.rs` writes it, `tests/replay.rs` checks the committed
+/// file against this). Taken from the compiler itself, so it follows the language: every key
+/// and every enumerated value of the model file's JSON Schema (`schemac schema`), every `pg:`
+/// spelling, each key also followed by `": "`; then the YAML punctuation a model file is made
+/// of, and the words the parser knows that the schema spells as patterns (`now`, the duration
+/// units, the refused `varchar`). Sorted, one entry per line.
+pub fn catalogue_dictionary() -> String {
+    use std::collections::BTreeSet;
+    fn collect(value: &serde_json::Value, words: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("properties", serde_json::Value::Object(props)) => {
+                            for name in props.keys() {
+                                words.insert(name.clone());
+                                words.insert(format!("{name}: "));
+                            }
+                        }
+                        ("enum", serde_json::Value::Array(values)) => {
+                            words
+                                .extend(values.iter().filter_map(|v| v.as_str()).map(String::from));
+                        }
+                        _ => {}
+                    }
+                    collect(v, words);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, words)),
+            _ => {}
+        }
+    }
+    let mut words = BTreeSet::new();
+    collect(&schemac::json_schema::schema(), &mut words);
+    words.extend(schemac::types::PG_TYPE_NAMES.iter().map(|s| s.to_string()));
+    words.extend(
+        [
+            "\n  ", "\n    ", "\n      ", "\n- ", "\n  - ", ": ", "{ ", " }", ", ", "[", "]", "[]",
+            "# ", "\"", "'", "|\n", ">\n", "---\n", "&a ", "*a", "<<: ", "? ", "!!str ", "~",
+            "null", "true", "false", "-1", "1.5", "now", "varchar(", "char(", " days", " hours",
+            " minutes", " seconds",
+        ]
+        .map(String::from),
+    );
+    let mut out = String::from(
+        "# The libFuzzer dictionary of the catalogue target (-dict=catalogue.dict): the model\n\
+         # file's keys and values from the compiler's JSON Schema, and YAML punctuation.\n\
+         # Written by `cargo run --manifest-path fuzz/Cargo.toml --example seed`; do not edit.\n",
+    );
+    for word in &words {
+        out.push('"');
+        for byte in word.bytes() {
+            match byte {
+                b'"' | b'\\' => out.push_str(&format!("\\{}", byte as char)),
+                0x20..=0x7e => out.push(byte as char),
+                _ => out.push_str(&format!("\\x{byte:02X}")),
+            }
+        }
+        out.push_str("\"\n");
+    }
+    out
+}
 
 /// The name the fuzzed model file gets.
 pub const MODEL_FILE: &str = "models/x.yaml";

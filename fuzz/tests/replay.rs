@@ -109,3 +109,18 @@ fn every_dump_document_round_trips_through_the_target() {
     }
     assert!(count > 100, "only {count} documents");
 }
+
+/// `fuzz/catalogue.dict` follows the model language: a key or value added to the compiler
+/// reaches the fuzzer's dictionary.
+#[test]
+fn the_committed_dictionary_is_the_compilers() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue.dict");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == schemac_fuzz::catalogue_dictionary(),
+        "{} is not the dictionary of the current model language; run `cargo run \
+         --manifest-path fuzz/Cargo.toml --example seed -- --out /tmp/seeds` (it writes the \
+         dictionary in place) and commit it",
+        path.display()
+    );
+}
