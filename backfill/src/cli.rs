@@ -170,11 +170,11 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
             };
             let report = load::backfill(registry, &mut client, &opts).map_err(|e| e.to_string())?;
             match format {
-                Format::Text => print!("{report}"),
-                Format::Json => println!(
-                    "{}",
+                Format::Text => print_out(format_args!("{report}"))?,
+                Format::Json => print_out(format_args!(
+                    "{}\n",
                     serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-                ),
+                ))?,
             }
             let complete = report.gaps() == 0
                 && report.dangling.is_empty()
@@ -205,8 +205,8 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
             match format {
-                Format::Text => print!("{report}"),
-                Format::Json => println!("{json}"),
+                Format::Text => print_out(format_args!("{report}"))?,
+                Format::Json => print_out(format_args!("{json}\n"))?,
             }
             Ok(if report.ok() {
                 ExitCode::SUCCESS
@@ -214,5 +214,19 @@ fn run(cli: Cli, registry: &[&dyn Collection]) -> Result<ExitCode, String> {
                 ExitCode::from(1)
             })
         }
+    }
+}
+
+/// Prints a report on standard output. A reader that stopped reading (`... verify | head`) is
+/// not an error: the work is done, and the exit code stays the work's. Any other failure to
+/// write is (exit code 2).
+fn print_out(text: std::fmt::Arguments<'_>) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
     }
 }

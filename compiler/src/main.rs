@@ -182,11 +182,11 @@ fn main() -> ExitCode {
         Command::Validate { models, format } => validate(&models, format),
         Command::Generate { models, out } => generate(&models, &out),
         Command::Schema => {
-            println!(
-                "{}",
+            print_out(format_args!(
+                "{}\n",
                 serde_json::to_string_pretty(&schemac::json_schema::schema())
                     .expect("schema serializes")
-            );
+            ));
             ExitCode::SUCCESS
         }
         Command::Inspect { models, json: _ } => inspect(&models),
@@ -262,10 +262,10 @@ fn check(models: &std::path::Path, out: &std::path::Path, format: Format) -> Exi
         }
     };
     match format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => print_out(format_args!(
+            "{}\n",
             serde_json::to_string_pretty(&findings).expect("findings serialize")
-        ),
+        )),
         Format::Human => {
             for f in &findings {
                 eprintln!("{} {}: {}\n  hint: {}", f.code, f.file, f.message, f.hint);
@@ -349,10 +349,10 @@ fn migrate(m: Migrate) -> ExitCode {
     use schemac::migrate::MigrateError;
     let fail = |e: MigrateError, format: Format| {
         if let (MigrateError::Refused(findings), Format::Json) = (&e, format) {
-            println!(
-                "{}",
+            print_out(format_args!(
+                "{}\n",
                 serde_json::to_string_pretty(findings).expect("findings serialize")
-            );
+            ));
         } else {
             eprintln!("error: {e}");
         }
@@ -453,14 +453,13 @@ fn migrate(m: Migrate) -> ExitCode {
             match schemac::apply::status(&mut client, &history) {
                 Ok(lines) => {
                     match format {
-                        Format::Json => println!(
-                            "{}",
+                        Format::Json => print_out(format_args!(
+                            "{}\n",
                             serde_json::to_string_pretty(&lines).expect("status serializes")
-                        ),
+                        )),
                         Format::Human => {
-                            for l in &lines {
-                                println!("{l}");
-                            }
+                            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                            print_out(format_args!("{text}"));
                         }
                     }
                     let bad = lines.iter().any(|l| {
@@ -515,7 +514,7 @@ fn validate(models: &std::path::Path, format: Format) -> ExitCode {
         Err(code) => return code,
     };
     match format {
-        Format::Json => print!("{}", diag::render_json(&v.diagnostics)),
+        Format::Json => print_out(format_args!("{}", diag::render_json(&v.diagnostics))),
         Format::Human => {
             eprint!(
                 "{}",
@@ -556,7 +555,7 @@ fn inspect(models: &std::path::Path) -> ExitCode {
     };
     match &v.catalogue {
         Some(cat) => {
-            print!("{}", schemac::inspect::inspect(cat));
+            print_out(format_args!("{}", schemac::inspect::inspect(cat)));
             ExitCode::SUCCESS
         }
         None => {
@@ -647,4 +646,18 @@ fn generate(models: &std::path::Path, out: &std::path::Path) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Prints on standard output. A reader that stopped reading (`schemac inspect | head`) is not
+/// an error: it wanted no more, and the command keeps its own exit code. Any other failure to
+/// write (a full disk under `> file`) ends the process with exit code 2.
+fn print_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
 }

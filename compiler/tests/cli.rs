@@ -197,3 +197,58 @@ fn parity_test_files_keep_their_hand_written_part_through_generate_and_check() {
         "{output}"
     );
 }
+
+/// `schemac inspect | head`: the reader closes the pipe after a few lines. That is not an
+/// error (exit 0, nothing on stderr), where a `println!` would panic with "failed printing to
+/// stdout". The output (~440 KB) is far larger than a pipe's buffer, so the write does fail.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schemac"))
+        .args(["inspect", "--models", arg(&models)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("schemac runs");
+    let mut head = [0u8; 64];
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_exact(&mut head)
+        .expect("the start of the output");
+    let out = child.wait_with_output().expect("schemac ends");
+    assert!(head.starts_with(b"{"), "{}", String::from_utf8_lossy(&head));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Any other failure to write the output is an error with exit code 2 and a message, not a
+/// panic: `/dev/full` fails every write with "No space left on device".
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_of_the_output_exits_two_with_a_message() {
+    let full = std::fs::File::create("/dev/full").expect("/dev/full on Linux");
+    let out = Command::new(env!("CARGO_BIN_EXE_schemac"))
+        .arg("schema")
+        .stdout(full)
+        .output()
+        .expect("schemac runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot write to standard output") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

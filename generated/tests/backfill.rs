@@ -1026,6 +1026,34 @@ fn the_binary_exits_1_on_gaps_unless_allowed_and_2_on_a_bad_dump() {
     assert!(stdout.contains("gaps"), "{stdout}");
     let allowed = backfill(&["--allow-gaps"]);
     assert_eq!(allowed.status.code(), Some(0));
+    // The report's reader stopped reading (`... | head`): not an error, the exit code stays the
+    // backfill's. The report cannot be written (a full disk): exit 2 with a message, no panic.
+    let rerun = || {
+        let mut command = Command::new(bin);
+        command
+            .args(["backfill", "--no-progress", "--allow-gaps", "--dump"])
+            .arg(&scratch.0)
+            .args(["--database-url", db.url()])
+            .stderr(Stdio::piped());
+        command
+    };
+    let mut child = rerun().stdout(Stdio::piped()).spawn().expect("runs");
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(closed.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if cfg!(target_os = "linux") {
+        let full = std::fs::File::create("/dev/full").expect("/dev/full on Linux");
+        let full = rerun().stdout(full).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("error: cannot write to standard output")
+                && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
     let json = backfill(&["--allow-gaps", "--format", "json"]);
     let value: schemac_runtime::serde_json::Value =
         schemac_runtime::serde_json::from_slice(&json.stdout).expect("JSON");
