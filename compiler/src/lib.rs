@@ -35,7 +35,7 @@ pub use validate::{Validated, validate_sources};
 /// Why a catalogue directory could not be read (as opposed to being invalid).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The directory or a file could not be read.
+    /// The directory could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
         /// The path.
@@ -43,9 +43,42 @@ pub enum LoadError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A model file could not be read (a dangling link, no permission).
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The directory holds no model file.
     #[error("no model files (*.yaml, *.yml) in {0}")]
     Empty(String),
+    /// A model file is not UTF-8 text.
+    #[error("{path}:{line}:{column}: not UTF-8 text (byte {byte:#04x})")]
+    NotUtf8 {
+        /// The file.
+        path: String,
+        /// The line of the first byte that is not UTF-8, from 1.
+        line: usize,
+        /// Its column, in characters from 1.
+        column: usize,
+        /// The byte.
+        byte: u8,
+    },
+}
+
+impl LoadError {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            LoadError::Io { .. } | LoadError::Empty(_) => {
+                "pass the catalogue directory with `--models DIR`"
+            }
+            LoadError::File { .. } => "make the file readable, or remove it from the directory",
+            LoadError::NotUtf8 { .. } => "model files are UTF-8: save the file in that encoding",
+        }
+    }
 }
 
 /// Reads every `*.yaml` / `*.yml` file of a directory, in file-name order.
@@ -58,12 +91,17 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, LoadError> {
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml && path.is_file() {
-            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
-                path: path.display().to_string(),
+        // Anything named *.yaml but a directory is read, so a dangling link is an error
+        // rather than a model silently left out.
+        if is_yaml && !path.is_dir() {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(&path).map_err(|source| LoadError::File {
+                path: name.clone(),
                 source,
             })?;
-            files.push((path.display().to_string(), text));
+            let text = String::from_utf8(bytes)
+                .map_err(|e| not_utf8(&name, e.as_bytes(), e.utf8_error()))?;
+            files.push((name, text));
         }
     }
     if files.is_empty() {
@@ -71,6 +109,19 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, LoadError> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Where the first byte that is not UTF-8 is: line and column (in characters) of `bytes`.
+fn not_utf8(path: &str, bytes: &[u8], error: std::str::Utf8Error) -> LoadError {
+    let good = &bytes[..error.valid_up_to()];
+    let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let column = std::str::from_utf8(&good[line_start..]).map_or(1, |t| t.chars().count() + 1);
+    LoadError::NotUtf8 {
+        path: path.to_string(),
+        line: good.iter().filter(|&&b| b == b'\n').count() + 1,
+        column,
+        byte: bytes[error.valid_up_to()],
+    }
 }
 
 /// Reads and validates a catalogue directory.

@@ -258,6 +258,7 @@ fn check(models: &std::path::Path, out: &std::path::Path, format: Format) -> Exi
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
             return ExitCode::from(2);
         }
     };
@@ -503,7 +504,7 @@ fn connect(
 fn load(models: &std::path::Path) -> Result<schemac::Validated, ExitCode> {
     schemac::validate_dir(models).map_err(|e| {
         eprintln!("error: {e}");
-        eprintln!("hint: pass the catalogue directory with `--models DIR`");
+        eprintln!("hint: {}", e.hint());
         ExitCode::from(2)
     })
 }

@@ -252,3 +252,36 @@ fn a_failed_write_of_the_output_exits_two_with_a_message() {
         "{stderr}"
     );
 }
+
+/// A model file that is not UTF-8 is named with the line and column of its first bad byte and
+/// a hint about the encoding, not a bare "stream did not contain valid UTF-8".
+#[test]
+fn a_model_file_that_is_not_utf8_is_located() {
+    let dir = temp_catalogue("latin1", &[("widget.yaml", GOOD)]);
+    let mut latin1 = GOOD.as_bytes().to_vec();
+    latin1.extend_from_slice(b"  caf\xe9: { bson: string }\n");
+    std::fs::write(dir.join("widget.yaml"), latin1).expect("write model");
+    let out = schemac(&["validate", "--models", arg(&dir)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("widget.yaml:6:6: not UTF-8 text (byte 0xe9)")
+            && stderr.contains("hint: model files are UTF-8"),
+        "{stderr}"
+    );
+}
+
+/// A `*.yaml` link to a file that is gone is an error, not a model silently left out.
+#[cfg(unix)]
+#[test]
+fn a_dangling_model_link_is_an_error() {
+    let dir = temp_catalogue("dangling", &[("widget.yaml", GOOD)]);
+    std::os::unix::fs::symlink(dir.join("gone.yaml"), dir.join("order.yaml")).expect("symlink");
+    let out = schemac(&["validate", "--models", arg(&dir)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("order.yaml"),
+        "{stderr}"
+    );
+}
