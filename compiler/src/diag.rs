@@ -256,3 +256,13 @@ fn clamp_range(text: &str, start: usize, end: usize) -> (usize, usize) {
 pub fn render_json(diags: &[Diagnostic]) -> String {
     serde_json::to_string_pretty(diags).expect("diagnostics always serialize") + "\n"
 }
+
+/// The 1-based line and column (in characters) of the position just after `before`, the text
+/// of a file or statement up to it.
+pub(crate) fn line_column(before: &str) -> (usize, usize) {
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}

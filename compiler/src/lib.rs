@@ -114,11 +114,10 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, LoadError> {
 /// Where the first byte that is not UTF-8 is: line and column (in characters) of `bytes`.
 fn not_utf8(path: &str, bytes: &[u8], error: std::str::Utf8Error) -> LoadError {
     let good = &bytes[..error.valid_up_to()];
-    let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let column = std::str::from_utf8(&good[line_start..]).map_or(1, |t| t.chars().count() + 1);
+    let (line, column) = diag::line_column(std::str::from_utf8(good).unwrap_or_default());
     LoadError::NotUtf8 {
         path: path.to_string(),
-        line: good.iter().filter(|&&b| b == b'\n').count() + 1,
+        line,
         column,
         byte: bytes[error.valid_up_to()],
     }

@@ -114,10 +114,5 @@ pub(super) fn failure(
 /// at byte `offset` of `sql`.
 fn line_column(sql: &str, sent: &str, offset: usize, at: usize) -> Option<(usize, usize)> {
     let byte = offset + sent.char_indices().nth(at.checked_sub(1)?)?.0;
-    let before = sql.get(..byte)?;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Some((
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    ))
+    Some(crate::diag::line_column(sql.get(..byte)?))
 }
