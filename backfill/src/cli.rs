@@ -101,7 +101,10 @@ pub fn main(bin: &str, registry: &[&dyn Collection]) -> ExitCode {
     match run(cli, registry) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            // Not `eprintln!`, which panics when standard error cannot be written (a full
+            // disk): the exit code says it then.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }
     }

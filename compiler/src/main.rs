@@ -9,6 +9,23 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use schemac::diag::{self, Severity};
 
+/// `eprintln!` and `eprint!` without their panic: std's panic when standard error cannot be
+/// written (a full disk, `2>/dev/full`) would turn an exit code of 1 or 2 into 101. A message
+/// that cannot be written has nowhere else to go; the exit code still says what happened.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// mimalloc instead of the system allocator: formatting the generated Rust (syn's syntax tree,
 /// prettyplease) allocates and frees millions of small blocks, and glibc's malloc was a fifth of
 /// a cold `schemac generate` (BENCHMARKS.md, section 1).

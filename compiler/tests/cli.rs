@@ -253,6 +253,20 @@ fn a_failed_write_of_the_output_exits_two_with_a_message() {
     );
 }
 
+/// An error that cannot be written (standard error on a full disk) still exits with the code
+/// that says what happened (2 here: no such directory), not with `eprintln!`'s panic (101).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_error_that_cannot_be_written_keeps_its_exit_code() {
+    let full = std::fs::File::create("/dev/full").expect("/dev/full on Linux");
+    let out = Command::new(env!("CARGO_BIN_EXE_schemac"))
+        .args(["validate", "--models", "/nonexistent/models"])
+        .stderr(full)
+        .output()
+        .expect("schemac runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// A model file that is not UTF-8 is named with the line and column of its first bad byte and
 /// a hint about the encoding, not a bare "stream did not contain valid UTF-8".
 #[test]

@@ -1071,6 +1071,18 @@ fn the_binary_exits_1_on_gaps_unless_allowed_and_2_on_a_bad_dump() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/dump"));
+    // The error cannot be written either (standard error on a full disk): still exit 2, the
+    // code that says it, not 101 from `eprintln!`'s panic.
+    if cfg!(target_os = "linux") {
+        let full = std::fs::File::create("/dev/full").expect("/dev/full on Linux");
+        let unheard = Command::new(bin)
+            .args(["backfill", "--dump", "/nonexistent/dump", "--database-url"])
+            .arg(db.url())
+            .stderr(full)
+            .output()
+            .unwrap();
+        assert_eq!(unheard.status.code(), Some(2));
+    }
 
     // A batch of no documents is a usage error, not a silent batch of one.
     let empty_batch = backfill(&["--batch-size", "0"]);
