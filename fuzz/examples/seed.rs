@@ -1,6 +1,7 @@
 //! Writes the seed corpora of the fuzz targets from the repository's own inputs:
 //!
-//! - `corpus/catalogue/`: `models/*.yaml` and `compiler/tests/fixtures/**/*.yaml`, and the
+//! - `corpus/catalogue/`: `models/*.yaml` and `compiler/tests/fixtures/**/*.yaml`, each of
+//!   `models/*.yaml` again made standalone (its references pointed at itself), and the
 //!   target's dictionary, `fuzz/catalogue.dict` (`schemac_fuzz::catalogue_dictionary`);
 //! - `corpus/from_mongo/`: every document of `fixtures/mongo/dump/*.bson` (concatenated BSON,
 //!   each document starting with its little-endian int32 length), of
@@ -48,17 +49,61 @@ fn main() {
     );
 }
 
-/// Copies the model files; returns how many.
+/// Copies the model files, and writes each of `models/` again with its references to other
+/// models pointed at itself; returns how many files. The target compiles one file as the whole
+/// catalogue, so a model that references another is invalid there and never reaches the
+/// generators: without its standalone copy, what only such models have (a TTL, a timeline
+/// invariant) would not be fuzzed past validation.
 fn seed_catalogue(root: &Path, out: &Path) -> usize {
     std::fs::create_dir_all(out).expect("create the corpus directory");
-    let mut files = yaml_files(&root.join("models"));
+    let models = yaml_files(&root.join("models"));
+    let mut files = models.clone();
     files.extend(yaml_files(&root.join("compiler/tests/fixtures")));
     for file in &files {
         let rel = file.strip_prefix(root).expect("under the root");
         let name = format!("seed-{}", rel.display()).replace('/', "-");
         std::fs::copy(file, out.join(name)).expect("copy a model file");
     }
-    files.len()
+    for file in &models {
+        let text = std::fs::read_to_string(file).expect("read a model file");
+        let name = file.file_name().expect("a file").to_string_lossy();
+        std::fs::write(
+            out.join(format!("seed-standalone-{name}")),
+            standalone(&text),
+        )
+        .expect("write a seed");
+    }
+    files.len() + models.len()
+}
+
+/// `text` with every model it names in a reference (`ref: Other`, `ref: { model: Other`,
+/// `target: Other`) replaced by its own `model:`, and those references made optional (a
+/// required reference to itself is a cycle with no insert order).
+fn standalone(text: &str) -> String {
+    let own = text
+        .lines()
+        .find_map(|l| l.strip_prefix("model:"))
+        .map(str::trim)
+        .expect("a model file names its model");
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut rewritten = line.to_string();
+        for key in ["ref: { model: ", "ref: ", "target: "] {
+            if let Some(at) = rewritten.find(key).map(|at| at + key.len()) {
+                let tail = &rewritten[at..];
+                let end = tail
+                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .unwrap_or(tail.len());
+                if end > 0 {
+                    rewritten = format!("{}{own}{}", &rewritten[..at], &tail[end..]);
+                    rewritten = rewritten.replace("required: true", "required: false");
+                }
+            }
+        }
+        out.push_str(&rewritten);
+        out.push('\n');
+    }
+    out
 }
 
 /// Every `*.yaml` / `*.yml` under `dir`, recursively, sorted.
