@@ -108,6 +108,7 @@ impl<'g> Lowerer<'g> {
         }
         let bson = self.main_bson(d)?;
         let storage = if scope.in_jsonb {
+            self.names_in_jsonb(d);
             if let Some(sub) = &d.fields {
                 let inner = Scope {
                     mongo_prefix: format!("{mongo_path}."),
@@ -368,30 +369,78 @@ impl<'g> Lowerer<'g> {
         Some(pg_type)
     }
 
+    /// A field inside a jsonb value has no column, so its `enum`, `ref` and `polymorphic:
+    /// { target }` only document the value; the names they give must still exist, or a typo
+    /// would pass unnoticed. (An inline enum list there makes no Postgres type.)
+    fn names_in_jsonb(&mut self, d: &FieldDecl) {
+        if let Some(EnumUse::Named(name)) = &d.enum_use {
+            self.known_enum(name);
+        }
+        let target = d.polymorphic.as_ref().and_then(|p| p.target.as_ref());
+        let model_ref = match d.reference.as_ref().map(|r| &r.value) {
+            Some(RefDecl::Model { model, .. }) => Some(model),
+            _ => None,
+        };
+        for model in model_ref.into_iter().chain(target) {
+            self.known_model(model);
+        }
+        if let Some(r) = &d.reference
+            && matches!(r.value, RefDecl::Discriminator(_))
+        {
+            self.err(Diagnostic::error(
+                "misplaced-key",
+                &r.span,
+                &r.path,
+                "a discriminated reference must be a root field",
+            ));
+        }
+    }
+
+    /// Whether enum `name` is declared (or is the reference-kind enum); an error when not.
+    fn known_enum(&mut self, name: &Sp<String>) -> bool {
+        if self.globals.enums.contains_key(&name.value) || name.value == REF_KIND_ENUM {
+            return true;
+        }
+        self.err(
+            Diagnostic::error(
+                "unknown-enum",
+                &name.span,
+                &name.path,
+                format!("unknown enum `{}`", name.value),
+            )
+            .expected("an enum declared under `enums:` in any model file, or an inline list")
+            .maybe_hint(did_you_mean(
+                &name.value,
+                self.globals.enums.keys().map(String::as_str),
+            )),
+        );
+        false
+    }
+
+    /// The table of model `model`; an error when the catalogue has no such model.
+    fn known_model(&mut self, model: &Sp<String>) -> Option<String> {
+        if let Some(table) = self.globals.tables.get(&model.value) {
+            return Some(table.clone());
+        }
+        self.err(
+            Diagnostic::error(
+                "dangling-reference",
+                &model.span,
+                &model.path,
+                format!("`{}` is not a model of the catalogue", model.value),
+            )
+            .expected("the `model:` name of a file in the catalogue")
+            .maybe_hint(did_you_mean(
+                &model.value,
+                self.globals.tables.keys().map(String::as_str),
+            )),
+        );
+        None
+    }
+
     fn enum_type(&mut self, e: &EnumUse, table: &str, column: &str) -> Option<String> {
         match e {
-            EnumUse::Named(name) => {
-                if self.globals.enums.contains_key(&name.value) || name.value == REF_KIND_ENUM {
-                    Some(name.value.clone())
-                } else {
-                    self.err(
-                        Diagnostic::error(
-                            "unknown-enum",
-                            &name.span,
-                            &name.path,
-                            format!("unknown enum `{}`", name.value),
-                        )
-                        .expected(
-                            "an enum declared under `enums:` in any model file, or an inline list",
-                        )
-                        .maybe_hint(did_you_mean(
-                            &name.value,
-                            self.globals.enums.keys().map(String::as_str),
-                        )),
-                    );
-                    None
-                }
-            }
+            EnumUse::Named(name) => self.known_enum(name).then(|| name.value.clone()),
             EnumUse::Inline(values) => {
                 let name = format!("{table}_{column}");
                 self.new_enums.push(EnumType {
@@ -420,40 +469,23 @@ impl<'g> Lowerer<'g> {
                 model,
                 fk,
                 on_delete,
-            } => match self.globals.tables.get(&model.value) {
-                Some(table) => {
-                    if *on_delete == OnDelete::SetNull && !*fk {
-                        self.err(Diagnostic::error(
-                            "conflicting-keys",
-                            &r.span,
-                            &r.path,
-                            "`on_delete` needs a foreign key (`fk: true`)",
-                        ));
-                    }
-                    Some(Reference::Model {
-                        model: model.value.clone(),
-                        table: table.clone(),
-                        fk: *fk,
-                        on_delete: *on_delete,
-                    })
+            } => {
+                let table = self.known_model(model)?;
+                if *on_delete == OnDelete::SetNull && !*fk {
+                    self.err(Diagnostic::error(
+                        "conflicting-keys",
+                        &r.span,
+                        &r.path,
+                        "`on_delete` needs a foreign key (`fk: true`)",
+                    ));
                 }
-                None => {
-                    self.err(
-                        Diagnostic::error(
-                            "dangling-reference",
-                            &model.span,
-                            &model.path,
-                            format!("`{}` is not a model of the catalogue", model.value),
-                        )
-                        .expected("the `model:` name of a file in the catalogue")
-                        .maybe_hint(did_you_mean(
-                            &model.value,
-                            self.globals.tables.keys().map(String::as_str),
-                        )),
-                    );
-                    None
-                }
-            },
+                Some(Reference::Model {
+                    model: model.value.clone(),
+                    table,
+                    fk: *fk,
+                    on_delete: *on_delete,
+                })
+            }
             RefDecl::Discriminator(field) => {
                 if !scope.root {
                     self.err(Diagnostic::error(
