@@ -47,7 +47,11 @@ pub fn map<T: Sync, R: Send>(
         for _ in 1..count {
             // A thread the system refuses is one helper fewer: the calling thread takes
             // whatever is left.
-            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+            // The main thread's stack size (std's default for others is 2 MiB), so a job
+            // needs the same stack whichever thread takes it.
+            let _ = std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn_scoped(scope, work);
         }
         work();
     });

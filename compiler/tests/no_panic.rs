@@ -169,3 +169,50 @@ fn the_base_file_of_the_edits_is_valid() {
         render_human(&v.diagnostics, &v.sources, false)
     );
 }
+
+/// A model file nested as deep as YAML allows is an error, not a stack overflow: up to
+/// `MAX_DEPTH` levels of mappings or sequences parse (block or flow), one more is
+/// `yaml-too-deep`, on a thread with std's default 2 MiB stack in this (debug) build. At
+/// serde-saphyr's own limit of 64 levels a debug build overflowed such a thread: the CLI's
+/// worker threads parse model files.
+#[test]
+fn nesting_is_bounded_before_the_stack_is() {
+    use schemac::parse::yaml::MAX_DEPTH;
+    /// `n` levels, each line opening one with `opener`, one indent deeper than the last.
+    fn block(n: usize, opener: &str) -> String {
+        let lines: String = (0..n)
+            .map(|i| format!("{}{opener}\n", "  ".repeat(i)))
+            .collect();
+        lines + &"  ".repeat(n) + "1\n"
+    }
+    type Shape = (&'static str, fn(usize) -> String);
+    let shapes: [Shape; 4] = [
+        ("flow mappings", |n| {
+            format!("{}1{}", "{a: ".repeat(n), "}".repeat(n))
+        }),
+        ("flow sequences", |n| {
+            format!("{}1{}", "[".repeat(n), "]".repeat(n))
+        }),
+        ("block mappings", |n| block(n, "a:")),
+        ("block sequences", |n| block(n, "-")),
+    ];
+    let outcomes = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut outcomes = Vec::new();
+            for (shape, text) in shapes {
+                for depth in [1, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 64, 1_000] {
+                    let v = schemac::validate_sources(vec![("models/x.yaml".into(), text(depth))]);
+                    let too_deep = v.diagnostics.iter().any(|d| d.code == "yaml-too-deep");
+                    outcomes.push((shape, depth, too_deep));
+                }
+            }
+            outcomes
+        })
+        .expect("spawn")
+        .join()
+        .expect("no panic");
+    for (shape, depth, too_deep) in outcomes {
+        assert_eq!(too_deep, depth > MAX_DEPTH, "{shape}, {depth} levels");
+    }
+}
