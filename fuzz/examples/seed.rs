@@ -49,11 +49,8 @@ fn main() {
     );
 }
 
-/// Copies the model files, and writes each of `models/` again with its references to other
-/// models pointed at itself; returns how many files. The target compiles one file as the whole
-/// catalogue, so a model that references another is invalid there and never reaches the
-/// generators: without its standalone copy, what only such models have (a TTL, a timeline
-/// invariant) would not be fuzzed past validation.
+/// Copies the model files, and writes each of `models/` again made a catalogue of its own
+/// (`schemac_fuzz::standalone`); returns how many files.
 fn seed_catalogue(root: &Path, out: &Path) -> usize {
     std::fs::create_dir_all(out).expect("create the corpus directory");
     let models = yaml_files(&root.join("models"));
@@ -64,46 +61,20 @@ fn seed_catalogue(root: &Path, out: &Path) -> usize {
         let name = format!("seed-{}", rel.display()).replace('/', "-");
         std::fs::copy(file, out.join(name)).expect("copy a model file");
     }
-    for file in &models {
-        let text = std::fs::read_to_string(file).expect("read a model file");
+    let texts: Vec<String> = models
+        .iter()
+        .map(|file| std::fs::read_to_string(file).expect("read a model file"))
+        .collect();
+    let catalogue: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for (file, text) in models.iter().zip(&texts) {
         let name = file.file_name().expect("a file").to_string_lossy();
         std::fs::write(
             out.join(format!("seed-standalone-{name}")),
-            standalone(&text),
+            schemac_fuzz::standalone(text, &catalogue),
         )
         .expect("write a seed");
     }
     files.len() + models.len()
-}
-
-/// `text` with every model it names in a reference (`ref: Other`, `ref: { model: Other`,
-/// `target: Other`) replaced by its own `model:`, and those references made optional (a
-/// required reference to itself is a cycle with no insert order).
-fn standalone(text: &str) -> String {
-    let own = text
-        .lines()
-        .find_map(|l| l.strip_prefix("model:"))
-        .map(str::trim)
-        .expect("a model file names its model");
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let mut rewritten = line.to_string();
-        for key in ["ref: { model: ", "ref: ", "target: "] {
-            if let Some(at) = rewritten.find(key).map(|at| at + key.len()) {
-                let tail = &rewritten[at..];
-                let end = tail
-                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                    .unwrap_or(tail.len());
-                if end > 0 {
-                    rewritten = format!("{}{own}{}", &rewritten[..at], &tail[end..]);
-                    rewritten = rewritten.replace("required: true", "required: false");
-                }
-            }
-        }
-        out.push_str(&rewritten);
-        out.push('\n');
-    }
-    out
 }
 
 /// Every `*.yaml` / `*.yml` under `dir`, recursively, sorted.

@@ -129,6 +129,129 @@ pub fn catalogue(data: &[u8]) -> bool {
     true
 }
 
+/// Model file `text` made into a catalogue of its own, for the `catalogue` target, which
+/// compiles one file as the whole catalogue: a model that references another is invalid there
+/// and never reaches the generators, so without this copy what only such models have (a TTL, a
+/// timeline invariant, a discriminated reference) would not be fuzzed past validation.
+/// `catalogue` holds the texts of every model file of the catalogue `text` comes from.
+///
+/// The rewrite works on lines, as the repository's model files are written:
+/// - every model named in a reference (`ref: Other`, `ref: { model: Other`, `target: Other`)
+///   becomes the file's own `model:`, and that line's `required: true` becomes `false` (a
+///   required reference to itself is a cycle with no insert order);
+/// - an enum used (`enum: name`) but defined in another file has its definition copied into
+///   this file's `enums:`;
+/// - the enum of a discriminated reference's discriminator (`ref: { discriminator: field }`,
+///   whose values name models) gets the one value the file's own model.
+///
+/// # Panics
+/// When `text` has no `model:` line.
+pub fn standalone(text: &str, catalogue: &[&str]) -> String {
+    let own = text
+        .lines()
+        .find_map(|l| l.strip_prefix("model:"))
+        .map(str::trim)
+        .expect("a model file names its model");
+    let local = enum_blocks(text);
+    // The enums this file uses and another file defines, each once.
+    let mut borrowed: Vec<(&str, String)> = Vec::new();
+    for name in text.lines().filter_map(|l| word_after(l, "enum: ")) {
+        if local.iter().chain(&borrowed).any(|(n, _)| *n == name) {
+            continue;
+        }
+        if let Some(found) = catalogue
+            .iter()
+            .flat_map(|other| enum_blocks(other))
+            .find(|(n, _)| *n == name)
+        {
+            borrowed.push(found);
+        }
+    }
+    // The first lines of the local enums that a discriminated reference picks models by.
+    let discriminators: Vec<&str> = text
+        .lines()
+        .filter_map(|l| word_after(l, "ref: { discriminator: "))
+        .collect();
+    let model_name_enums: Vec<&str> = text
+        .lines()
+        .filter(|l| field_name(l).is_some_and(|f| discriminators.contains(&f)))
+        .filter_map(|l| word_after(l, "enum: "))
+        .filter_map(|e| local.iter().find(|(n, _)| *n == e))
+        .filter_map(|(_, block)| block.lines().next())
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    let mut borrowed_written = borrowed.is_empty();
+    for line in text.lines() {
+        if !borrowed_written && line == "fields:" {
+            // No `enums:` section before the fields: start one.
+            out.push_str("enums:\n");
+            borrowed.iter().for_each(|(_, block)| out.push_str(block));
+            out.push('\n');
+            borrowed_written = true;
+        }
+        let mut rewritten = line.to_string();
+        for key in ["ref: { model: ", "ref: ", "target: "] {
+            if let Some(name) = word_after(&rewritten, key) {
+                rewritten = rewritten.replacen(&format!("{key}{name}"), &format!("{key}{own}"), 1);
+                rewritten = rewritten.replace("required: true", "required: false");
+            }
+        }
+        if model_name_enums.contains(&line)
+            && let Some((name, rest)) = line.split_once(": [")
+            && let Some((_, comment)) = rest.split_once(']')
+        {
+            rewritten = format!("{name}: [{own}]{comment}");
+        }
+        out.push_str(&rewritten);
+        out.push('\n');
+        if line == "enums:" && !borrowed_written {
+            borrowed.iter().for_each(|(_, block)| out.push_str(block));
+            borrowed_written = true;
+        }
+    }
+    out
+}
+
+/// The identifier right after `key` in `line`, if any.
+fn word_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let tail = &line[line.find(key)? + key.len()..];
+    let end = tail
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .unwrap_or(tail.len());
+    (end > 0).then(|| &tail[..end])
+}
+
+/// The name of the field a `  name: { ... }` line (two spaces in) declares.
+fn field_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("  ")?;
+    let (name, _) = rest.split_once(':')?;
+    (!name.starts_with(' ')).then_some(name)
+}
+
+/// Each enum of `text`'s top-level `enums:` section: its name and its lines (the `  name:`
+/// line and the deeper-indented lines after it), each line ending in a newline.
+fn enum_blocks(text: &str) -> Vec<(&str, String)> {
+    let mut blocks: Vec<(&str, String)> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            inside = line.trim_end() == "enums:";
+            continue;
+        }
+        if !inside || line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        if let Some(name) = field_name(line) {
+            blocks.push((name, String::new()));
+        }
+        if let Some((_, block)) = blocks.last_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    blocks
+}
+
 /// What [`from_mongo`] saw; only the replay test and `SCHEMAC_FUZZ_REPORT=1` look at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
