@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, visit_expressions};
+use sqlparser::ast::{BinaryOperator, Expr, Value, visit_expressions};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -318,14 +318,53 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
         }
     };
     let mut unknown = Vec::new();
+    let mut not_postgres = Vec::new();
     let _ = visit_expressions(&expr, |e| {
-        if let Expr::Identifier(id) = e
-            && !columns.contains(&id.value.as_str())
-        {
-            unknown.push(id.value.clone());
+        match e {
+            Expr::Identifier(id) if !columns.contains(&id.value.as_str()) => {
+                unknown.push(id.value.clone());
+            }
+            // sqlparser reads forms other dialects have that PostgreSQL refuses.
+            Expr::TypedString(t)
+                if t.uses_odbc_syntax
+                    || !matches!(
+                        t.value.value,
+                        Value::SingleQuotedString(_)
+                            | Value::EscapedStringLiteral(_)
+                            | Value::UnicodeStringLiteral(_)
+                            | Value::DollarQuotedString(_)
+                            | Value::NationalStringLiteral(_)
+                    ) =>
+            {
+                not_postgres.push(format!(
+                    "`{t}`: a type name before a literal takes a quoted string in PostgreSQL \
+                     (`int '1000'`, or `1000::int`)"
+                ));
+            }
+            Expr::BinaryOp {
+                op: BinaryOperator::Custom(name),
+                ..
+            } if name.len() > MAX_IDENT_BYTES => {
+                not_postgres.push(format!(
+                    "operator `{name}` is {} bytes; PostgreSQL operators have at most {MAX_IDENT_BYTES}",
+                    name.len()
+                ));
+            }
+            _ => {}
         }
         ControlFlow::<()>::Continue(())
     });
+    for problem in &not_postgres {
+        diags.push(
+            Diagnostic::error(
+                "bad-sql",
+                &sql.span,
+                &sql.path,
+                format!("`{what}` is not a PostgreSQL expression: {problem}"),
+            )
+            .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
+        );
+    }
     for name in &unknown {
         diags.push(
             Diagnostic::error(
@@ -338,7 +377,7 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
             .maybe_hint(did_you_mean(name, columns.iter().copied())),
         );
     }
-    unknown.is_empty()
+    unknown.is_empty() && not_postgres.is_empty()
 }
 
 fn invariants(
@@ -638,12 +677,26 @@ fn control_character(span: &Span, path: &str, what: &str, name: &str) -> Diagnos
     .hint("a migration file cannot spell it reliably (line endings are normalized); choose another name")
 }
 
-/// Duplicate tables and columns (after case folding), identifiers over 63 bytes or with control
-/// characters, and names Postgres already gives to something else: the compiler's own tables and
+fn empty_name(span: &Span, path: &str, what: &str, source: &str) -> Diagnostic {
+    Diagnostic::error(
+        "invalid-name",
+        span,
+        path,
+        format!("{what} name derived from `{source}` is empty"),
+    )
+    .expected("a name with at least one letter or digit (snake_case keeps only those)")
+    .hint(format!("set `{what}:` to the name it should have"))
+}
+
+/// Duplicate tables and columns (after case folding), empty identifiers, identifiers over 63
+/// bytes or with control characters, and names Postgres already gives to something else: the compiler's own tables and
 /// enum, a table's row type, a built-in type.
 pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     let mut tables: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
     for t in &schema.tables {
+        if t.name.is_empty() {
+            diags.push(empty_name(&t.span, &t.yaml_path, "table", &t.source));
+        }
         if t.name.len() > MAX_IDENT_BYTES {
             diags.push(too_long(&t.span, &t.yaml_path, "table", &t.name));
         }
@@ -692,6 +745,9 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
                 None => {
                     fields.insert(field, c);
                 }
+            }
+            if c.name.is_empty() {
+                diags.push(empty_name(&c.span, &c.yaml_path, "column", &c.source));
             }
             if c.name.len() > MAX_IDENT_BYTES {
                 diags.push(too_long(&c.span, &c.yaml_path, "column", &c.name));
