@@ -395,6 +395,36 @@ fn triggers(client: &mut Client, schema: &str) -> Result<Vec<Trigger>, postgres:
     Ok(triggers)
 }
 
+/// `db` with its expressions blanked (column defaults, CHECKs, index predicates and expression
+/// keys) and each table's columns in name order: what a snapshot (the catalogue's spelling,
+/// columns in catalogue order) and [`introspect`] (PostgreSQL's canonical spelling, columns in
+/// creation order) must agree on. Compare two such with [`diff_report`].
+pub fn structure(db: &Database) -> Database {
+    let mut db = db.clone();
+    for t in &mut db.tables {
+        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
+        for c in &mut t.columns {
+            if c.default.is_some() {
+                c.default = Some("<expr>".into());
+            }
+        }
+        for c in &mut t.checks {
+            c.expression = "<expr>".into();
+        }
+    }
+    for i in &mut db.indexes {
+        if i.predicate.is_some() {
+            i.predicate = Some("<expr>".into());
+        }
+        for k in &mut i.keys {
+            if k.starts_with('(') {
+                *k = "(<expr>)".into();
+            }
+        }
+    }
+    db
+}
+
 /// The structural differences between two schemas, one line each (`table payments: column
 /// amount: type numeric(38,18) != numeric(10,2)`, expected value first); empty when they are
 /// equal. Items are matched by name, so list order does not matter, except for columns and

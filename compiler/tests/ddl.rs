@@ -105,32 +105,6 @@ fn every_statement_parses_with_sqlparser() {
     }
 }
 
-/// Columns by name, expressions blanked: what must match between a snapshot (the catalogue's
-/// spelling) and pg_catalog (Postgres' canonical spelling of the same expressions).
-fn structure(db: &Database) -> Database {
-    let mut db = db.clone();
-    db.tables.sort_by(|a, b| a.name.cmp(&b.name));
-    db.enums.sort_by(|a, b| a.name.cmp(&b.name));
-    for t in &mut db.tables {
-        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-        for c in &mut t.columns {
-            c.default = c.default.as_ref().map(|_| String::new());
-        }
-        for c in &mut t.checks {
-            c.expression.clear();
-        }
-    }
-    for i in &mut db.indexes {
-        i.predicate = i.predicate.as_ref().map(|_| String::new());
-        for k in &mut i.keys {
-            if k.starts_with('(') {
-                k.clear();
-            }
-        }
-    }
-    db
-}
-
 fn applied() -> (TestDb, Client, Database) {
     let db = TestDb::new();
     let mut client = db.client();
@@ -144,7 +118,10 @@ fn applied() -> (TestDb, Client, Database) {
 fn history_applies_and_the_live_schema_matches_the_snapshot() {
     let (_db, mut client, snapshot) = applied();
     let live = schemac::introspect::introspect(&mut client, "public").expect("introspect");
-    let report = schemac::introspect::diff_report(&structure(&snapshot), &structure(&live));
+    let report = schemac::introspect::diff_report(
+        &schemac::introspect::structure(&snapshot),
+        &schemac::introspect::structure(&live),
+    );
     assert!(
         report.is_empty(),
         "live schema != snapshot:\n{}",

@@ -10,32 +10,9 @@
 //! is the one failure it tolerates: schemac parses expressions but cannot know every function.
 
 use schemac::db::Database;
-use schemac::introspect::{diff_report, introspect};
+use schemac::introspect::{diff_report, introspect, structure};
 use schemac::migrate::{self, Allow, Planned, Position, lint::RULES};
 use schemac_testdb::TestDb;
-
-/// `db` without what `introspect` reads back in PostgreSQL's own spelling (defaults, check
-/// expressions, index predicates) and with columns in name order.
-fn structure(db: &Database) -> Database {
-    let mut db = db.clone();
-    for t in &mut db.tables {
-        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-        for c in &mut t.columns {
-            if c.default.is_some() {
-                c.default = Some("<expr>".into());
-            }
-        }
-        for c in &mut t.checks {
-            c.expression = "<expr>".into();
-        }
-    }
-    for i in &mut db.indexes {
-        if i.predicate.is_some() {
-            i.predicate = Some("<expr>".into());
-        }
-    }
-    db
-}
 
 /// Applies the planned files as `schemac migrate apply` does: a transactional file in one
 /// transaction, the other statement by statement. The SQLSTATE and message of a failure.

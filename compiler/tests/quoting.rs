@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use postgres::Client;
 use schemac::db::Database;
 use schemac::history;
-use schemac::introspect::{diff_report, introspect};
+use schemac::introspect::{diff_report, introspect, structure};
 use schemac::ir::Catalogue;
 use schemac::migrate::{self, Allow, Planned};
 use schemac_testdb::TestDb;
@@ -274,28 +274,6 @@ fn applied(dir: &Path) -> (TestDb, Client, Database) {
     schemac::apply::apply(&mut client, &h, |_, _| {}).unwrap_or_else(|e| panic!("apply: {e}"));
     let snapshot = migrate::last_snapshot(&h).expect("snapshot");
     (db, client, snapshot)
-}
-
-/// Expressions blanked (Postgres spells them its own way: `'x'::text`), columns sorted by name.
-fn structure(db: &Database) -> Database {
-    let mut db = db.clone();
-    for t in &mut db.tables {
-        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-        for c in &mut t.columns {
-            if c.default.is_some() {
-                c.default = Some("<expr>".into());
-            }
-        }
-        for c in &mut t.checks {
-            c.expression = "<expr>".into();
-        }
-    }
-    for i in &mut db.indexes {
-        if i.predicate.is_some() {
-            i.predicate = Some("<expr>".into());
-        }
-    }
-    db
 }
 
 fn table_comment(client: &mut Client, table: &str) -> Option<String> {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use postgres::Client;
 use schemac::db::Database;
 use schemac::history::{self, Problem};
-use schemac::introspect::{diff_report, introspect};
+use schemac::introspect::{diff_report, introspect, structure};
 use schemac::ir::Catalogue;
 use schemac::migrate::{self, Allow, MigrateError, Planned, Position};
 use schemac_testdb::TestDb;
@@ -276,33 +276,6 @@ fn column(client: &mut Client, table: &str, column: &str) -> Option<(String, boo
         )
         .unwrap()
         .map(|r| (r.get(0), r.get(1)))
-}
-
-/// Expressions (defaults, CHECKs, index predicates and expression keys) blanked, columns sorted
-/// by name: the structure only.
-fn structure(db: &Database) -> Database {
-    let mut db = sorted(db);
-    for t in &mut db.tables {
-        for c in &mut t.columns {
-            if c.default.is_some() {
-                c.default = Some("<expr>".into());
-            }
-        }
-        for c in &mut t.checks {
-            c.expression = "<expr>".into();
-        }
-    }
-    for i in &mut db.indexes {
-        if i.predicate.is_some() {
-            i.predicate = Some("<expr>".into());
-        }
-        for k in &mut i.keys {
-            if k.starts_with('(') {
-                *k = "(<expr>)".into();
-            }
-        }
-    }
-    db
 }
 
 /// Columns sorted by name (Postgres keeps creation order, a snapshot the catalogue's).
