@@ -58,7 +58,7 @@ pub enum Change {
         old: Enum,
         /// After.
         new: Enum,
-        /// Columns of the type: (table, column, is an array, default).
+        /// Columns of the type before and after: (table, column, is an array, default after).
         uses: Vec<(String, String, bool, Option<String>)>,
     },
     /// `DROP TYPE`.
@@ -244,7 +244,6 @@ pub fn diff(old: &Database, new: &Database, renames: &Renames) -> Vec<Change> {
 struct Differ {
     create_enums: Vec<Change>,
     renames: Vec<Change>,
-    rebuild_enums: Vec<Change>,
     drop_triggers: Vec<Change>,
     drop_indexes: Vec<Change>,
     drop_fks: Vec<Change>,
@@ -252,6 +251,12 @@ struct Differ {
     functions: Vec<Change>,
     drop_tables: Vec<Change>,
     drop_columns: Vec<Change>,
+    /// Columns leaving a rebuilt enum for another type: before the rebuild, which drops the old
+    /// type.
+    leave_rebuilt_enums: Vec<Change>,
+    /// After the drops (a dropped column may hold a label the new type lacks; a dropped CHECK or
+    /// index may name one), before anything creates a column of the new type.
+    rebuild_enums: Vec<Change>,
     create_tables: Vec<Change>,
     alter_columns: Vec<Change>,
     rename_objects: Vec<Change>,
@@ -263,6 +268,8 @@ struct Differ {
     drop_functions: Vec<Change>,
     drop_enums: Vec<Change>,
     validate: Vec<Change>,
+    /// The enums rebuilt (labels removed or reordered).
+    rebuilt: BTreeSet<String>,
 }
 
 impl Differ {
@@ -270,7 +277,6 @@ impl Differ {
         [
             self.create_enums,
             self.renames,
-            self.rebuild_enums,
             self.drop_triggers,
             self.drop_indexes,
             self.drop_fks,
@@ -278,6 +284,8 @@ impl Differ {
             self.functions,
             self.drop_tables,
             self.drop_columns,
+            self.leave_rebuilt_enums,
+            self.rebuild_enums,
             self.create_tables,
             self.alter_columns,
             self.rename_objects,
@@ -352,7 +360,8 @@ impl Differ {
                     }
                 }
             } else {
-                let uses = enum_uses(old, &e.name);
+                let uses = enum_uses(old, new, &e.name);
+                self.rebuilt.insert(e.name.clone());
                 self.rebuild_enums.push(Change::RecreateEnum {
                     old: o.clone(),
                     new: e.clone(),
@@ -443,14 +452,21 @@ impl Differ {
                 continue;
             };
             if oc.ty != c.ty {
-                self.alter_columns.push(Change::AlterType {
+                let stage = if self.rebuilt.contains(oc.ty.trim_end_matches("[]")) {
+                    &mut self.leave_rebuilt_enums
+                } else {
+                    &mut self.alter_columns
+                };
+                stage.push(Change::AlterType {
                     table: tn.clone(),
                     column: c.name.clone(),
                     from: oc.ty.clone(),
                     to: c.ty.clone(),
                 });
             }
-            if oc.default != c.default {
+            // A column a rebuilt enum converts gets its new default there.
+            let rebuilt = oc.ty == c.ty && self.rebuilt.contains(c.ty.trim_end_matches("[]"));
+            if oc.default != c.default && !rebuilt {
                 self.alter_columns.push(Change::SetDefault {
                     table: tn.clone(),
                     column: c.name.clone(),
@@ -525,15 +541,17 @@ impl Differ {
                     }
                 }
                 Pair::Removed(c) => {
-                    // A constraint on a dropped column goes with the column.
-                    if constraint_columns(c).iter().any(|x| dropped.contains(x)) {
+                    // A constraint on a dropped column goes with the column, except a foreign
+                    // key: the table it references may be dropped before the column is.
+                    let fk = matches!(c, Constraint::ForeignKey(_));
+                    if !fk && constraint_columns(c).iter().any(|x| dropped.contains(x)) {
                         continue;
                     }
                     let change = Change::DropConstraint {
                         table: tn.clone(),
                         constraint: c.clone(),
                     };
-                    if matches!(c, Constraint::ForeignKey(_)) {
+                    if fk {
                         self.drop_fks.push(change);
                     } else {
                         self.drop_constraints.push(change);
@@ -627,17 +645,27 @@ pub(crate) fn is_subsequence(old: &[String], new: &[String]) -> bool {
     old.iter().all(|o| it.any(|n| n == o))
 }
 
-fn enum_uses(db: &Database, name: &str) -> Vec<(String, String, bool, Option<String>)> {
+/// The columns a rebuilt enum converts: those of the type (or an array of it) before and after,
+/// with their default after. Columns dropped or leaving the type are changed before the rebuild.
+fn enum_uses(
+    old: &Database,
+    new: &Database,
+    name: &str,
+) -> Vec<(String, String, bool, Option<String>)> {
     let array = format!("{name}[]");
     let mut uses = Vec::new();
-    for t in &db.tables {
+    for t in &old.tables {
         for c in &t.columns {
-            if c.ty == name || c.ty == array {
+            if c.ty != name && c.ty != array {
+                continue;
+            }
+            let after = new.table(&t.name).and_then(|n| n.column(&c.name));
+            if let Some(after) = after.filter(|a| a.ty == c.ty) {
                 uses.push((
                     t.name.clone(),
                     c.name.clone(),
                     c.ty == array,
-                    c.default.clone(),
+                    after.default.clone(),
                 ));
             }
         }

@@ -96,14 +96,30 @@ pub fn statements(change: &Change) -> Vec<String> {
             q(to)
         )],
         Change::AlterType {
-            table, column, to, ..
-        } => vec![format!(
-            "ALTER TABLE {} ALTER COLUMN {} TYPE {ty} USING {}::{ty};",
-            q(table),
-            q(column),
-            q(column),
-            ty = sql_type(to)
-        )],
+            table,
+            column,
+            from,
+            to,
+        } => {
+            // Postgres casts an enum to and from text only: other types go through text.
+            let (elem, array) = match from.strip_suffix("[]") {
+                Some(e) => (e, "[]"),
+                None => (from.as_str(), ""),
+            };
+            let from_enum = PgType::parse(elem).is_err();
+            let via = if from_enum && to.trim_end_matches("[]") != "text" {
+                format!("::text{array}")
+            } else {
+                String::new()
+            };
+            vec![format!(
+                "ALTER TABLE {} ALTER COLUMN {} TYPE {ty} USING {}{via}::{ty};",
+                q(table),
+                q(column),
+                q(column),
+                ty = sql_type(to)
+            )]
+        }
         Change::SetNotNull { table, column } => vec![format!(
             "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID;",
             q(table),

@@ -290,6 +290,15 @@ fn columns_of<'a>(
 /// Parses a SQL expression with the PostgreSQL dialect and checks that its bare identifiers are
 /// columns of the table.
 fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diagnostic>) -> bool {
+    let bad_sql = |problem: &dyn std::fmt::Display| {
+        Diagnostic::error(
+            "bad-sql",
+            &sql.span,
+            &sql.path,
+            format!("`{what}` is not a PostgreSQL expression: {problem}"),
+        )
+        .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`")
+    };
     let dialect = PostgreSqlDialect {};
     let parsed = Parser::new(&dialect)
         .try_with_sql(&sql.value)
@@ -305,15 +314,7 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
     let expr = match parsed {
         Ok(e) => e,
         Err(err) => {
-            diags.push(
-                Diagnostic::error(
-                    "bad-sql",
-                    &sql.span,
-                    &sql.path,
-                    format!("`{what}` is not a PostgreSQL expression: {err}"),
-                )
-                .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
-            );
+            diags.push(bad_sql(&err));
             return false;
         }
     };
@@ -354,17 +355,7 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
         }
         ControlFlow::<()>::Continue(())
     });
-    for problem in &not_postgres {
-        diags.push(
-            Diagnostic::error(
-                "bad-sql",
-                &sql.span,
-                &sql.path,
-                format!("`{what}` is not a PostgreSQL expression: {problem}"),
-            )
-            .expected("a SQL expression over the table's columns, e.g. `status = 'pending'`"),
-        );
-    }
+    diags.extend(not_postgres.iter().map(|p| bad_sql(p)));
     for name in &unknown {
         diags.push(
             Diagnostic::error(
