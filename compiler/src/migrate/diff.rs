@@ -270,6 +270,8 @@ struct Differ {
     validate: Vec<Change>,
     /// The enums rebuilt (labels removed or reordered).
     rebuilt: BTreeSet<String>,
+    /// (table, column) of the columns whose type changes or whose enum type is rebuilt.
+    retyped: BTreeSet<(String, String)>,
 }
 
 impl Differ {
@@ -451,22 +453,36 @@ impl Differ {
                 });
                 continue;
             };
+            // Postgres converts a column's default with it only by an assignment cast, which an
+            // enum has with no other type: a default across such a change is set again after.
+            let reset_default = oc.default.is_some() && oc.ty != c.ty && self.retypes(oc, c);
+            // A column a rebuilt enum converts gets its new default there.
+            let rebuilt = oc.ty == c.ty && self.retypes(oc, c);
             if oc.ty != c.ty {
                 let stage = if self.rebuilt.contains(oc.ty.trim_end_matches("[]")) {
                     &mut self.leave_rebuilt_enums
                 } else {
                     &mut self.alter_columns
                 };
+                let default = |default: Option<String>| Change::SetDefault {
+                    table: tn.clone(),
+                    column: c.name.clone(),
+                    default,
+                };
+                if reset_default {
+                    stage.push(default(None));
+                }
                 stage.push(Change::AlterType {
                     table: tn.clone(),
                     column: c.name.clone(),
                     from: oc.ty.clone(),
                     to: c.ty.clone(),
                 });
+                if reset_default && c.default.is_some() {
+                    stage.push(default(c.default.clone()));
+                }
             }
-            // A column a rebuilt enum converts gets its new default there.
-            let rebuilt = oc.ty == c.ty && self.rebuilt.contains(c.ty.trim_end_matches("[]"));
-            if oc.default != c.default && !rebuilt {
+            if oc.default != c.default && !reset_default && !rebuilt {
                 self.alter_columns.push(Change::SetDefault {
                     table: tn.clone(),
                     column: c.name.clone(),
@@ -510,54 +526,94 @@ impl Differ {
             .filter(|c| t.column(&c.name).is_none())
             .map(|c| c.name.as_str())
             .collect();
+        // Postgres re-parses a CHECK on a column whose type changes, and a literal typed by the
+        // old type then no longer compares (`operator does not exist: text <> status`): such a
+        // CHECK is dropped before the change and added again after it.
+        let retyped: BTreeSet<&str> = t
+            .columns
+            .iter()
+            .filter(|c| o.column(&c.name).is_some_and(|oc| self.retypes(oc, c)))
+            .map(|c| c.name.as_str())
+            .collect();
+        self.retyped
+            .extend(retyped.iter().map(|c| (tn.clone(), c.to_string())));
+        let remade = |c: &Constraint| {
+            matches!(c, Constraint::Check(_))
+                && constraint_columns(c).iter().any(|x| retyped.contains(x))
+        };
         let old_cs = constraints(o);
         let new_cs = constraints(t);
         let pairs = match_by_name_then_definition(&old_cs, &new_cs, |c| c.name(), strip_name);
         for p in pairs {
             match p {
+                Pair::Same(a, b) | Pair::Renamed(a, b) if remade(a) => {
+                    self.remove_constraint(tn, a, &dropped);
+                    self.add_constraint(tn, b);
+                }
                 Pair::Same(..) => {}
                 Pair::Renamed(a, b) => self.rename_objects.push(Change::RenameConstraint {
                     table: tn.clone(),
                     from: a.name().to_string(),
                     to: b.name().to_string(),
                 }),
-                Pair::Added(c) => {
-                    let not_valid = !matches!(c, Constraint::Unique(_));
-                    let change = Change::AddConstraint {
-                        table: tn.clone(),
-                        constraint: c.clone(),
-                        not_valid,
-                    };
-                    if matches!(c, Constraint::ForeignKey(_)) {
-                        self.add_fks.push(change);
-                    } else {
-                        self.add_constraints.push(change);
-                    }
-                    if not_valid {
-                        self.validate.push(Change::ValidateConstraint {
-                            table: tn.clone(),
-                            name: c.name().to_string(),
-                        });
-                    }
-                }
-                Pair::Removed(c) => {
-                    // A constraint on a dropped column goes with the column, except a foreign
-                    // key: the table it references may be dropped before the column is.
-                    let fk = matches!(c, Constraint::ForeignKey(_));
-                    if !fk && constraint_columns(c).iter().any(|x| dropped.contains(x)) {
-                        continue;
-                    }
-                    let change = Change::DropConstraint {
-                        table: tn.clone(),
-                        constraint: c.clone(),
-                    };
-                    if fk {
-                        self.drop_fks.push(change);
-                    } else {
-                        self.drop_constraints.push(change);
-                    }
-                }
+                Pair::Added(c) => self.add_constraint(tn, c),
+                Pair::Removed(c) => self.remove_constraint(tn, c, &dropped),
             }
+        }
+    }
+
+    /// Whether a column's values change type: its type changes (beyond a type modifier such as
+    /// `numeric(20,2)` to `numeric(38,18)`), or it keeps an enum type that is rebuilt.
+    fn retypes(&self, old: &Column, new: &Column) -> bool {
+        let base = |ty: &str| {
+            let (elem, array) = match ty.strip_suffix("[]") {
+                Some(e) => (e, true),
+                None => (ty, false),
+            };
+            (elem.split('(').next().unwrap_or(elem).to_string(), array)
+        };
+        if old.ty == new.ty {
+            self.rebuilt.contains(old.ty.trim_end_matches("[]"))
+        } else {
+            base(&old.ty) != base(&new.ty)
+        }
+    }
+
+    fn add_constraint(&mut self, table: &str, c: &Constraint) {
+        let not_valid = !matches!(c, Constraint::Unique(_));
+        let change = Change::AddConstraint {
+            table: table.to_string(),
+            constraint: c.clone(),
+            not_valid,
+        };
+        if matches!(c, Constraint::ForeignKey(_)) {
+            self.add_fks.push(change);
+        } else {
+            self.add_constraints.push(change);
+        }
+        if not_valid {
+            self.validate.push(Change::ValidateConstraint {
+                table: table.to_string(),
+                name: c.name().to_string(),
+            });
+        }
+    }
+
+    fn remove_constraint(&mut self, table: &str, c: &Constraint, dropped: &BTreeSet<&str>) {
+        // A constraint on a dropped column goes with the column, except a foreign key: the
+        // table it references may be dropped before the column is.
+        let fk = matches!(c, Constraint::ForeignKey(_));
+        if !fk && constraint_columns(c).iter().any(|x| dropped.contains(x)) {
+            return;
+        }
+        let change = Change::DropConstraint {
+            table: table.to_string(),
+            constraint: c.clone(),
+        };
+        if fk {
+            self.drop_fks.push(change);
+        } else {
+            self.drop_constraints.push(change);
         }
     }
 
@@ -572,8 +628,22 @@ impl Differ {
                 ..i.clone()
             },
         );
+        // An index whose expression or predicate names a column whose type changes is re-made
+        // around the change, as a CHECK is (`table`); one on plain columns Postgres rebuilds.
+        let remade = |i: &Index| {
+            index_words(i).any(|w| self.retyped.iter().any(|(t, c)| *t == i.table && c == w))
+        };
         for p in pairs {
             match p {
+                // Inside the transaction: the type change holds the table's lock anyway, and a
+                // unique index must not be missing once it commits.
+                Pair::Same(a, b) | Pair::Renamed(a, b) if remade(a) => {
+                    self.drop_indexes.push(Change::DropIndex(a.clone()));
+                    self.create_indexes.push(Change::CreateIndex {
+                        index: b.clone(),
+                        concurrently: false,
+                    });
+                }
                 Pair::Same(a, b) => {
                     if a.comment != b.comment {
                         self.comments.push(Change::CommentIndex {
@@ -692,6 +762,16 @@ fn constraint_columns(c: &Constraint) -> Vec<&str> {
             .filter(|w| !w.is_empty())
             .collect(),
     }
+}
+
+/// The words of an index's expression keys and predicate (a plain column key is not one).
+fn index_words(i: &Index) -> impl Iterator<Item = &str> {
+    i.keys
+        .iter()
+        .filter(|k| !is_bare_column(k))
+        .chain(&i.predicate)
+        .flat_map(|e| e.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')))
+        .filter(|w| !w.is_empty())
 }
 
 fn strip_name(c: &Constraint) -> Constraint {
