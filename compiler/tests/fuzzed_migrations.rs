@@ -1,10 +1,11 @@
 //! PostgreSQL judges the migrations between the schemas the `catalogue` fuzz target found: for
-//! evenly spaced pairs of consecutive valid inputs of `fuzz/corpus/catalogue/`, the first
-//! migration of one and then the migration to the next are applied to a fresh database, and the
-//! database must then have the second schema (`introspect`, compared as the scenario tests do).
+//! evenly spaced pairs of consecutive valid inputs of `fuzz/corpus/catalogue/`, each way, the
+//! first migration of one and then the migration to the other are applied to a fresh database,
+//! and the database must then have the other schema (`introspect`, compared as the scenario
+//! tests do).
 //!
-//! 40 pairs by default (about 30 s in debug); `SCHEMAC_PAIRS=300 cargo test --release -p
-//! schemac --test fuzzed_migrations -- --nocapture` runs 392. PostgreSQL's "undefined function
+//! 20 pairs (40 migrations) by default, about 30 s in debug; `SCHEMAC_PAIRS=300 cargo test
+//! --release -p schemac --test fuzzed_migrations -- --nocapture` runs 392 (784 migrations). PostgreSQL's "undefined function
 //! or operator" (42883) is the one failure it tolerates, and only when one of the two schemas
 //! cannot be created on its own either (a `check:` calling a function PostgreSQL does not have:
 //! schemac parses expressions but cannot know every function). What it found is in
@@ -63,73 +64,88 @@ fn fuzzed_schemas_migrate_into_one_another_in_postgres() {
     let pairs: usize = std::env::var("SCHEMAC_PAIRS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(20);
+    let first = Position {
+        version: 1,
+        parent: None,
+        name: "a",
+        command: "test",
+    };
+    let second = Position {
+        version: 2,
+        parent: Some("0001_a"),
+        name: "b",
+        command: "test",
+    };
+    let create = |schema| {
+        migrate::plan(
+            &Database::default(),
+            schema,
+            &Default::default(),
+            &first,
+            &allow,
+        )
+        .expect("every rule allowed")
+        .expect("a first migration is not empty")
+    };
+    // An unknown function or operator is the schema's, not the migration's, when the schema
+    // cannot be created on its own either (a type change can also cause it).
+    let unknown_function = |schema| {
+        let fresh = TestDb::new();
+        matches!(apply(&mut fresh.client(), &create(schema)), Err((code, _)) if code == "42883")
+    };
     let mut failures = Vec::new();
     let mut applied = 0;
+    let name = |f: &std::path::Path| {
+        f.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
     for i in (0..schemas.len() - 1).step_by((schemas.len() / pairs).max(1)) {
-        let (file_a, (a, _)) = &schemas[i];
-        let (file_b, (b, renames)) = &schemas[i + 1];
-        let name = |f: &std::path::Path| {
-            f.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        };
-        let what = format!("{} -> {}", name(file_a), name(file_b));
-        let db = TestDb::new();
-        let mut client = db.client();
-        let first = Position {
-            version: 1,
-            parent: None,
-            name: "a",
-            command: "test",
-        };
-        let second = Position {
-            version: 2,
-            parent: Some("0001_a"),
-            name: "b",
-            command: "test",
-        };
-        let create = |schema| {
-            migrate::plan(
-                &Database::default(),
-                schema,
-                &Default::default(),
-                &first,
-                &allow,
-            )
-            .expect("every rule allowed")
-            .expect("a first migration is not empty")
-        };
-        let result = apply(&mut client, &create(a)).and_then(|()| {
-            match migrate::plan(a, b, renames, &second, &allow).expect("every rule allowed") {
-                Some(planned) => apply(&mut client, &planned),
-                None => Ok(()),
-            }
-        });
-        // An unknown function or operator is the schema's, not the migration's, when the
-        // schema cannot be created on its own either (a type change can also cause it).
-        let unknown_function = |schema| {
-            let fresh = TestDb::new();
-            matches!(apply(&mut fresh.client(), &create(schema)), Err((code, _)) if code == "42883")
-        };
-        match result {
-            Err((code, _)) if code == "42883" && (unknown_function(a) || unknown_function(b)) => {
-                continue;
-            }
-            Err((code, message)) => failures.push(format!("{what}: {code} {message}")),
-            Ok(()) => {
-                let got = introspect(&mut client, "public").expect("introspect");
-                let report = diff_report(&structure(b), &structure(&got));
-                if report.is_empty() {
-                    applied += 1;
-                } else {
-                    failures.push(format!("{what}: differs: {}", report.join("; ")));
+        let (file_a, (a, renames_a)) = &schemas[i];
+        let (file_b, (b, renames_b)) = &schemas[i + 1];
+        // Each way: the second schema may have what the first dropped, and the other way round.
+        for (from, to, renames, what) in [
+            (
+                a,
+                b,
+                renames_b,
+                format!("{} -> {}", name(file_a), name(file_b)),
+            ),
+            (
+                b,
+                a,
+                renames_a,
+                format!("{} -> {}", name(file_b), name(file_a)),
+            ),
+        ] {
+            let db = TestDb::new();
+            let mut client = db.client();
+            let result = apply(&mut client, &create(from)).and_then(|()| {
+                match migrate::plan(from, to, renames, &second, &allow).expect("every rule allowed")
+                {
+                    Some(planned) => apply(&mut client, &planned),
+                    None => Ok(()),
+                }
+            });
+            match result {
+                Err((code, _))
+                    if code == "42883" && (unknown_function(from) || unknown_function(to)) => {}
+                Err((code, message)) => failures.push(format!("{what}: {code} {message}")),
+                Ok(()) => {
+                    let got = introspect(&mut client, "public").expect("introspect");
+                    let report = diff_report(&structure(to), &structure(&got));
+                    if report.is_empty() {
+                        applied += 1;
+                    } else {
+                        failures.push(format!("{what}: differs: {}", report.join("; ")));
+                    }
                 }
             }
         }
     }
-    println!("{applied} pairs migrated to the second schema");
+    println!("{applied} migrations reached their target schema");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
