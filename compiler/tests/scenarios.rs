@@ -1074,6 +1074,13 @@ fn an_enum_losing_a_label_with_its_columns_changed() {
         assert!(at(dropped) < rebuild && rebuild < at(made), "{sql}");
     }
     assert!(!sql.contains("CONCURRENTLY"), "{sql}");
+    // The reviewer is told why each is dropped and made again.
+    assert_eq!(
+        sql.matches("-- Dropped here and made again below").count(),
+        3,
+        "{sql}"
+    );
+    assert_eq!(sql.matches("-- Made again, unchanged").count(), 3, "{sql}");
 }
 
 /// A table is dropped together with the column of another table whose foreign key points at it:

@@ -262,12 +262,67 @@ fn render_file(
                 f.why
             ));
         }
+        if let Some(note) = remake_note(change, changes) {
+            s.push_str(&format!("-- {note}\n"));
+        }
         for stmt in render::statements(change) {
             s.push_str(&stmt);
             s.push('\n');
         }
     }
     s
+}
+
+/// Why a CHECK or an index is dropped and made again, unchanged, in the same file: the differ
+/// does it around a type change of a column it names (`diff::Differ::table`), and a reviewer
+/// would otherwise see a drop and an add of the same thing with no reason.
+fn remake_note(change: &Change, changes: &[(&Change, Option<&Finding>)]) -> Option<&'static str> {
+    let same_index = |a: &crate::db::Index, b: &crate::db::Index| {
+        a.name == b.name
+            && crate::db::Index {
+                comment: None,
+                ..a.clone()
+            } == crate::db::Index {
+                comment: None,
+                ..b.clone()
+            }
+    };
+    let remade_by = |other: &Change| match (change, other) {
+        (Change::DropIndex(a), Change::CreateIndex { index: b, .. })
+        | (Change::CreateIndex { index: b, .. }, Change::DropIndex(a)) => same_index(a, b),
+        (
+            Change::DropConstraint {
+                table: t1,
+                constraint: a,
+            },
+            Change::AddConstraint {
+                table: t2,
+                constraint: b,
+                ..
+            },
+        )
+        | (
+            Change::AddConstraint {
+                table: t2,
+                constraint: b,
+                ..
+            },
+            Change::DropConstraint {
+                table: t1,
+                constraint: a,
+            },
+        ) => t1 == t2 && a == b,
+        _ => false,
+    };
+    if !changes.iter().any(|(c, _)| remade_by(c)) {
+        return None;
+    }
+    Some(match change {
+        Change::DropIndex(_) | Change::DropConstraint { .. } => {
+            "Dropped here and made again below, unchanged: a column it names changes type, and PostgreSQL would re-check it against the new type with values typed by the old one."
+        }
+        _ => "Made again, unchanged, after the type change above.",
+    })
 }
 
 /// Why a migration could not be planned or written.

@@ -680,8 +680,8 @@ fn empty_name(span: &Span, path: &str, what: &str, source: &str) -> Diagnostic {
 }
 
 /// Duplicate tables and columns (after case folding), empty identifiers, identifiers over 63
-/// bytes or with control characters, and names Postgres already gives to something else: the compiler's own tables and
-/// enum, a table's row type, a built-in type.
+/// bytes or with control characters, and names Postgres already gives to something else: the
+/// compiler's own tables and enum, a table's row type, a built-in type.
 pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     let mut tables: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
     for t in &schema.tables {
