@@ -17,7 +17,8 @@
 //! since a plain load order cannot satisfy the catalogue's reference cycles; the engine checks
 //! every foreign key (in bulk or row by row). That favours the baselines: the ratios are conservative.
 //!
-//! Each iteration loads into a fresh, migrated database (made outside the timing).
+//! Each iteration loads into a fresh, migrated database (made outside the timing); the rows are
+//! counted afterwards, outside the timing too, and must be the same for every variant.
 //! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
 //! `SCHEMAC_BENCH_MEMORY=1` the bench then runs the release `escrow-schema backfill` binary on
 //! dumps of 10,000, 100,000 and 1,000,000 documents and prints its peak RSS (build it first:
@@ -72,8 +73,8 @@ fn ordered() -> Vec<&'static dyn Collection> {
 }
 
 /// Loads the dump with the engine on `jobs` connections, references checked in bulk or row by
-/// row; returns the rows written.
-fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize, bulk_checks: bool) -> u64 {
+/// row.
+fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize, bulk_checks: bool) {
     let mut opts = Options::new(dump);
     opts.progress = false;
     opts.jobs = jobs;
@@ -81,7 +82,6 @@ fn engine(client: &mut Client, url: &str, dump: &Path, jobs: usize, bulk_checks:
     opts.connect = Some(url.parse().expect("the test database's url"));
     let report = backfill(REGISTRY, client, &opts).expect("backfills");
     assert_eq!(report.gaps(), 0, "{report}");
-    count_rows(client)
 }
 
 fn count_rows(client: &mut Client) -> u64 {
@@ -210,7 +210,8 @@ fn bench(c: &mut Criterion) {
     let files = prepare_copy_files(&dump, &copy_dir);
     let rows = {
         let (db, mut client) = migrated();
-        engine(&mut client, db.url(), &dump, 1, true)
+        engine(&mut client, db.url(), &dump, 1, true);
+        count_rows(&mut client)
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{} documents per collection, {rows} rows", docs);
@@ -221,8 +222,8 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(rows));
     group.bench_function("schemac_backfill", |b| {
         b.iter_custom(|iters| {
-            timed(iters, |client, url| {
-                assert_eq!(engine(client, url, &dump, 1, true), rows)
+            timed(iters, rows, |client, url| {
+                engine(client, url, &dump, 1, true)
             })
         })
     });
@@ -230,8 +231,8 @@ fn bench(c: &mut Criterion) {
     // or a role that may not set session_replication_role).
     group.bench_function("schemac_backfill_row_checks", |b| {
         b.iter_custom(|iters| {
-            timed(iters, |client, url| {
-                assert_eq!(engine(client, url, &dump, 1, false), rows)
+            timed(iters, rows, |client, url| {
+                engine(client, url, &dump, 1, false)
             })
         })
     });
@@ -239,33 +240,39 @@ fn bench(c: &mut Criterion) {
     // core.
     group.bench_function(format!("schemac_backfill_jobs{cores}"), |b| {
         b.iter_custom(|iters| {
-            timed(iters, |client, url| {
-                assert_eq!(engine(client, url, &dump, cores, true), rows)
+            timed(iters, rows, |client, url| {
+                engine(client, url, &dump, cores, true)
             })
         })
     });
     let transformed = transform_all(&dump);
     group.bench_function("insert_500", |b| {
         b.iter_custom(|iters| {
-            timed(iters, |client, _| {
+            timed(iters, rows, |client, _| {
                 assert_eq!(insert_500(client, &transformed), rows)
             })
         })
     });
     group.bench_function("psql_copy", |b| {
-        b.iter_custom(|iters| timed(iters, |_, url| psql_copy(url, &files)))
+        b.iter_custom(|iters| timed(iters, rows, |_, url| psql_copy(url, &files)))
     });
     group.finish();
 }
 
-/// Runs `load` on `iters` fresh databases, timing only the load.
-fn timed(iters: u64, mut load: impl FnMut(&mut Client, &str)) -> Duration {
+/// Runs `load` on `iters` fresh databases, timing only the load, and checks afterwards, untimed,
+/// that every variant wrote the same `rows` (counting them is no part of a load).
+fn timed(iters: u64, rows: u64, mut load: impl FnMut(&mut Client, &str)) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let (db, mut client) = migrated();
         let started = Instant::now();
         load(&mut client, db.url());
         total += started.elapsed();
+        assert_eq!(
+            count_rows(&mut client),
+            rows,
+            "rows in the database after the load"
+        );
     }
     total
 }

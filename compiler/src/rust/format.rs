@@ -1,6 +1,9 @@
-//! How the generated Rust is formatted (syn parses it, prettyplease prints it) and stamped.
+//! How the generated Rust is formatted (syn parses it, prettyplease prints it, except the pieces
+//! [`layout`](super::layout) wrote already formatted) and stamped.
 //! This file is part of the formatter's identity ([`FORMATTER`]): editing it formats every
 //! generated file again, so it holds the formatting and nothing else.
+
+use super::layout::{Piece, Source};
 
 /// The start of the last line of every generated Rust file: `source=` the hash of what the
 /// generator produced before formatting (and of the formatter, [`FORMATTER`]), `text=` the
@@ -17,11 +20,20 @@ const FORMATTER: &str = concat!(
     include_str!("format.rs")
 );
 
-pub(super) fn source_key(source: &str) -> String {
+pub(super) fn source_key(source: &Source) -> String {
     use sha2::{Digest, Sha256};
     static FORMATTER_STATE: std::sync::LazyLock<Sha256> =
         std::sync::LazyLock::new(|| Sha256::new().chain_update(FORMATTER));
-    short_hex(FORMATTER_STATE.clone().chain_update(source))
+    let mut hasher = FORMATTER_STATE.clone();
+    for piece in source.pieces() {
+        let (kind, text) = match piece {
+            Piece::Formatted(text) => ("formatted", text),
+            Piece::Raw(text) => ("raw", text),
+        };
+        hasher.update(format!("{kind} {}\n", text.len()));
+        hasher.update(text);
+    }
+    short_hex(hasher)
 }
 
 fn text_hash(text: &str) -> String {
@@ -58,13 +70,21 @@ pub(super) fn stamped(text: &str, key: &str) -> bool {
         .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
-/// Parses and pretty-prints generated source. The generator builds valid Rust; if it ever did
-/// not, the text is returned as it is, so the compile error names the line.
-pub(super) fn format_source(src: &str) -> String {
-    match syn::parse_file(src) {
-        Ok(file) => space_items(&prettyplease::unparse(&file)),
-        Err(_) => src.to_string(),
+/// Prints a generated file: each formatted piece as it is, each raw one parsed and
+/// pretty-printed, then a blank line between top-level items. The generator builds valid Rust; if
+/// a piece ever were not, it is printed as it is, so the compile error names the line.
+pub(super) fn format_source(source: &Source) -> String {
+    let mut text = String::new();
+    for piece in source.pieces() {
+        match piece {
+            Piece::Formatted(formatted) => text.push_str(formatted),
+            Piece::Raw(raw) => match syn::parse_file(raw) {
+                Ok(file) => text.push_str(&prettyplease::unparse(&file)),
+                Err(_) => text.push_str(raw),
+            },
+        }
     }
+    space_items(&text)
 }
 
 /// A blank line between top-level items (prettyplease leaves none), keeping `use` lines and

@@ -5,6 +5,7 @@
 //! stamp line that lets the CLI skip formatting a file whose source did not change.
 
 mod format;
+mod layout;
 mod names;
 mod transform;
 
@@ -12,6 +13,7 @@ use crate::ir::{Catalogue, Model};
 use crate::plan::{self, PlanColumn, Schema, Table};
 use crate::types::PgType;
 use format::{format_source, source_key, stamp, stamped};
+use layout::{Formatted, INDENT, Source};
 
 pub use crate::pool::Threads;
 pub use names::{field_ident, type_ident};
@@ -52,7 +54,11 @@ pub fn files_reusing(
             .map(|model| format!("src/schema/{}.rs", module_name(model))),
     );
     let source = |i: usize| match i {
-        0 => mod_rs(cat),
+        0 => {
+            let mut source = Source::default();
+            source.raw(&mod_rs(cat));
+            source
+        }
         1 => enums_rs(cat),
         _ => model_rs(cat, &cat.models[i - 2], &schema),
     };
@@ -65,15 +71,15 @@ pub fn files_reusing(
             None => Made::ToFormat { source, key },
         }
     });
-    let mut todo: Vec<(usize, &str, &str)> = made
+    let mut todo: Vec<(usize, &Source, &str)> = made
         .iter()
         .enumerate()
         .filter_map(|(i, made)| match made {
-            Made::ToFormat { source, key } => Some((i, source.as_str(), key.as_str())),
+            Made::ToFormat { source, key } => Some((i, source, key.as_str())),
             Made::Reused(_) => None,
         })
         .collect();
-    todo.sort_by_key(|(_, source, _)| std::cmp::Reverse(source.len()));
+    todo.sort_by_key(|(_, source, _)| std::cmp::Reverse(source.raw_len()));
     let formatted = crate::pool::map(threads, &todo, |(i, source, key)| {
         (*i, stamp(format_source(source), key))
     });
@@ -98,7 +104,7 @@ pub fn files_reusing(
 /// made now with its stamp key.
 enum Made {
     Reused(String),
-    ToFormat { source: String, key: String },
+    ToFormat { source: Source, key: String },
 }
 
 /// The same code as [`files`], as one source text for the `catalogue!` macro: `pub mod schema`
@@ -193,12 +199,13 @@ fn mod_rs(cat: &Catalogue) -> String {
     s
 }
 
-fn enums_rs(cat: &Catalogue) -> String {
-    let mut s = format!(
+fn enums_rs(cat: &Catalogue) -> Source {
+    let mut source = Source::default();
+    source.raw(&format!(
         "{HEADER}\n//!\n//! The Postgres enum types, each with its labels in order.\n\n\
          #![allow(clippy::result_large_err)]\n\n\
          use schemac_runtime::TransformErrorKind;\n\n"
-    );
+    ));
     let mut enums: Vec<(String, Vec<String>)> = vec![(
         crate::desired::GAP_OPERATION.into(),
         ["insert", "update", "replace", "delete", "backfill"]
@@ -207,53 +214,71 @@ fn enums_rs(cat: &Catalogue) -> String {
     )];
     enums.extend(cat.enums.iter().map(|e| (e.name.clone(), e.values.clone())));
     for (name, values) in &enums {
-        s.push_str(&enum_rs(name, values));
+        source.formatted(enum_rs(name, values));
     }
-    s
+    source
 }
 
-fn enum_rs(name: &str, values: &[String]) -> String {
+/// A Postgres enum as a Rust enum with its labels, `as_str`, `parse` and the `pg_enum!` line
+/// for `ToSql`/`FromSql`.
+fn enum_rs(name: &str, values: &[String]) -> Formatted {
     let ty = type_ident(name);
     let variants = names::variants(values);
-    let mut s = format!(
-        "/// Postgres enum `{name}`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum {ty} {{\n"
+    let (i1, i2, i3) = (INDENT, 2 * INDENT, 3 * INDENT);
+    let mut out = Formatted::new();
+    out.doc(0, &format!("Postgres enum `{name}`."));
+    out.line(
+        0,
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]",
     );
+    out.line(0, &format!("pub enum {ty} {{"));
     for (v, label) in variants.iter().zip(values) {
-        s.push_str(&format!("    /// `{label}`.\n    {v},\n"));
+        out.doc(i1, &format!("`{label}`."));
+        out.line(i1, &format!("{v},"));
     }
-    s.push_str("}\n\n");
+    out.line(0, "}");
+    out.line(0, &format!("impl {ty} {{"));
+    out.doc(i1, "The labels, in Postgres order.");
     let labels: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-    let as_str_arms: String = variants
-        .iter()
-        .zip(values)
-        .map(|(v, l)| format!("{ty}::{v} => {l:?},"))
-        .collect();
-    let parse_arms: String = variants
-        .iter()
-        .zip(values)
-        .map(|(v, l)| format!("{l:?} => Ok({ty}::{v}),"))
-        .collect();
-    s.push_str(&format!(
-        "impl {ty} {{
-    /// The labels, in Postgres order.
-    pub const LABELS: &[&str] = &[{labels}];
-    /// The label.
-    pub fn as_str(self) -> &'static str {{ match self {{ {as_str_arms} }} }}
-    /// The value of a label, or the error naming the labels.
-    pub fn parse(label: &str) -> Result<{ty}, TransformErrorKind> {{
-        match label {{
-            {parse_arms}
-            other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
-        }}
-    }}
-}}
-
-schemac_runtime::pg_enum!({ty}, {name:?});
-
-",
-        labels = labels.join(", ")
-    ));
-    s
+    out.list(i1, "pub const LABELS: &[&str] = &[", &labels, "];");
+    out.doc(i1, "The label.");
+    out.line(i1, "pub fn as_str(self) -> &'static str {");
+    out.line(i2, "match self {");
+    for (v, label) in variants.iter().zip(values) {
+        out.line(i3, &format!("{ty}::{v} => {label:?},"));
+    }
+    out.line(i2, "}");
+    out.line(i1, "}");
+    out.doc(i1, "The value of a label, or the error naming the labels.");
+    let returns = format!("Result<{ty}, TransformErrorKind> {{");
+    let parse = format!("pub fn parse(label: &str) -> {returns}");
+    if layout::fits(i1, &parse) {
+        out.line(i1, &parse);
+    } else {
+        out.line(i1, "pub fn parse(");
+        out.line(i2, "label: &str,");
+        out.line(i1, &format!(") -> {returns}"));
+    }
+    out.line(i2, "match label {");
+    for (v, label) in variants.iter().zip(values) {
+        out.line(i3, &format!("{label:?} => Ok({ty}::{v}),"));
+    }
+    out.line(
+        i3,
+        "other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),",
+    );
+    out.line(i2, "}");
+    out.line(i1, "}");
+    out.line(0, "}");
+    let pg_enum = format!("schemac_runtime::pg_enum!({ty}, {name:?});");
+    if layout::fits(0, &pg_enum) {
+        out.line(0, &pg_enum);
+    } else {
+        out.line(0, "schemac_runtime::pg_enum!(");
+        out.line(i1, &format!("{ty}, {name:?}"));
+        out.line(0, ");");
+    }
+    out
 }
 
 /// The Rust type of a column value (without `Option`).
@@ -283,24 +308,33 @@ fn column_type(c: &PlanColumn) -> String {
     }
 }
 
-/// The row struct of a table.
-fn row_struct(t: &Table) -> String {
+/// The row struct of a table and its impl: the table's name and columns, the values as
+/// parameters, the INSERT and SELECT, and `from_row`.
+fn row_struct(t: &Table) -> Formatted {
     let ty = row_ident(&t.name);
-    let mut s = format!(
-        "/// A row of `{}` (Mongo `{}`).\n#[derive(Debug, Clone, PartialEq)]\npub struct {ty} {{\n",
-        t.name, t.source
-    );
+    let (i1, i2, i3) = (INDENT, 2 * INDENT, 3 * INDENT);
+    let mut out = Formatted::new();
+    out.doc(0, &format!("A row of `{}` (Mongo `{}`).", t.name, t.source));
+    out.line(0, "#[derive(Debug, Clone, PartialEq)]");
+    out.line(0, &format!("pub struct {ty} {{"));
     for c in &t.columns {
-        s.push_str(&format!(
-            "    /// `{}` {}{}: {}.\n    pub {}: {},\n",
-            c.name,
-            c.pg,
-            if c.nullable { "" } else { " NOT NULL" },
-            c.source.replace('`', "'"),
-            field_ident(&c.name),
-            column_type(c)
-        ));
+        out.doc(
+            i1,
+            &format!(
+                "`{}` {}{}: {}.",
+                c.name,
+                c.pg,
+                if c.nullable { "" } else { " NOT NULL" },
+                c.source.replace('`', "'"),
+            ),
+        );
+        out.line(
+            i1,
+            &format!("pub {}: {},", field_ident(&c.name), column_type(c)),
+        );
     }
+    out.line(0, "}");
+
     let cols: Vec<String> = t.columns.iter().map(|c| format!("{:?}", c.name)).collect();
     let sql_cols: Vec<String> = t
         .columns
@@ -319,41 +353,67 @@ fn row_struct(t: &Table) -> String {
         sql_cols.join(", "),
         crate::ident::quote_ident(&t.name)
     );
+    let params: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("&self.{}", field_ident(&c.name)))
+        .collect();
     let gets: Vec<String> = t
         .columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("{}: row.try_get({i})?,", field_ident(&c.name)))
         .collect();
-    let params: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("&self.{}", field_ident(&c.name)))
-        .collect();
-    s.push_str(&format!(
-        "}}\n\nimpl {ty} {{
-    /// The table.
-    pub const TABLE: &'static str = {table:?};
-    /// Its columns, in the order of [`Self::params`].
-    pub const COLUMNS: &'static [&'static str] = &[{cols}];
-    /// The values, as Postgres parameters (INSERT or binary COPY).
-    pub fn params(&self) -> [&(dyn ToSql + Sync); {n}] {{ [{params}] }}
-    /// The INSERT of one row, parameters in [`Self::COLUMNS`] order.
-    pub const INSERT: &'static str = {insert:?};
-    /// The SELECT of [`Self::COLUMNS`]; add a WHERE clause.
-    pub const SELECT: &'static str = {select:?};
-    /// A row read with [`Self::SELECT`].
-    pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {{
-        Ok(Self {{ {gets} }})
-    }}
-}}\n\n",
-        table = t.name,
-        cols = cols.join(", "),
-        n = t.columns.len(),
-        params = params.join(", "),
-        gets = gets.join(" ")
-    ));
-    s
+    out.line(0, &format!("impl {ty} {{"));
+    out.doc(i1, "The table.");
+    out.line(
+        i1,
+        &format!("pub const TABLE: &'static str = {:?};", t.name),
+    );
+    out.doc(i1, "Its columns, in the order of [`Self::params`].");
+    out.list(
+        i1,
+        "pub const COLUMNS: &'static [&'static str] = &[",
+        &cols,
+        "];",
+    );
+    out.doc(
+        i1,
+        "The values, as Postgres parameters (INSERT or binary COPY).",
+    );
+    out.line(
+        i1,
+        &format!(
+            "pub fn params(&self) -> [&(dyn ToSql + Sync); {}] {{",
+            t.columns.len()
+        ),
+    );
+    out.list(i2, "[", &params, "]");
+    out.line(i1, "}");
+    out.doc(
+        i1,
+        "The INSERT of one row, parameters in [`Self::COLUMNS`] order.",
+    );
+    out.unbroken(i1, &format!("pub const INSERT: &'static str = {insert:?};"));
+    out.doc(i1, "The SELECT of [`Self::COLUMNS`]; add a WHERE clause.");
+    out.unbroken(i1, &format!("pub const SELECT: &'static str = {select:?};"));
+    out.doc(i1, "A row read with [`Self::SELECT`].");
+    out.line(
+        i1,
+        "pub fn from_row(row: &postgres::Row) -> Result<Self, postgres::Error> {",
+    );
+    // prettyplease keeps a struct literal of at most 34 columns on one line.
+    if gets.iter().map(|g| g.len() + 1).sum::<usize>() <= 40 {
+        out.unsure();
+    }
+    out.line(i2, "Ok(Self {");
+    for get in &gets {
+        out.line(i3, get);
+    }
+    out.line(i2, "})");
+    out.line(i1, "}");
+    out.line(0, "}");
+    out
 }
 
 /// The row struct's name: `payments` -> `PaymentsRow`.
@@ -361,13 +421,13 @@ pub fn row_ident(table: &str) -> String {
     format!("{}Row", type_ident(table))
 }
 
-fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> String {
+fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
     let tables: Vec<&Table> = schema
         .tables
         .iter()
         .filter(|t| t.model == model.name)
         .collect();
-    let mut s = format!(
+    let s = format!(
         "{HEADER}\n//!\n//! Mongo collection `{}` (model {}) and its tables: {}.\n\n\
          #![allow(unused_imports, clippy::result_large_err)]\n\n\
          use schemac_runtime::bson::{{self, Bson, Document, RawBsonRef, RawDocument}};\n\
@@ -388,42 +448,53 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> String {
             .join(", "),
         model.collection
     );
+    let mut source = Source::default();
+    source.raw(&s);
     for t in &tables {
-        s.push_str(&row_struct(t));
+        source.formatted(row_struct(t));
     }
     let doc_ty = type_ident(&model.name);
-    s.push_str(&format!(
-        "/// One `{}` document as rows: the root row and the rows of each child table (all\n/// levels), children linked to their parent by id.\n#[derive(Debug, Clone, PartialEq)]\npub struct {doc_ty} {{\n",
-        model.collection
-    ));
-    for (i, t) in tables.iter().enumerate() {
-        if i == 0 {
-            s.push_str(&format!(
-                "    /// The `{}` row.\n    pub {}: {},\n",
-                t.name,
-                field_ident(&t.name),
-                row_ident(&t.name)
-            ));
-        } else {
-            s.push_str(&format!(
-                "    /// The `{}` rows (Mongo `{}`).\n    pub {}: Vec<{}>,\n",
-                t.name,
-                t.source,
-                field_ident(&t.name),
-                row_ident(&t.name)
-            ));
-        }
-    }
-    s.push_str("}\n\n");
-    s.push_str(&database_fns(&doc_ty, &tables));
-    s.push_str(&registry_impls(cat, model, &doc_ty, &tables));
-    s.push_str(&transform::functions(model, &tables));
-    s
+    source.formatted(doc_struct(model, &doc_ty, &tables));
+    let mut s = database_fns(&doc_ty, &tables);
+    s.push_str(&tables_const(cat, model, &tables));
+    source.raw(&s);
+    source.formatted(registry_impls(model, &doc_ty, &tables));
+    source.raw(&transform::functions(model, &tables));
+    source
 }
 
-/// `TABLES` and the `Codec` that puts the collection in `schema::REGISTRY` for the engines
-/// (backfill, verify, parity tests).
-fn registry_impls(cat: &Catalogue, model: &Model, doc_ty: &str, tables: &[&Table]) -> String {
+/// The struct of one document's rows.
+fn doc_struct(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
+    let mut out = Formatted::new();
+    out.doc(
+        0,
+        &format!(
+            "One `{}` document as rows: the root row and the rows of each child table (all",
+            model.collection
+        ),
+    );
+    out.doc(0, "levels), children linked to their parent by id.");
+    out.line(0, "#[derive(Debug, Clone, PartialEq)]");
+    out.line(0, &format!("pub struct {doc_ty} {{"));
+    for (i, t) in tables.iter().enumerate() {
+        let (f, row) = (field_ident(&t.name), row_ident(&t.name));
+        if i == 0 {
+            out.doc(INDENT, &format!("The `{}` row.", t.name));
+            out.line(INDENT, &format!("pub {f}: {row},"));
+        } else {
+            out.doc(
+                INDENT,
+                &format!("The `{}` rows (Mongo `{}`).", t.name, t.source),
+            );
+            out.line(INDENT, &format!("pub {f}: Vec<{row}>,"));
+        }
+    }
+    out.line(0, "}");
+    out
+}
+
+/// `TABLES`: the tables of the collection, root first, with their references, for the engines.
+fn tables_const(cat: &Catalogue, model: &Model, tables: &[&Table]) -> String {
     let mut metas = String::new();
     for t in tables {
         let mut refs = String::new();
@@ -480,60 +551,133 @@ fn registry_impls(cat: &Catalogue, model: &Model, doc_ty: &str, tables: &[&Table
             append_only = model.invariants.append_only,
         ));
     }
-    let mut each = String::new();
-    let mut count = String::new();
-    let mut has = String::new();
-    for (i, t) in tables.iter().enumerate() {
-        let f = field_ident(&t.name);
-        if i == 0 {
-            each.push_str(&format!("0 => sink(&self.{f}.params()),"));
-            count.push_str("0 => 1,");
-            has.push_str(&format!("0 => self.{f}.id == id,"));
-        } else {
-            has.push_str(&format!("{i} => self.{f}.iter().any(|r| r.id == id),"));
-            each.push_str(&format!(
-                "{i} => {{ for r in &self.{f} {{ sink(&r.params())?; }} Ok(()) }}"
-            ));
-            count.push_str(&format!("{i} => self.{f}.len(),"));
-        }
-    }
-    let root = field_ident(&tables[0].name);
     format!(
         "/// The tables of the collection, root first, for the engines.
-pub const TABLES: &[registry::Table] = &[{metas}];
-
-/// The collection's entry in `schema::REGISTRY`.
-pub struct Codec;
-
-impl registry::Collection for Codec {{
-    fn name(&self) -> &'static str {{ COLLECTION }}
-    fn model(&self) -> &'static str {{ {model:?} }}
-    fn tables(&self) -> &'static [registry::Table] {{ TABLES }}
-    fn transform(&self, doc: &RawDocument, mode: Mode) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {{
-        let (rows, cx) = from_mongo(doc, mode)?;
-        Ok((Box::new(rows), cx))
-    }}
-    fn load(&self, client: &mut postgres::Client, id: Uuid) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {{
-        Ok({doc_ty}::load(client, id)?.map(|rows| Box::new(rows) as Box<dyn registry::Rows>))
-    }}
-}}
-
-impl registry::Rows for {doc_ty} {{
-    fn id(&self) -> Uuid {{ self.{root}.id }}
-    fn legacy_object_id(&self) -> &str {{ &self.{root}.legacy_object_id }}
-    fn each_row<'r>(&'r self, table: usize, sink: &mut registry::RowSink<'r, '_>) -> Result<(), postgres::Error> {{
-        match table {{ {each} _ => Ok(()) }}
-    }}
-    fn row_count(&self, table: usize) -> usize {{
-        match table {{ {count} _ => 0 }}
-    }}
-    fn has_row(&self, table: usize, id: Uuid) -> bool {{
-        match table {{ {has} _ => false }}
-    }}
-    fn to_mongo(&self) -> Result<Document, TransformError> {{ to_mongo(self) }}
-}}\n\n",
-        model = model.name,
+pub const TABLES: &[registry::Table] = &[{metas}];\n\n"
     )
+}
+
+/// The `Codec` that puts the collection in `schema::REGISTRY` for the engines (backfill,
+/// verify, parity tests), and its rows' side of it.
+fn registry_impls(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
+    let (i1, i2, i3, i4) = (INDENT, 2 * INDENT, 3 * INDENT, 4 * INDENT);
+    let root = field_ident(&tables[0].name);
+    let mut out = Formatted::new();
+    let method = |out: &mut Formatted, signature: &str, body: &str| {
+        out.line(i1, &format!("{signature} {{"));
+        out.line(i2, body);
+        out.line(i1, "}");
+    };
+    out.doc(0, "The collection's entry in `schema::REGISTRY`.");
+    out.line(0, "pub struct Codec;");
+    out.line(0, "impl registry::Collection for Codec {");
+    method(&mut out, "fn name(&self) -> &'static str", "COLLECTION");
+    method(
+        &mut out,
+        "fn model(&self) -> &'static str",
+        &format!("{:?}", model.name),
+    );
+    method(
+        &mut out,
+        "fn tables(&self) -> &'static [registry::Table]",
+        "TABLES",
+    );
+    out.line(i1, "fn transform(");
+    out.line(i2, "&self,");
+    out.line(i2, "doc: &RawDocument,");
+    out.line(i2, "mode: Mode,");
+    out.line(
+        i1,
+        ") -> Result<(Box<dyn registry::Rows>, Context), TransformError> {",
+    );
+    out.line(i2, "let (rows, cx) = from_mongo(doc, mode)?;");
+    out.line(i2, "Ok((Box::new(rows), cx))");
+    out.line(i1, "}");
+    out.line(i1, "fn load(");
+    out.line(i2, "&self,");
+    out.line(i2, "client: &mut postgres::Client,");
+    out.line(i2, "id: Uuid,");
+    out.line(
+        i1,
+        ") -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {",
+    );
+    let (load, boxed) = (
+        format!("{doc_ty}::load(client, id)?"),
+        ".map(|rows| Box::new(rows) as Box<dyn registry::Rows>)",
+    );
+    // Broken after `Ok(` when too long: the chain would then not fit on one line either.
+    if layout::fits(i2, &format!("Ok({load}{boxed})")) {
+        out.line(i2, &format!("Ok({load}{boxed})"));
+    } else {
+        out.line(i2, "Ok(");
+        out.line(i3, &load);
+        out.line(i4, &format!("{boxed},"));
+        out.line(i2, ")");
+    }
+    out.line(i1, "}");
+    out.line(0, "}");
+
+    out.line(0, &format!("impl registry::Rows for {doc_ty} {{"));
+    method(&mut out, "fn id(&self) -> Uuid", &format!("self.{root}.id"));
+    method(
+        &mut out,
+        "fn legacy_object_id(&self) -> &str",
+        &format!("&self.{root}.legacy_object_id"),
+    );
+    out.line(i1, "fn each_row<'r>(");
+    out.line(i2, "&'r self,");
+    out.line(i2, "table: usize,");
+    out.line(i2, "sink: &mut registry::RowSink<'r, '_>,");
+    out.line(i1, ") -> Result<(), postgres::Error> {");
+    out.line(i2, "match table {");
+    out.line(i3, &format!("0 => sink(&self.{root}.params()),"));
+    for (i, t) in tables.iter().enumerate().skip(1) {
+        out.line(i3, &format!("{i} => {{"));
+        out.line(i4, &format!("for r in &self.{} {{", field_ident(&t.name)));
+        out.line(i4 + INDENT, "sink(&r.params())?;");
+        out.line(i4, "}");
+        out.line(i4, "Ok(())");
+        out.line(i3, "}");
+    }
+    out.line(i3, "_ => Ok(()),");
+    out.line(i2, "}");
+    out.line(i1, "}");
+    let arms = |out: &mut Formatted,
+                signature: &str,
+                first: String,
+                each: &dyn Fn(&str) -> String,
+                last: &str| {
+        out.line(i1, &format!("{signature} {{"));
+        out.line(i2, "match table {");
+        out.line(i3, &format!("0 => {first},"));
+        for (i, t) in tables.iter().enumerate().skip(1) {
+            out.line(i3, &format!("{i} => {},", each(&field_ident(&t.name))));
+        }
+        out.line(i3, &format!("_ => {last},"));
+        out.line(i2, "}");
+        out.line(i1, "}");
+    };
+    arms(
+        &mut out,
+        "fn row_count(&self, table: usize) -> usize",
+        "1".into(),
+        &|f| format!("self.{f}.len()"),
+        "0",
+    );
+    arms(
+        &mut out,
+        "fn has_row(&self, table: usize, id: Uuid) -> bool",
+        format!("self.{root}.id == id"),
+        &|f| format!("self.{f}.iter().any(|r| r.id == id)"),
+        "false",
+    );
+    method(
+        &mut out,
+        "fn to_mongo(&self) -> Result<Document, TransformError>",
+        "to_mongo(self)",
+    );
+    out.line(0, "}");
+    out
 }
 
 /// `insert` (parents first) and `load` (by the root's id) of a document's rows.

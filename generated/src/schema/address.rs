@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=0a1930525413c42d text=07cdf6a6eaf6e9bb
+// schemac-format: source=4d3b4c62552f92ff text=07cdf6a6eaf6e9bb

@@ -1831,4 +1831,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=72555640afd63cfd text=851c027e8682aed9
+// schemac-format: source=b753a392dc7cbfb6 text=851c027e8682aed9

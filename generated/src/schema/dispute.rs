@@ -761,4 +761,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=c5bd198110c0c7a5 text=3c328b8f3035a673
+// schemac-format: source=c8ff9f9278c757a3 text=3c328b8f3035a673

@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=57d676b2610bcf10 text=9a3f5c3b973c5198
+// schemac-format: source=59b0b05defc22eef text=9a3f5c3b973c5198

@@ -514,4 +514,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=e7cca0dd5fb400d2 text=7f5c5ec0ead51f52
+// schemac-format: source=347694f784722530 text=7f5c5ec0ead51f52

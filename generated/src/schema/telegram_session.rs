@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=c16104699981dc89 text=cd149857d1cc5ecd
+// schemac-format: source=f7b400a1a1408059 text=cd149857d1cc5ecd

@@ -846,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=82170b571e75c61b text=5967fceacaa222f9
+// schemac-format: source=025aa7bcab953602 text=5967fceacaa222f9

@@ -1,0 +1,262 @@
+//! Rust written already formatted. The regular items of the generated code (the enums, the row
+//! structs and their impls: a third of its lines) are printed here as prettyplease prints them,
+//! so that a cold `schemac generate` need not parse and print them again: parsing and printing
+//! is most of its time (BENCHMARKS.md, section 1). A piece with a line that prettyplease might
+//! lay out differently (one over its margin) goes to the formatter instead, and the tests hold
+//! every generated file to be exactly what the formatter prints from it.
+
+/// prettyplease's margin: a line it can break is broken when it would be longer (in bytes).
+const MARGIN: usize = 89;
+
+/// Whether `text` at `indent` fits in prettyplease's margin.
+pub(super) fn fits(indent: usize, text: &str) -> bool {
+    indent + text.len() <= MARGIN
+}
+
+/// prettyplease's indentation step.
+pub(super) const INDENT: usize = 4;
+
+/// A generated file's source, in order: pieces already formatted and pieces for the formatter.
+#[derive(Debug, Default)]
+pub(super) struct Source {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) enum Piece {
+    /// Printed as it is.
+    Formatted(String),
+    /// Parsed and printed by the formatter.
+    Raw(String),
+}
+
+impl Source {
+    /// Appends source for the formatter.
+    pub(super) fn raw(&mut self, text: &str) {
+        match self.pieces.last_mut() {
+            Some(Piece::Raw(last)) => last.push_str(text),
+            _ => self.pieces.push(Piece::Raw(text.to_string())),
+        }
+    }
+
+    /// Appends a formatted piece, or gives it to the formatter when a line of it may not be laid
+    /// out as prettyplease would.
+    pub(super) fn formatted(&mut self, piece: Formatted) {
+        if piece.sure {
+            self.pieces.push(Piece::Formatted(piece.text));
+        } else {
+            self.raw(&piece.text);
+        }
+    }
+
+    pub(super) fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// The bytes the formatter has to parse: what a file costs to format.
+    pub(super) fn raw_len(&self) -> usize {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Raw(text) => text.len(),
+                Piece::Formatted(_) => 0,
+            })
+            .sum()
+    }
+}
+
+/// Lines written as prettyplease prints them, with no blank line (the formatter's
+/// `space_items` puts one between top-level items, as it does for printed pieces).
+#[derive(Debug)]
+pub(super) struct Formatted {
+    text: String,
+    /// No line is over the margin where prettyplease could have broken it.
+    sure: bool,
+}
+
+impl Formatted {
+    pub(super) fn new() -> Formatted {
+        Formatted {
+            text: String::new(),
+            sure: true,
+        }
+    }
+
+    /// A line that prettyplease keeps whole when it fits in the margin.
+    pub(super) fn line(&mut self, indent: usize, text: &str) {
+        self.sure &= fits(indent, text);
+        self.unbroken(indent, text);
+    }
+
+    /// A line that prettyplease never breaks whatever its length: an item ending with a string
+    /// literal (`pub const INSERT: &'static str = "...";`).
+    pub(super) fn unbroken(&mut self, indent: usize, text: &str) {
+        self.text.extend(std::iter::repeat_n(' ', indent));
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+
+    /// A `///` doc comment line. prettyplease trims its trailing spaces; one holding a line
+    /// break or starting with `/` it prints otherwise, so that is left to it.
+    pub(super) fn doc(&mut self, indent: usize, text: &str) {
+        self.sure &= !text.contains(['\n', '\r']) && !text.starts_with('/');
+        self.unbroken(indent, format!("/// {text}").trim_end_matches(' '));
+    }
+
+    /// `head` `items` `tail` with the items separated by commas, on one line when it fits,
+    /// else one item a line with a trailing comma: how prettyplease prints an array or a
+    /// block of arms. `head` ends with the opening bracket, `tail` starts with the closing one.
+    pub(super) fn list(&mut self, indent: usize, head: &str, items: &[String], tail: &str) {
+        let one_line = format!("{head}{}{tail}", items.join(", "));
+        if fits(indent, &one_line) {
+            self.line(indent, &one_line);
+        } else {
+            self.line(indent, head);
+            for item in items {
+                self.line(indent + INDENT, &format!("{item},"));
+            }
+            self.line(indent, tail);
+        }
+    }
+
+    /// Marks the piece for the formatter: a layout this module does not reproduce.
+    pub(super) fn unsure(&mut self) {
+        self.sure = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::format::format_source;
+    use super::{Piece, Source};
+
+    /// What the formatter prints from `text`, read as plain source.
+    fn formatted(text: &str) -> String {
+        let mut source = Source::default();
+        source.raw(text);
+        format_source(&source)
+    }
+
+    /// Every generated Rust file of `cat`, without its stamp line.
+    fn files(cat: &crate::ir::Catalogue) -> Vec<(String, String)> {
+        super::super::files_on(cat, super::super::Threads::One)
+            .into_iter()
+            .map(|(path, text)| {
+                let body = text.trim_end_matches('\n');
+                let body = &body[..body.rfind('\n').expect("a stamp line") + 1];
+                (path, body.to_string())
+            })
+            .collect()
+    }
+
+    fn assert_fixpoint(files: &[(String, String)]) {
+        for (path, text) in files {
+            let again = formatted(text);
+            if again != *text {
+                let line = again
+                    .lines()
+                    .zip(text.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                panic!(
+                    "{path} is not what prettyplease prints, from line {}:\n  written: {:?}\n  printed: {:?}",
+                    line + 1,
+                    text.lines().nth(line),
+                    again.lines().nth(line)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_escrow_catalogue_is_written_as_prettyplease_prints_it_and_mostly_already_formatted() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+        let mut sources: Vec<(String, String)> = std::fs::read_dir(dir)
+            .expect("models/")
+            .map(|e| {
+                let path = e.expect("an entry").path();
+                let text = std::fs::read_to_string(&path).expect("reads");
+                (path.display().to_string(), text)
+            })
+            .collect();
+        sources.sort();
+        let cat = crate::validate_sources(sources).catalogue.expect("valid");
+        assert_fixpoint(&files(&cat));
+
+        // The regular items skip the formatter: every enum, every row struct of the 40 tables, and
+        // per model the struct of its rows and the registry's impls.
+        let schema = crate::plan::plan(&cat);
+        let count = |source: &Source| {
+            let formatted = source.pieces().iter();
+            formatted
+                .filter(|p| matches!(p, Piece::Formatted(_)))
+                .count()
+        };
+        assert_eq!(count(&super::super::enums_rs(&cat)), cat.enums.len() + 1);
+        let rows: usize = cat
+            .models
+            .iter()
+            .map(|m| count(&super::super::model_rs(&cat, m, &schema)))
+            .sum();
+        assert_eq!(rows, schema.tables.len() + 2 * cat.models.len());
+    }
+
+    /// A model whose names and labels have the lengths and characters given.
+    fn catalogue(
+        model: &str,
+        table: &str,
+        kind: &str,
+        fields: &[String],
+        labels: &[String],
+    ) -> Vec<(String, String)> {
+        let mut yaml = format!(
+            "model: {model}\ncollection: holders\ntable: {table}\nphase: 1\nenums:\n  {kind}: [{}]\nfields:\n  kind: {{ bson: string, enum: {kind} }}\n",
+            labels
+                .iter()
+                .map(|l| format!("{l:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (i, field) in fields.iter().enumerate() {
+            let bson = ["string", "int32", "date", "decimal128", "bool"][i % 5];
+            let required = if i % 3 == 0 { ", required: true" } else { "" };
+            yaml.push_str(&format!("  {field}: {{ bson: {bson}{required} }}\n"));
+        }
+        vec![("holder.yaml".to_string(), yaml)]
+    }
+
+    /// Every length of a line across the margin: a model, a column, a label and an enum name of
+    /// 1 to 60 bytes.
+    #[test]
+    fn lines_of_every_length_across_the_margin_are_what_prettyplease_prints() {
+        for n in 1..=60 {
+            let (field, label) = ("f".repeat(n), "l".repeat(n));
+            let kind = format!("k{}", "_k".repeat(n / 2));
+            let model = format!("M{}", "m".repeat(n));
+            let sources = catalogue(&model, "t", &kind, &[field], &[label, "m".into()]);
+            let v = crate::validate_sources(sources);
+            assert_fixpoint(&files(&v.catalogue.expect("valid")));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Lines near and over prettyplease's margin: short and long names, few and many columns,
+        /// labels with quotes, backslashes and non-ASCII letters.
+        #[test]
+        fn generated_files_are_what_prettyplease_prints(
+            table in "[a-z]{1,50}",
+            fields in proptest::collection::btree_set("[a-z][a-z0-9]{0,55}", 1..14),
+            labels in proptest::collection::btree_set("[a-z][a-z '\"\\\\é]{0,40}", 1..6),
+        ) {
+            let fields: Vec<String> = fields.into_iter().collect();
+            let labels: Vec<String> = labels.into_iter().collect();
+            let v = crate::validate_sources(catalogue("Holder", &table, "holder_kind", &fields, &labels));
+            prop_assume!(v.catalogue.is_some(), "{:?}", v.diagnostics);
+            assert_fixpoint(&files(&v.catalogue.expect("valid")));
+        }
+    }
+}
