@@ -101,7 +101,13 @@ pub fn catalogue(data: &[u8]) -> bool {
     let Some(cat) = &v.catalogue else {
         return false;
     };
-    let _ = schemac::generate::outputs(cat);
+    for (path, text) in schemac::generate::outputs(cat) {
+        if path.starts_with("src/schema/")
+            && let Some((line, written, printed)) = schemac::rust::misformatted(&text)
+        {
+            panic!("{path}:{line} is not what prettyplease prints:\n{written}\n{printed}");
+        }
+    }
     let (db, renames) = migrate::target(cat);
     assert_eq!(
         db,

@@ -100,6 +100,36 @@ pub fn files_reusing(
         .collect()
 }
 
+/// Where a generated Rust file differs from what syn and prettyplease print from it: the first
+/// line that differs (1-based), with the file's line and the printed one; `None` when it is
+/// exactly what they print, as every generated file must be, the pieces written already
+/// formatted ([`layout`]) included. The stamp line is left out of the comparison.
+pub fn misformatted(text: &str) -> Option<(usize, String, String)> {
+    let body = match text.trim_end_matches('\n').rfind('\n') {
+        Some(end) if text[end + 1..].starts_with("// schemac-format: ") => &text[..end + 1],
+        _ => text,
+    };
+    let mut source = Source::default();
+    source.raw(body);
+    let printed = format_source(&source);
+    if printed == body {
+        return None;
+    }
+    let (mut written, mut again) = (body.lines(), printed.lines());
+    let mut line = 0;
+    loop {
+        line += 1;
+        let (a, b) = (written.next(), again.next());
+        if a != b {
+            return Some((
+                line,
+                a.unwrap_or("(end of file)").to_string(),
+                b.unwrap_or("(end of file)").to_string(),
+            ));
+        }
+    }
+}
+
 /// A generated Rust file before formatting: its committed text, reused as it is, or the source
 /// made now with its stamp key.
 enum Made {
@@ -455,9 +485,8 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
     }
     let doc_ty = type_ident(&model.name);
     source.formatted(doc_struct(model, &doc_ty, &tables));
-    let mut s = database_fns(&doc_ty, &tables);
-    s.push_str(&tables_const(cat, model, &tables));
-    source.raw(&s);
+    source.raw(&database_fns(&doc_ty, &tables));
+    source.formatted(tables_const(cat, model, &tables));
     source.formatted(registry_impls(model, &doc_ty, &tables));
     source.raw(&transform::functions(model, &tables));
     source
@@ -494,10 +523,24 @@ fn doc_struct(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
 }
 
 /// `TABLES`: the tables of the collection, root first, with their references, for the engines.
-fn tables_const(cat: &Catalogue, model: &Model, tables: &[&Table]) -> String {
-    let mut metas = String::new();
+fn tables_const(cat: &Catalogue, model: &Model, tables: &[&Table]) -> Formatted {
+    let (i1, i2, i3, i4) = (INDENT, 2 * INDENT, 3 * INDENT, 4 * INDENT);
+    let mut out = Formatted::new();
+    out.doc(
+        0,
+        "The tables of the collection, root first, for the engines.",
+    );
+    out.line(0, "pub const TABLES: &[registry::Table] = &[");
     for t in tables {
-        let mut refs = String::new();
+        out.line(i1, "registry::Table {");
+        out.line(i2, &format!("name: {:?},", t.name));
+        out.line(i2, &format!("columns: {}::COLUMNS,", row_ident(&t.name)));
+        let parent = t
+            .parent
+            .as_ref()
+            .map_or("None".to_string(), |p| format!("Some({:?})", p.column));
+        out.line(i2, &format!("parent: {parent},"));
+        let mut references = Vec::new();
         for c in &t.columns {
             let Some(crate::ir::Reference::Model {
                 model: target,
@@ -513,48 +556,59 @@ fn tables_const(cat: &Catalogue, model: &Model, tables: &[&Table]) -> String {
                 .iter()
                 .find(|m| &m.name == target)
                 .map_or(table.as_str(), |m| m.collection.as_str());
-            refs.push_str(&format!(
-                "registry::Reference {{ column: {:?}, mongo_path: {:?}, collection: {collection:?}, table: {table:?}, required: {}, polymorphic: {} }},",
-                c.name,
-                c.source,
-                !c.nullable,
-                t.polymorphic.iter().any(|p| p.id == c.name)
-            ));
+            references.push([
+                format!("column: {:?},", c.name),
+                format!("mongo_path: {:?},", c.source),
+                format!("collection: {collection:?},"),
+                format!("table: {table:?},"),
+                format!("required: {},", !c.nullable),
+                format!(
+                    "polymorphic: {},",
+                    t.polymorphic.iter().any(|p| p.id == c.name)
+                ),
+            ]);
         }
-        let names = |pick: &dyn Fn(&PlanColumn) -> bool| {
+        if references.is_empty() {
+            out.line(i2, "references: &[],");
+        } else {
+            out.line(i2, "references: &[");
+            for fields in &references {
+                out.line(i3, "registry::Reference {");
+                for field in fields {
+                    out.line(i4, field);
+                }
+                out.line(i3, "},");
+            }
+            out.line(i2, "],");
+        }
+        let names = |pick: &dyn Fn(&PlanColumn) -> bool| -> Vec<String> {
             t.columns
                 .iter()
                 .filter(|c| pick(c))
                 .map(|c| format!("{:?}", c.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .collect()
         };
         let money = names(&|c| matches!(c.pg, PgType::Numeric(_)));
-        let buckets = ["provider", "status"]
+        let buckets: Vec<String> = ["provider", "status"]
             .iter()
             .filter(|b| t.columns.iter().any(|c| c.name == **b))
             .map(|b| format!("{b:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        out.list(i2, "money: &[", &money, "],");
+        out.list(i2, "buckets: &[", &buckets, "],");
         let created_at = t
             .columns
             .iter()
             .any(|c| c.name == "created_at" && c.pg == PgType::Timestamptz);
-        metas.push_str(&format!(
-            "registry::Table {{ name: {name:?}, columns: {row}::COLUMNS, parent: {parent}, references: &[{refs}], money: &[{money}], buckets: &[{buckets}], created_at: {created_at}, append_only: {append_only} }},",
-            name = t.name,
-            row = row_ident(&t.name),
-            parent = t
-                .parent
-                .as_ref()
-                .map_or("None".to_string(), |p| format!("Some({:?})", p.column)),
-            append_only = model.invariants.append_only,
-        ));
+        out.line(i2, &format!("created_at: {created_at},"));
+        out.line(
+            i2,
+            &format!("append_only: {},", model.invariants.append_only),
+        );
+        out.line(i1, "},");
     }
-    format!(
-        "/// The tables of the collection, root first, for the engines.
-pub const TABLES: &[registry::Table] = &[{metas}];\n\n"
-    )
+    out.line(0, "];");
+    out
 }
 
 /// The `Codec` that puts the collection in `schema::REGISTRY` for the engines (backfill,

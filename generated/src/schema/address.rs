@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=4d3b4c62552f92ff text=07cdf6a6eaf6e9bb
+// schemac-format: source=b5adfe7fa962552d text=07cdf6a6eaf6e9bb

@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=a94d44e11e410277 text=69ce4141d690d0bd
+// schemac-format: source=dc48b7c7b57583f2 text=69ce4141d690d0bd

@@ -731,4 +731,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=931d5df79be58bba text=a79e101641650249
+// schemac-format: source=17f69fb27bf5dc30 text=a79e101641650249

@@ -535,4 +535,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=89ac6ad160aea55d text=c06610b7110ceb30
+// schemac-format: source=a064f0691ec0371a text=c06610b7110ceb30

@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=0e17cfe78b85afe6 text=0234d96ff1286e1a
+// schemac-format: source=810ab09afe03ba1d text=0234d96ff1286e1a

@@ -3172,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=d9d2542a81f5bdd3 text=8ed077dcf693db85
+// schemac-format: source=ebb1cd540aafdb21 text=8ed077dcf693db85

@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=c52a76fd699f30aa text=043d46349e030466
+// schemac-format: source=06ab2351e4693393 text=043d46349e030466

@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=012ea8554f5c2ee0 text=4f1b6ef655ffa327
+// schemac-format: source=a14ff2afadcce214 text=4f1b6ef655ffa327
