@@ -70,6 +70,14 @@ pub(super) fn stamped(text: &str, key: &str) -> bool {
         .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
+/// `text` without its stamp line, if it has one.
+pub(super) fn unstamped(text: &str) -> &str {
+    match text.trim_end_matches('\n').rfind('\n') {
+        Some(end) if text[end + 1..].starts_with(STAMP) => &text[..end + 1],
+        _ => text,
+    }
+}
+
 /// Prints a generated file: each formatted piece as it is, each raw one parsed and
 /// pretty-printed, then a blank line between top-level items. The generator builds valid Rust; if
 /// a piece ever were not, it is printed as it is, so the compile error names the line.

@@ -1,9 +1,10 @@
 //! Rust written already formatted. The regular items of the generated code (the enums, the row
-//! structs and their impls: a third of its lines) are printed here as prettyplease prints them,
-//! so that a cold `schemac generate` need not parse and print them again: parsing and printing
-//! is most of its time (BENCHMARKS.md, section 1). A piece with a line that prettyplease might
-//! lay out differently (one over its margin) goes to the formatter instead, and the tests hold
-//! every generated file to be exactly what the formatter prints from it.
+//! structs, each model's struct of rows, `TABLES` and registry impls: 40% of its lines) are
+//! written here as prettyplease prints them, so that a cold `schemac generate` need not parse
+//! and print them again: parsing and printing is most of its time (BENCHMARKS.md, section 1). A
+//! piece with a line that prettyplease might lay out otherwise (one over its margin) goes to the
+//! formatter instead, and [`misformatted`](super::misformatted) holds every generated file to
+//! be exactly what the formatter prints from it.
 
 /// prettyplease's margin: a line it can break is broken when it would be longer (in bytes).
 const MARGIN: usize = 89;
@@ -22,7 +23,8 @@ pub(super) struct Source {
     pieces: Vec<Piece>,
 }
 
-#[derive(Debug, PartialEq)]
+/// Part of a generated file's source.
+#[derive(Debug)]
 pub(super) enum Piece {
     /// Printed as it is.
     Formatted(String),
@@ -96,16 +98,16 @@ impl Formatted {
         self.text.push('\n');
     }
 
-    /// A `///` doc comment line. prettyplease trims its trailing spaces; one holding a line
-    /// break or starting with `/` it prints otherwise, so that is left to it.
+    /// A `///` doc comment line, its trailing spaces trimmed as prettyplease does. A text with a
+    /// line break, or starting with `/`, prettyplease prints another way: left to it.
     pub(super) fn doc(&mut self, indent: usize, text: &str) {
         self.sure &= !text.contains(['\n', '\r']) && !text.starts_with('/');
         self.unbroken(indent, format!("/// {text}").trim_end_matches(' '));
     }
 
     /// `head` `items` `tail` with the items separated by commas, on one line when it fits,
-    /// else one item a line with a trailing comma: how prettyplease prints an array or a
-    /// block of arms. `head` ends with the opening bracket, `tail` starts with the closing one.
+    /// else one item a line with a trailing comma: how prettyplease prints an array. `head`
+    /// ends with the opening bracket, `tail` starts with the closing one.
     pub(super) fn list(&mut self, indent: usize, head: &str, items: &[String], tail: &str) {
         let one_line = format!("{head}{}{tail}", items.join(", "));
         if fits(indent, &one_line) {

@@ -108,10 +108,7 @@ pub fn files_reusing(
 /// exactly what they print, as every generated file must be, the pieces written already
 /// formatted ([`layout`]) included. The stamp line is left out of the comparison.
 pub fn misformatted(text: &str) -> Option<(usize, String, String)> {
-    let body = match text.trim_end_matches('\n').rfind('\n') {
-        Some(end) if text[end + 1..].starts_with("// schemac-format: ") => &text[..end + 1],
-        _ => text,
-    };
+    let body = format::unstamped(text);
     let mut source = Source::default();
     source.raw(body);
     let printed = format_source(&source);

@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=b5adfe7fa962552d text=07cdf6a6eaf6e9bb
+// schemac-format: source=8750368568f15f83 text=07cdf6a6eaf6e9bb

@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=dc48b7c7b57583f2 text=69ce4141d690d0bd
+// schemac-format: source=582a6e9c6c064b41 text=69ce4141d690d0bd

@@ -428,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=dc22e427b17751a4 text=e5a93ff9816c0e5e
+// schemac-format: source=b146d156f4e9d48e text=e5a93ff9816c0e5e

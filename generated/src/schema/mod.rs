@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=59b0b05defc22eef text=9a3f5c3b973c5198
+// schemac-format: source=c47a64cea0eddbea text=9a3f5c3b973c5198

@@ -535,4 +535,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=a064f0691ec0371a text=c06610b7110ceb30
+// schemac-format: source=bf5c99fd8b9ed8bc text=c06610b7110ceb30

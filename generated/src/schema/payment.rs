@@ -1291,4 +1291,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=f839679926597016 text=ab85c9e5f7c91466
+// schemac-format: source=ac9679fd966467af text=ab85c9e5f7c91466

@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=06ab2351e4693393 text=043d46349e030466
+// schemac-format: source=d7371423b9645f8e text=043d46349e030466

@@ -523,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=b9ad05b4999d8ca6 text=2a037786ffb989e5
+// schemac-format: source=130c1c531937b1a1 text=2a037786ffb989e5

@@ -846,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=18819c11fd4e3a82 text=5967fceacaa222f9
+// schemac-format: source=6dbd95ae3dec2734 text=5967fceacaa222f9
