@@ -90,6 +90,14 @@ impl Formatted {
         self.unbroken(indent, text);
     }
 
+    /// Lines as they are printed, each indented by its leading spaces: a fixed block of code.
+    pub(super) fn lines(&mut self, block: &str) {
+        for line in block.lines() {
+            let text = line.trim_start_matches(' ');
+            self.line(line.len() - text.len(), text);
+        }
+    }
+
     /// A line that prettyplease never breaks whatever its length: an item ending with a string
     /// literal (`pub const INSERT: &'static str = "...";`).
     pub(super) fn unbroken(&mut self, indent: usize, text: &str) {

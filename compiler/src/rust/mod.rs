@@ -636,24 +636,21 @@ fn registry_impls(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
         "fn tables(&self) -> &'static [registry::Table]",
         "TABLES",
     );
-    out.line(i1, "fn transform(");
-    out.line(i2, "&self,");
-    out.line(i2, "doc: &RawDocument,");
-    out.line(i2, "mode: Mode,");
-    out.line(
-        i1,
-        ") -> Result<(Box<dyn registry::Rows>, Context), TransformError> {",
-    );
-    out.line(i2, "let (rows, cx) = from_mongo(doc, mode)?;");
-    out.line(i2, "Ok((Box::new(rows), cx))");
-    out.line(i1, "}");
-    out.line(i1, "fn load(");
-    out.line(i2, "&self,");
-    out.line(i2, "client: &mut postgres::Client,");
-    out.line(i2, "id: Uuid,");
-    out.line(
-        i1,
-        ") -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {",
+    out.lines(
+        "    fn transform(
+        &self,
+        doc: &RawDocument,
+        mode: Mode,
+    ) -> Result<(Box<dyn registry::Rows>, Context), TransformError> {
+        let (rows, cx) = from_mongo(doc, mode)?;
+        Ok((Box::new(rows), cx))
+    }
+    fn load(
+        &self,
+        client: &mut postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<Box<dyn registry::Rows>>, postgres::Error> {
+",
     );
     let (load, boxed) = (
         format!("{doc_ty}::load(client, id)?"),
@@ -678,12 +675,15 @@ fn registry_impls(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
         "fn legacy_object_id(&self) -> &str",
         &format!("&self.{root}.legacy_object_id"),
     );
-    out.line(i1, "fn each_row<'r>(");
-    out.line(i2, "&'r self,");
-    out.line(i2, "table: usize,");
-    out.line(i2, "sink: &mut registry::RowSink<'r, '_>,");
-    out.line(i1, ") -> Result<(), postgres::Error> {");
-    out.line(i2, "match table {");
+    out.lines(
+        "    fn each_row<'r>(
+        &'r self,
+        table: usize,
+        sink: &mut registry::RowSink<'r, '_>,
+    ) -> Result<(), postgres::Error> {
+        match table {
+",
+    );
     out.line(i3, &format!("0 => sink(&self.{root}.params()),"));
     for (i, t) in tables.iter().enumerate().skip(1) {
         out.line(i3, &format!("{i} => {{"));
