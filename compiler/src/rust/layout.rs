@@ -107,9 +107,9 @@ impl Formatted {
     }
 
     /// A `///` doc comment line, its trailing spaces trimmed as prettyplease does. A text with a
-    /// line break, or starting with `/`, prettyplease prints another way: left to it.
+    /// line break is not one line of source: left to the formatter.
     pub(super) fn doc(&mut self, indent: usize, text: &str) {
-        self.sure &= !text.contains(['\n', '\r']) && !text.starts_with('/');
+        self.sure &= !text.contains(['\n', '\r']);
         self.unbroken(indent, format!("/// {text}").trim_end_matches(' '));
     }
 
