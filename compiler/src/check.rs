@@ -185,7 +185,10 @@ pub fn drift_message(
         let model_file = cat
             .models
             .iter()
-            .find(|m| f.code == "SC306" && crate::rust::module_name(m) == module)
+            .find(|m| {
+                f.code == "SC306"
+                    && crate::rust::module_file(&crate::rust::module_name(m)) == module
+            })
             .map(|m| m.span.file.to_string());
         let named = model_file.is_some();
         let what = match (f.code, model_file) {

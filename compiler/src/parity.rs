@@ -57,7 +57,10 @@ pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
     ];
     for model in &cat.models {
         out.push((
-            format!("tests/parity/{}.rs", module(model)),
+            format!(
+                "tests/parity/{}.rs",
+                crate::rust::module_file(&module(model))
+            ),
             collection_rs(model, &schema),
         ));
     }

@@ -101,11 +101,14 @@ pub fn catalogue(data: &[u8]) -> bool {
     let Some(cat) = &v.catalogue else {
         return false;
     };
+    if let Some((path, m)) = schemac::rust::misformatted(cat) {
+        panic!("{path} {m}");
+    }
     for (path, text) in schemac::generate::outputs(cat) {
-        if path.starts_with("src/schema/")
-            && let Some((line, written, printed)) = schemac::rust::misformatted(&text)
+        if path.ends_with(".rs")
+            && let Some(name) = schemac::rust::redefined(&text)
         {
-            panic!("{path}:{line} is not what prettyplease prints:\n{written}\n{printed}");
+            panic!("{path} defines {name} twice");
         }
     }
     let (db, renames) = migrate::target(cat);

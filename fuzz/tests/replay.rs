@@ -29,13 +29,23 @@ fn corpus(target: &str) -> Vec<PathBuf> {
 fn the_catalogue_corpus_replays() {
     let files = corpus("catalogue");
     let mut valid = 0;
+    // Every input that panics, named: the panic messages are printed as they happen.
+    let mut failed = Vec::new();
     for file in &files {
         let data = std::fs::read(file).expect("read a corpus file");
-        if schemac_fuzz::catalogue(&data) {
-            valid += 1;
+        match std::panic::catch_unwind(|| schemac_fuzz::catalogue(&data)) {
+            Ok(true) => valid += 1,
+            Ok(false) => {}
+            Err(_) => failed.push(file.display().to_string()),
         }
     }
     println!("catalogue: {} inputs, {valid} valid", files.len());
+    assert!(
+        failed.is_empty(),
+        "{} inputs panicked:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
     assert!(files.len() >= 20, "only {} inputs", files.len());
     // Inputs that validate are the ones that reach generate/desired/migrate: a corpus without
     // them would not cover those.

@@ -65,6 +65,7 @@ fn copy_workspace(to: &Path) {
         "runtime",
         "testdb",
         "examples",
+        "hostile",
         "tests/src",
     ] {
         copy_dir(&root.join(dir), &to.join(dir), true);

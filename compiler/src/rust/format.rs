@@ -70,14 +70,6 @@ pub(super) fn stamped(text: &str, key: &str) -> bool {
         .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
-/// `text` without its stamp line, if it has one.
-pub(super) fn unstamped(text: &str) -> &str {
-    match text.trim_end_matches('\n').rfind('\n') {
-        Some(end) if text[end + 1..].starts_with(STAMP) => &text[..end + 1],
-        _ => text,
-    }
-}
-
 /// Prints a generated file: each formatted piece as it is, each raw one parsed and
 /// pretty-printed, then a blank line between top-level items. The generator builds valid Rust; if
 /// a piece ever were not, it is printed as it is, so the compile error names the line.
@@ -93,6 +85,11 @@ pub(super) fn format_source(source: &Source) -> String {
         }
     }
     space_items(&text)
+}
+
+/// What the formatter prints from a parsed file.
+pub(super) fn print(file: &syn::File) -> String {
+    space_items(&prettyplease::unparse(file))
 }
 
 /// A blank line between top-level items (prettyplease leaves none), keeping `use` lines and

@@ -7,6 +7,7 @@
 //! `src/schema/`, each ending with a stamp line that lets the CLI skip formatting a file whose
 //! source did not change.
 
+mod audit;
 mod format;
 mod layout;
 mod names;
@@ -19,7 +20,11 @@ use format::{format_source, source_key, stamp, stamped};
 use layout::{Formatted, INDENT, Source};
 
 pub use crate::pool::Threads;
-pub use names::{field_ident, type_ident};
+pub use audit::{Misformat, misformatted, redefined};
+pub use names::{
+    ENUM_MODULE_TYPES, MODULE_TYPES, SCHEMA_MODULES, field_ident, module_file, module_ident,
+    type_ident,
+};
 
 /// The generated files: (path under `generated/`, text), in a fixed order.
 pub fn files(cat: &Catalogue) -> Vec<(String, String)> {
@@ -47,24 +52,8 @@ pub fn files_reusing(
     committed: impl Fn(&str) -> Option<String> + Sync,
 ) -> Vec<(String, String)> {
     let schema = plan::plan(cat);
-    let mut paths = vec![
-        "src/schema/mod.rs".to_string(),
-        "src/schema/enums.rs".to_string(),
-    ];
-    paths.extend(
-        cat.models
-            .iter()
-            .map(|model| format!("src/schema/{}.rs", module_name(model))),
-    );
-    let source = |i: usize| match i {
-        0 => {
-            let mut source = Source::default();
-            source.raw(&mod_rs(cat));
-            source
-        }
-        1 => enums_rs(cat),
-        _ => model_rs(cat, &cat.models[i - 2], &schema),
-    };
+    let paths = paths(cat);
+    let source = |i: usize| source(cat, &schema, i);
     let indices: Vec<usize> = (0..paths.len()).collect();
     let made: Vec<Made> = crate::pool::map(threads, &indices, |&i| {
         let source = source(i);
@@ -103,30 +92,30 @@ pub fn files_reusing(
         .collect()
 }
 
-/// Where a generated Rust file differs from what syn and prettyplease print from it: the first
-/// line that differs (1-based), with the file's line and the printed one; `None` when it is
-/// exactly what they print, as every generated file must be, the pieces written already
-/// formatted ([`layout`]) included. The stamp line is left out of the comparison.
-pub fn misformatted(text: &str) -> Option<(usize, String, String)> {
-    let body = format::unstamped(text);
-    let mut source = Source::default();
-    source.raw(body);
-    let printed = format_source(&source);
-    if printed == body {
-        return None;
-    }
-    let (mut written, mut again) = (body.lines(), printed.lines());
-    let mut line = 0;
-    loop {
-        line += 1;
-        let (a, b) = (written.next(), again.next());
-        if a != b {
-            return Some((
-                line,
-                a.unwrap_or("(end of file)").to_string(),
-                b.unwrap_or("(end of file)").to_string(),
-            ));
+/// The paths of the generated Rust files, in order: `mod.rs`, `enums.rs`, one per model.
+fn paths(cat: &Catalogue) -> Vec<String> {
+    let mut paths = vec![
+        "src/schema/mod.rs".to_string(),
+        "src/schema/enums.rs".to_string(),
+    ];
+    paths.extend(
+        cat.models
+            .iter()
+            .map(|model| format!("src/schema/{}.rs", module_file(&module_name(model)))),
+    );
+    paths
+}
+
+/// The source of the `i`th file of [`paths`].
+fn source(cat: &Catalogue, schema: &Schema, i: usize) -> Source {
+    match i {
+        0 => {
+            let mut source = Source::default();
+            source.raw(&mod_rs(cat));
+            source
         }
+        1 => enums_rs(cat),
+        _ => model_rs(cat, &cat.models[i - 2], schema),
     }
 }
 
@@ -150,7 +139,7 @@ pub fn macro_source_of(files: &[(String, String)]) -> String {
     let module = |name: &str| {
         files
             .iter()
-            .find(|(path, _)| path == &format!("src/schema/{name}.rs"))
+            .find(|(path, _)| path == &format!("src/schema/{}.rs", module_file(name)))
             .map(|(_, text)| text.as_str())
     };
     let mut out = String::from("pub mod schema {\n");
@@ -173,9 +162,9 @@ pub fn macro_source_of(files: &[(String, String)]) -> String {
     out
 }
 
-/// The module of a model: its snake_case name.
+/// The module of a model: its snake_case name (`r#type` for a keyword).
 pub fn module_name(model: &Model) -> String {
-    crate::ident::model_snake(&model.name)
+    module_ident(&crate::ident::model_snake(&model.name))
 }
 
 const HEADER: &str =
@@ -770,9 +759,14 @@ fn database_fns(doc_ty: &str, tables: &[&Table]) -> String {
         } else {
             format!("{}, ordinal", crate::ident::quote_ident(&p.column))
         };
+        // The format string, as a Rust literal: the quoted column may hold `"`, `\\`, `{`, `}`.
+        let where_clause = format!(
+            " WHERE {} = ANY($1) ORDER BY {order}",
+            crate::ident::quote_ident(&p.column)
+        );
+        let format = format!("{{}}{}", where_clause.replace('{', "{{").replace('}', "}}"));
         loads.push_str(&format!(
-            "let {f} = client.query(&format!(\"{{}} WHERE {col} = ANY($1) ORDER BY {order}\", {row}::SELECT), &[&{parent_ids}])?.iter().map({row}::from_row).collect::<Result<Vec<_>, _>>()?;\n",
-            col = crate::ident::quote_ident(&p.column),
+            "let {f} = client.query(&format!({format:?}, {row}::SELECT), &[&{parent_ids}])?.iter().map({row}::from_row).collect::<Result<Vec<_>, _>>()?;\n",
         ));
     }
     let fields: Vec<String> = tables.iter().map(|t| field_ident(&t.name)).collect();

@@ -5,15 +5,58 @@ use std::collections::BTreeSet;
 
 use heck::ToUpperCamelCase;
 
-/// A type name: `payment_status` -> `PaymentStatus`.
+/// A type name: `payment_status` -> `PaymentStatus`. Letters and digits Rust does not take in
+/// identifiers (`²`) leave only the ASCII ones; an empty name, one with a leading digit and
+/// `Self` get a `T` before them.
 pub fn type_ident(name: &str) -> String {
-    let t = name.to_upper_camel_case();
-    if t.starts_with(|c: char| c.is_ascii_digit()) || t.is_empty() {
-        format!("T{t}")
-    } else {
-        t
+    let mut t = name.to_upper_camel_case();
+    if !is_ident(&t) {
+        t.retain(|c| c.is_ascii_alphanumeric());
     }
+    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_digit()) || t == "Self" {
+        t.insert(0, 'T');
+    }
+    t
 }
+
+/// The module of a model: its snake_case name as a field name (`r#type` for a keyword). Its file
+/// is [`module_file`].
+pub fn module_ident(snake: &str) -> String {
+    field_ident(snake)
+}
+
+/// The file name (without `.rs`) of the module `ident`: `r#type` is in `type.rs`.
+pub fn module_file(ident: &str) -> &str {
+    ident.trim_start_matches("r#")
+}
+
+/// The names of the type namespace that every model's module imports or defines besides its
+/// document and row types: a document type of one of these names would not compile.
+pub const MODULE_TYPES: &[&str] = &[
+    "Bson",
+    "Children",
+    "Codec",
+    "Context",
+    "DateTime",
+    "Document",
+    "Json",
+    "Mode",
+    "Numeric",
+    "RawBsonRef",
+    "RawDocument",
+    "Sorted",
+    "ToSql",
+    "TransformError",
+    "TransformErrorKind",
+    "Utc",
+    "Uuid",
+];
+
+/// The modules that `schema/mod.rs` declares besides one per model.
+pub const SCHEMA_MODULES: &[&str] = &["enums"];
+
+/// The names of the type namespace that `schema/enums.rs` imports besides its enums.
+pub const ENUM_MODULE_TYPES: &[&str] = &["TransformErrorKind"];
 
 /// A field name: the column name, `r#` when it is a Rust keyword. A character that cannot be
 /// in a Rust identifier becomes `_` (`"We'ird Name"` -> `We_ird_Name`), a leading digit gets
@@ -51,13 +94,25 @@ pub fn field_ident(column: &str) -> String {
     }
 }
 
+/// A function name for a table: the prefix, `_` and the table's field name (`read_chat_messages`,
+/// `write_self_`); unique among a model's tables as their field names are.
+pub fn fn_ident(prefix: &str, table: &str) -> String {
+    format!("{prefix}_{}", field_ident(table).trim_start_matches("r#"))
+}
+
+/// Whether `name` is exactly one identifier: the tokenizer skips a comment or whitespace, so
+/// the parsed identifier must be all of it (`a//b` is `a` and a comment).
 fn is_ident(name: &str) -> bool {
-    syn::parse_str::<syn::Ident>(name).is_ok()
+    parses_as_ident(name)
 }
 
 /// A Rust keyword (strict or reserved): not an identifier, but a raw one.
 fn is_keyword(name: &str) -> bool {
-    !is_ident(name) && syn::parse_str::<syn::Ident>(&format!("r#{name}")).is_ok()
+    !is_ident(name) && parses_as_ident(&format!("r#{name}"))
+}
+
+fn parses_as_ident(text: &str) -> bool {
+    syn::parse_str::<syn::Ident>(text).is_ok_and(|ident| ident == text)
 }
 
 /// Variant names for enum labels, PascalCase, made unique (`usd` and `USD` -> `Usd`, `Usd2`)
@@ -72,9 +127,7 @@ pub fn variants(labels: &[String]) -> Vec<String> {
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric())
                 .collect();
-            if base.is_empty()
-                || base.starts_with(|c: char| c.is_ascii_digit())
-                || syn::parse_str::<syn::Ident>(&base).is_err()
+            if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) || !is_ident(&base)
             {
                 base = format!("V{base}");
             }
@@ -105,6 +158,16 @@ mod tests {
         assert_eq!(field_ident("_"), "__");
         assert_eq!(field_ident("x²"), "x_");
         assert_eq!(field_ident("ab cd é"), "ab_cd_é");
+        // The tokenizer would read `a` and a comment: not one identifier.
+        assert_eq!(field_ident("a//b"), "a__b");
+        assert_eq!(field_ident("a /* b */"), "a____b___");
+        assert_eq!(fn_ident("read", "type"), "read_type");
+        assert_eq!(fn_ident("write", "chat messages"), "write_chat_messages");
+        assert_eq!(type_ident("x²"), "X");
+        assert_eq!(type_ident("self"), "TSelf");
+        assert_eq!(type_ident("½"), "T");
+        assert_eq!(module_ident("type"), "r#type");
+        assert_eq!(module_file(&module_ident("type")), "type");
         for column in [
             "a b",
             "fn",
@@ -115,13 +178,20 @@ mod tests {
             "x²",
             "über-größe",
             "🙂",
+            "a//b",
+            " a",
         ] {
-            let ident = field_ident(column);
-            let parsed = syn::parse_str::<syn::Ident>(&ident);
-            assert!(
-                parsed.is_ok(),
-                "{column:?} -> {ident:?} is not an identifier"
-            );
+            for ident in [
+                field_ident(column),
+                type_ident(column),
+                fn_ident("read", column),
+            ] {
+                let parsed = syn::parse_str::<syn::Ident>(&ident);
+                assert!(
+                    parsed.is_ok_and(|i| i == ident),
+                    "{column:?} -> {ident:?} is not an identifier"
+                );
+            }
         }
         let labels: Vec<String> = ["usd", "USD", "1h", "in_transit", "é", "self"]
             .map(String::from)

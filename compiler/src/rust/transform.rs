@@ -15,7 +15,7 @@ use crate::parse::syntax::{DefaultValue, VersionKey};
 use crate::plan::Table;
 use crate::types::{BsonType, PgType};
 
-use super::names::{field_ident, type_ident};
+use super::names::{field_ident, fn_ident, type_ident};
 use super::row_ident;
 
 /// Where a table's fields come from.
@@ -43,7 +43,10 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
     let (rows_ty, write_root, sorted) = if children.is_empty() {
         (
             doc_ty.clone(),
-            format!("write_{}(&rows.{root_field}, rows, &id)", model.table),
+            format!(
+                "{}(&rows.{root_field}, rows, &id)",
+                fn_ident("write", &model.table)
+            ),
             String::new(),
         )
     } else {
@@ -66,9 +69,9 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
         (
             "Sorted<'_>".to_string(),
             format!(
-                "let sorted = Sorted {{ {} }};\n    write_{}(&rows.{root_field}, &sorted, &id)",
+                "let sorted = Sorted {{ {} }};\n    {}(&rows.{root_field}, &sorted, &id)",
                 inits.join(" "),
-                model.table
+                fn_ident("write", &model.table)
             ),
             format!(
                 "\n/// The child rows of one document, each table's sorted by parent row and ordinal.\nstruct Sorted<'a> {{ {} }}\n",
@@ -83,7 +86,7 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
 pub fn from_mongo(doc: &RawDocument, mode: Mode) -> Result<({doc_ty}, Context), TransformError> {{
     let mut cx = Context::new(COLLECTION, mode);
     let mut kids = Children::default();
-    let root = read_{table}(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
+    let root = {read}(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
     Ok(({doc_ty} {{ {root_field}: root, {moves} }}, cx))
 }}
 
@@ -99,7 +102,7 @@ struct Children {{ {fields} }}
 
 ",
         coll = model.collection,
-        table = model.table,
+        read = fn_ident("read", &model.table),
         moves = kid_moves.join(" "),
         fields = kid_fields.join(" "),
     );
@@ -218,12 +221,13 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     let (signature, id_code) = if is_root {
         (
             format!(
-                "/// Reads the `{table}` row of a document{}.\nfn read_{table}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
+                "/// Reads the `{table}` row of a document{}.\nfn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
                 if rows == "rows" {
                     ", and the rows of its items into `rows`"
                 } else {
                     ""
                 },
+                fn_ident("read", table),
                 row_ident(table)
             ),
             "let path = \"\";\n".to_string(),
@@ -231,7 +235,8 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     } else {
         (
             format!(
-                "/// Reads one `{table}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn read_{table}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>"
+                "/// Reads one `{table}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>",
+                fn_ident("read", table)
             ),
             String::new(),
         )
@@ -317,7 +322,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
 
     let mut children = String::new();
     for d in &deferred {
-        let read = format!("read_{}", d.child.name);
+        let read = fn_ident("read", &d.child.name);
         if d.child.one_to_one {
             let missing = if d.child.optional {
                 String::new()
@@ -624,13 +629,14 @@ fn write_fn(
     };
     let _ = write!(
         out,
-        "fn write_{table}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
+        "fn {write}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
     {err}
     {body}
     Ok(doc)
 }}
 
 ",
+        write = fn_ident("write", table),
         row = row_ident(table),
     );
 }
@@ -693,7 +699,7 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
             Storage::ChildTable(child) => {
                 let rows_field = field_ident(&child.name);
                 let parent = field_ident(&child.parent_column);
-                let write = format!("write_{}", child.name);
+                let write = fn_ident("write", &child.name);
                 if child.one_to_one {
                     let _ = writeln!(
                         body,

@@ -813,6 +813,101 @@ pub fn names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Names that are distinct in Postgres but not in the generated Rust: two tables of a model
+/// with one field name or one row type, a row type that is the model's document type, two
+/// enums with one Rust type, an enum named like what `enums.rs` imports. (Model names are
+/// checked when they are registered.)
+pub fn rust_names(cat: &Catalogue, schema: &Schema, diags: &mut Vec<Diagnostic>) {
+    use crate::rust::{field_ident, row_ident, type_ident};
+    for m in &cat.models {
+        let doc_ty = type_ident(&m.name);
+        let mut fields: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
+        let mut rows: BTreeMap<String, &crate::plan::Table> = BTreeMap::new();
+        for t in schema.tables.iter().filter(|t| t.model == m.name) {
+            let (field, row) = (field_ident(&t.name), row_ident(&t.name));
+            // Names equal but for case are `duplicate-name` already.
+            let clash = |first: &crate::plan::Table, what: &str| {
+                Diagnostic::error(
+                    "name-collision",
+                    &t.span,
+                    &t.yaml_path,
+                    format!(
+                        "tables `{}` and `{}` would both be the Rust {what}",
+                        first.name, t.name
+                    ),
+                )
+                .related(&first.span, format!("`{}` is derived here", first.name))
+                .hint("a Rust name keeps the letters and digits of the table name; set `table:` on one of them")
+            };
+            // One finding per pair: the field, else the row type.
+            let first_field = fields.get(&field).copied();
+            let first_row = rows.get(&row).copied();
+            match (first_field, first_row) {
+                (Some(first), _) if fold(&first.name) != fold(&t.name) => {
+                    diags.push(clash(first, &format!("field `{field}` of `{doc_ty}`")));
+                }
+                (_, Some(first)) if fold(&first.name) != fold(&t.name) => {
+                    diags.push(clash(first, &format!("type `{row}`")));
+                }
+                _ => {}
+            }
+            fields.entry(field).or_insert(t);
+            rows.entry(row.clone()).or_insert(t);
+            if row == doc_ty {
+                diags.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        &t.span,
+                        &t.yaml_path,
+                        format!(
+                            "the row type of table `{}` would be `{row}`, the document type of model `{}`",
+                            t.name, m.name
+                        ),
+                    )
+                    .hint("set `table:` to another name"),
+                );
+            }
+        }
+    }
+    let mut types: BTreeMap<String, &EnumType> = BTreeMap::new();
+    for e in &cat.enums {
+        let ty = type_ident(&e.name);
+        if crate::rust::ENUM_MODULE_TYPES.contains(&ty.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-name",
+                    &e.span,
+                    "enums",
+                    format!(
+                        "enum `{}` would be the Rust type `{ty}`, which the generated `enums.rs` also imports",
+                        e.name
+                    ),
+                )
+                .hint("rename the enum"),
+            );
+        }
+        match types.get(&ty) {
+            Some(first) if fold(&first.name) != fold(&e.name) => diags.push(
+                Diagnostic::error(
+                    "name-collision",
+                    &e.span,
+                    "enums",
+                    format!(
+                        "enums `{}` and `{}` would both be the Rust type `{ty}`",
+                        first.name, e.name
+                    ),
+                )
+                .related(&first.span, format!("`{}` is declared here", first.name))
+                .hint("a Rust type name keeps the letters and digits of the enum name; rename one of them"),
+            ),
+            Some(_) => {}
+            None => {
+                types.insert(ty, e);
+            }
+        }
+    }
+}
+
 /// Required (NOT NULL, with FK) references between models form a graph; a cycle in it has no
 /// insert order.
 pub fn reference_cycles(cat: &Catalogue, diags: &mut Vec<Diagnostic>) {

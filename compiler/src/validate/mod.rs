@@ -156,6 +156,7 @@ fn lower_all(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Catalogue {
     let catalogue = Catalogue { models, enums };
     let schema = plan::plan(&catalogue);
     checks::names(&catalogue, &schema, diags);
+    checks::rust_names(&catalogue, &schema, diags);
     checks::reference_cycles(&catalogue, diags);
     catalogue
 }
@@ -179,7 +180,30 @@ fn register(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Globals {
     let mut enums = BTreeMap::new();
     let mut seen_models: BTreeMap<String, &ModelDecl> = BTreeMap::new();
     let mut seen_collections: BTreeMap<String, &ModelDecl> = BTreeMap::new();
+    let mut seen_modules: BTreeMap<String, &ModelDecl> = BTreeMap::new();
     for d in decls {
+        if let Some(module) = check_model_name(d, diags) {
+            match seen_modules.get(&module) {
+                // The same name but for case is `duplicate-name` below.
+                Some(first) if fold(&first.model.value) != fold(&d.model.value) => diags.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        &d.model.span,
+                        &d.model.path,
+                        format!(
+                            "models `{}` and `{}` would both be the Rust module `{module}`",
+                            first.model.value, d.model.value
+                        ),
+                    )
+                    .related(&first.model.span, "first declared here")
+                    .hint("the module is the model's snake_case name; rename one of them"),
+                ),
+                Some(_) => {}
+                None => {
+                    seen_modules.insert(module, d);
+                }
+            }
+        }
         if let Some(first) = seen_models.get(&fold(&d.model.value)) {
             diags.push(
                 Diagnostic::error(
@@ -218,6 +242,52 @@ fn register(decls: &[ModelDecl], diags: &mut Vec<Diagnostic>) -> Globals {
         }
     }
     Globals { tables, enums }
+}
+
+/// A model's name is a Rust type and a module (in a file of its own) of the generated code: an
+/// ASCII letter, then ASCII letters, digits or `_`, and not a name the generated code uses
+/// already. Returns its module when it is
+/// one.
+fn check_model_name(d: &ModelDecl, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    let name = &d.model.value;
+    let mut chars = name.chars();
+    let identifier = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        diags.push(
+            Diagnostic::error(
+                "invalid-name",
+                &d.model.span,
+                &d.model.path,
+                format!("model name {name:?} is not an ASCII identifier"),
+            )
+            .expected("an ASCII letter, then ASCII letters, digits or `_` (`PurchaseRequest`)")
+            .hint("the model name names a Rust type and a module in a file of its own, which Rust wants in ASCII; the collection, the table and the columns may be named anything (`collection:`, `table:`, `column:`)"),
+        );
+        return None;
+    }
+    let module = crate::rust::module_ident(&ident::model_snake(name));
+    let ty = crate::rust::type_ident(name);
+    let reserved = if crate::rust::SCHEMA_MODULES.contains(&module.as_str()) {
+        Some(format!(
+            "model `{name}` would be the Rust module `{module}`, which `schema/mod.rs` declares for the enums"
+        ))
+    } else if crate::rust::MODULE_TYPES.contains(&ty.as_str()) {
+        Some(format!(
+            "model `{name}` would be the Rust type `{ty}`, which its generated module also imports or defines ({})",
+            crate::rust::MODULE_TYPES.join(", ")
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = reserved {
+        diags.push(
+            Diagnostic::error("reserved-name", &d.model.span, &d.model.path, message)
+                .hint("rename the model: the Mongo side is named by `collection:`"),
+        );
+        return None;
+    }
+    Some(module)
 }
 
 fn check_enums(enums: &[EnumType], diags: &mut Vec<Diagnostic>) {

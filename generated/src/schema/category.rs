@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=582a6e9c6c064b41 text=69ce4141d690d0bd
+// schemac-format: source=38f64557bff05f94 text=69ce4141d690d0bd

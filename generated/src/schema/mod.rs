@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=c47a64cea0eddbea text=9a3f5c3b973c5198
+// schemac-format: source=8177ad43d16f9ec1 text=9a3f5c3b973c5198

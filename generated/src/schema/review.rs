@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=d7371423b9645f8e text=043d46349e030466
+// schemac-format: source=0de888ce35669089 text=043d46349e030466

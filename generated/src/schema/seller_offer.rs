@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=2cfc20ed06333f0b text=4f1b6ef655ffa327
+// schemac-format: source=6126485757d28650 text=4f1b6ef655ffa327

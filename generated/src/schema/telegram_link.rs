@@ -514,4 +514,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=2975e87e99dc2128 text=7f5c5ec0ead51f52
+// schemac-format: source=cfb045803ae53c25 text=7f5c5ec0ead51f52

@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=24381f17c3d226de text=cd149857d1cc5ecd
+// schemac-format: source=7ca4408818d2092a text=cd149857d1cc5ecd
