@@ -9,6 +9,7 @@ use std::path::Path;
 use hostile_schema::schema::{self, enums};
 use schemac_runtime::bson::oid::ObjectId;
 use schemac_runtime::bson::{Decimal128, Document, RawDocumentBuf, doc};
+use schemac_runtime::postgres::Client;
 use schemac_runtime::transform::Mode;
 use schemac_testdb::TestDb;
 
@@ -73,6 +74,16 @@ fn documents() -> Vec<(&'static str, Document)> {
     ]
 }
 
+/// A fresh database with the committed history applied.
+fn migrated() -> (TestDb, Client) {
+    let db = TestDb::new();
+    let mut client = db.client();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let history = schemac::history::read(&dir).expect("hostile/migrations");
+    schemac::apply::apply(&mut client, &history, |_, _| {}).unwrap_or_else(|e| panic!("{e}"));
+    (db, client)
+}
+
 #[test]
 fn hostile_documents_round_trip_in_memory() {
     for (collection, doc) in documents() {
@@ -86,11 +97,7 @@ fn hostile_documents_round_trip_in_memory() {
 
 #[test]
 fn hostile_documents_survive_postgres() {
-    let db = TestDb::new();
-    let mut client = db.client();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let history = schemac::history::read(&dir).expect("hostile/migrations");
-    schemac::apply::apply(&mut client, &history, |_, _| {}).unwrap_or_else(|e| panic!("{e}"));
+    let (_db, mut client) = migrated();
     for (collection, doc) in documents() {
         let raw = RawDocumentBuf::try_from(&doc).expect("encodes");
         let mut tx = client.transaction().expect("a transaction");
@@ -120,11 +127,7 @@ fn hostile_documents_survive_postgres() {
 
 #[test]
 fn postgres_holds_the_labels_the_generated_enums_hold() {
-    let db = TestDb::new();
-    let mut client = db.client();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let history = schemac::history::read(&dir).expect("hostile/migrations");
-    schemac::apply::apply(&mut client, &history, |_, _| {}).unwrap_or_else(|e| panic!("{e}"));
+    let (_db, mut client) = migrated();
     for (name, labels) in [
         ("group", enums::Group::LABELS),
         ("Select Kind", enums::SelectKind::LABELS),

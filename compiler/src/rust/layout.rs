@@ -213,7 +213,7 @@ mod tests {
         labels: &[String],
     ) -> Vec<(String, String)> {
         let mut yaml = format!(
-            "model: {model}\ncollection: holders\ntable: {table}\nphase: 1\nenums:\n  {kind}: [{}]\nfields:\n  kind: {{ bson: string, enum: {kind} }}\n",
+            "model: {model}\ncollection: holders\ntable: {table:?}\nphase: 1\nenums:\n  {kind}: [{}]\nfields:\n  kind: {{ bson: string, enum: {kind} }}\n",
             labels
                 .iter()
                 .map(|l| format!("{l:?}"))
@@ -223,7 +223,7 @@ mod tests {
         for (i, field) in fields.iter().enumerate() {
             let bson = ["string", "int32", "date", "decimal128", "bool"][i % 5];
             let required = if i % 3 == 0 { ", required: true" } else { "" };
-            yaml.push_str(&format!("  {field}: {{ bson: {bson}{required} }}\n"));
+            yaml.push_str(&format!("  {field:?}: {{ bson: {bson}{required} }}\n"));
         }
         vec![("holder.yaml".to_string(), yaml)]
     }
@@ -248,11 +248,12 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// Lines near and over prettyplease's margin: short and long names, few and many columns,
-        /// labels with quotes, backslashes and non-ASCII letters.
+        /// table and field names and labels with spaces, quotes, backslashes, comment markers,
+        /// braces and letters Rust does or does not take in identifiers.
         #[test]
         fn generated_files_are_what_prettyplease_prints(
-            table in "[a-z]{1,50}",
-            fields in proptest::collection::btree_set("[a-z][a-z0-9]{0,55}", 1..14),
+            table in "[a-z][a-z0-9 _'\"\\\\/{}*é²-]{0,50}",
+            fields in proptest::collection::btree_set("[a-z][a-zA-Z0-9 _'\"\\\\/{}*é²]{0,55}", 1..14),
             labels in proptest::collection::btree_set("[a-z][a-z '\"\\\\é]{0,40}", 1..6),
         ) {
             let fields: Vec<String> = fields.into_iter().collect();
