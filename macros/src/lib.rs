@@ -111,6 +111,26 @@ fn expand(lit: &LitStr) -> Result<proc_macro2::TokenStream, syn::Error> {
     })
 }
 
+/// `registry!()`: the `schema::REGISTRY` of the package being compiled, as a path
+/// (`::escrow_schema::schema::REGISTRY` in the tests of `escrow-schema`), so that the generated
+/// parity harness names no crate. The library is the package's, named after it.
+#[proc_macro]
+pub fn registry(input: TokenStream) -> TokenStream {
+    let span = proc_macro2::Span::call_site();
+    if !input.is_empty() {
+        return syn::Error::new(span, "`registry!()` takes no input")
+            .to_compile_error()
+            .into();
+    }
+    let Ok(package) = std::env::var("CARGO_PKG_NAME") else {
+        return syn::Error::new(span, "CARGO_PKG_NAME is not set: build with Cargo")
+            .to_compile_error()
+            .into();
+    };
+    let krate = syn::Ident::new(&package.replace('-', "_"), span);
+    quote!(::#krate::schema::REGISTRY).into()
+}
+
 /// The absolute paths of those `files` (relative to `root`) that exist.
 fn existing<'a>(root: &Path, files: impl Iterator<Item = &'a str>) -> Vec<String> {
     files

@@ -5,22 +5,24 @@
 //! collections it references, the collection's bad documents backfilled after them, and
 //! `verify` of the collection against the dump.
 //!
-//! Fixtures: `fixtures/mongo` at the workspace root (`dump/` a mongodump of good documents,
-//! `bad/<collection>.json` Extended JSON documents that must be refused), or the directory in
-//! `SCHEMAC_PARITY_FIXTURES`.
+//! Fixtures: `fixtures/mongo` in this crate, or else at the workspace root (`dump/` a mongodump
+//! of good documents, `bad/<collection>.json` Extended JSON documents that must be refused), or
+//! the directory in `SCHEMAC_PARITY_FIXTURES`.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use escrow_schema::schema::REGISTRY;
 use schemac_backfill::verify::{VerifyOptions, VerifyReport, verify};
 use schemac_backfill::{Options, Report, backfill};
 use schemac_runtime::dump;
 use schemac_runtime::postgres::Client;
 use schemac_runtime::registry;
 use schemac_testdb::TestDb;
+
+/// The catalogue's collections: the `schema::REGISTRY` of this package's library.
+static REGISTRY: &[&dyn registry::Collection] = schemac_macros::registry!();
 
 /// A collection's parity run: the database stays until this is dropped.
 pub struct Parity {
@@ -40,12 +42,18 @@ pub struct Parity {
     pub db: TestDb,
 }
 
-/// The fixture directory.
+/// The fixture directory: `SCHEMAC_PARITY_FIXTURES`, else `fixtures/mongo` in this crate if
+/// there is one, else at the workspace root.
 pub fn fixtures() -> PathBuf {
-    std::env::var_os("SCHEMAC_PARITY_FIXTURES").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mongo"),
-        PathBuf::from,
-    )
+    if let Some(dir) = std::env::var_os("SCHEMAC_PARITY_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mongo");
+    if own.is_dir() {
+        own
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mongo")
+    }
 }
 
 /// `collection` and every collection its foreign keys reach, directly or not.
