@@ -10,6 +10,7 @@
 
 use crate::ir::{Catalogue, Model};
 use crate::plan;
+use crate::rust::doc_text;
 
 /// The line that ends the generated part of a file.
 pub const MARKER: &str =
@@ -99,7 +100,12 @@ fn collection_rs(model: &Model, schema: &plan::Schema) -> String {
             list.join(", ")
         }
     };
-    let table_list = names(tables.iter().map(|t| format!("`{}`", t.name)).collect());
+    let table_list = names(
+        tables
+            .iter()
+            .map(|t| format!("`{}`", doc_text(&t.name)))
+            .collect(),
+    );
     let money = names(
         tables
             .iter()
@@ -107,7 +113,7 @@ fn collection_rs(model: &Model, schema: &plan::Schema) -> String {
                 t.columns
                     .iter()
                     .filter(|c| matches!(c.pg, crate::types::PgType::Numeric(_)))
-                    .map(move |c| format!("`{}.{}`", t.name, c.name))
+                    .map(move |c| format!("`{}.{}`", doc_text(&t.name), doc_text(&c.name)))
             })
             .collect(),
     );
@@ -115,7 +121,7 @@ fn collection_rs(model: &Model, schema: &plan::Schema) -> String {
         "{HEADER} down to the marker line, which `schemac generate`
 //! rewrites; the tests under the marker are yours and are kept.
 //!
-//! Parity of Mongo `{collection}` (model {model}) with PostgreSQL.
+//! Parity of Mongo `{collection_doc}` (model {model}) with PostgreSQL.
 //! Tables: {table_list}.
 //! Money checksums: {money}.
 
@@ -126,7 +132,7 @@ use super::harness;
 #[allow(dead_code)]
 pub const COLLECTION: &str = {collection:?};
 
-/// The good fixture documents of `{collection}` (and of the collections they reference) load;
+/// The good fixture documents of `{collection_doc}` (and of the collections they reference) load;
 /// row counts per table, money sums by bucket and every document's round trip through
 /// PostgreSQL agree with the dump; every bad fixture document is in `pg_dualwrite_gaps`.
 #[test]
@@ -137,6 +143,7 @@ fn parity() {{
 {MARKER}
 {OWNED_START}",
         collection = model.collection,
+        collection_doc = doc_text(&model.collection),
         model = model.name,
     )
 }

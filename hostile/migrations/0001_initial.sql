@@ -27,6 +27,7 @@ lines',
     'usd',
     'USD',
     'self',
+    'rtl ‮ override',
     ''
 );
 
@@ -145,6 +146,19 @@ COMMENT ON COLUMN "ship /* to */".id IS '(uuid derived from the parent row and t
 COMMENT ON COLUMN "ship /* to */".match_id IS '(parent row in gift cards)';
 COMMENT ON COLUMN "ship /* to */".city IS 'Mongo odd.collection name.shipping.city';
 
+CREATE TABLE "rtl ‮ table" (
+    id uuid NOT NULL,
+    match_id uuid NOT NULL,
+    line_break text,
+    CONSTRAINT "rtl ‮ table_pkey" PRIMARY KEY (id),
+    CONSTRAINT "rtl ‮ table_match_id_key" UNIQUE (match_id)
+);
+COMMENT ON TABLE "rtl ‮ table" IS 'Mongo odd.collection name.extra (embedded object of Match), rows of gift cards.';
+COMMENT ON COLUMN "rtl ‮ table".id IS '(uuid derived from the parent row and the position in extra)';
+COMMENT ON COLUMN "rtl ‮ table".match_id IS '(parent row in gift cards)';
+COMMENT ON COLUMN "rtl ‮ table".line_break IS 'Mongo odd.collection name.extra.line
+break';
+
 CREATE TABLE a_table_name_that_is_exactly_sixty_three_bytes_long_yyyyyyyyyyy (
     id uuid NOT NULL,
     legacy_object_id text NOT NULL,
@@ -210,6 +224,8 @@ ALTER TABLE "line ""items""" ADD CONSTRAINT "line ""items""_match_id_fkey" FOREI
 ALTER TABLE "{notes} // x" ADD CONSTRAINT "{notes} // x_line\id_fkey" FOREIGN KEY ("line\id") REFERENCES "line ""items""" (id) ON DELETE CASCADE;
 
 ALTER TABLE "ship /* to */" ADD CONSTRAINT "ship /* to */_match_id_fkey" FOREIGN KEY (match_id) REFERENCES "gift cards" (id) ON DELETE CASCADE;
+
+ALTER TABLE "rtl ‮ table" ADD CONSTRAINT "rtl ‮ table_match_id_fkey" FOREIGN KEY (match_id) REFERENCES "gift cards" (id) ON DELETE CASCADE;
 
 -- Indexes
 

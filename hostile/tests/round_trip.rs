@@ -68,6 +68,7 @@ fn documents() -> Vec<(&'static str, Document)> {
                     { "_id": oid(5), "sku": "b", "notes": [] },
                 ],
                 "shipping": { "city": "Zürich // \"HQ\"" },
+                "extra": { "line\nbreak": "\u{202e}" },
                 "__v": 3,
             },
         ),

@@ -118,12 +118,11 @@ impl Formatted {
     }
 
     /// A `///` doc comment line, its trailing spaces trimmed as prettyplease does.
+    /// Line breaks and text-direction controls in `text` (an enum label, a Mongo key may hold
+    /// them) are escaped ([`doc_text`](super::names::doc_text)).
     pub(super) fn doc(&mut self, indent: usize, text: &str) {
-        // A doc comment ends at a line break: text with one (an enum label may) takes a line
-        // per line.
-        for line in text.lines().flat_map(|l| l.split('\r')) {
-            self.unbroken(indent, format!("/// {line}").trim_end_matches(' '));
-        }
+        let text = super::names::doc_text(text);
+        self.unbroken(indent, format!("/// {text}").trim_end_matches(' '));
     }
 
     /// `head` `items` `tail` with the items separated by commas, on one line when it fits,

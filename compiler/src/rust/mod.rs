@@ -22,8 +22,8 @@ use layout::{Formatted, INDENT, Source};
 pub use crate::pool::Threads;
 pub use audit::{Misformat, misformatted, redefined};
 pub use names::{
-    ENUM_MODULE_TYPES, MODULE_TYPES, SCHEMA_MODULES, field_ident, module_file, module_ident,
-    type_ident,
+    ENUM_MODULE_TYPES, MODULE_TYPES, SCHEMA_MODULES, doc_text, field_ident, module_file,
+    module_ident, type_ident,
 };
 
 /// The generated files: (path under `generated/`, text), in a fixed order.
@@ -177,7 +177,7 @@ fn mod_rs(cat: &Catalogue) -> String {
     for m in &cat.models {
         s.push_str(&format!(
             "/// Mongo `{}` ({}).\npub mod {};\n",
-            m.collection,
+            doc_text(&m.collection),
             m.name,
             module_name(m)
         ));
@@ -461,11 +461,11 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
          use schemac_runtime::{{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw}};\n\n\
          use super::enums;\n\n\
          /// The Mongo collection.\npub const COLLECTION: &str = {:?};\n\n",
-        model.collection,
+        doc_text(&model.collection),
         model.name,
         tables
             .iter()
-            .map(|t| format!("`{}`", t.name))
+            .map(|t| format!("`{}`", doc_text(&t.name)))
             .collect::<Vec<_>>()
             .join(", "),
         model.collection

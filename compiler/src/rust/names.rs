@@ -19,6 +19,33 @@ pub fn type_ident(name: &str) -> String {
     t
 }
 
+/// `text` for a comment of the generated Rust: a control character (a line break would end the
+/// comment) or a text-direction control (rustc denies them in comments: they can make code read
+/// otherwise than it runs) escaped as in a Rust string (`\n`, `\u{202e}`); the rest as it is.
+pub fn doc_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !text.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The module of a model: its snake_case name as a field name (`r#type` for a keyword). Its file
 /// is [`module_file`].
 pub fn module_ident(snake: &str) -> String {
@@ -168,6 +195,11 @@ mod tests {
         assert_eq!(type_ident("½"), "T");
         assert_eq!(module_ident("type"), "r#type");
         assert_eq!(module_file(&module_ident("type")), "type");
+        assert_eq!(doc_text("plain `é` \"q\" \\"), "plain `é` \"q\" \\");
+        assert_eq!(
+            doc_text("two\nlines\r\tand \u{202e}rtl\u{2066}"),
+            "two\\nlines\\r\\tand \\u{202e}rtl\\u{2066}"
+        );
         for column in [
             "a b",
             "fn",

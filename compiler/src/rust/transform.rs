@@ -15,7 +15,7 @@ use crate::parse::syntax::{DefaultValue, VersionKey};
 use crate::plan::Table;
 use crate::types::{BsonType, PgType};
 
-use super::names::{field_ident, fn_ident, type_ident};
+use super::names::{doc_text, field_ident, fn_ident, type_ident};
 use super::row_ident;
 
 /// Where a table's fields come from.
@@ -101,7 +101,7 @@ pub fn to_mongo(rows: &{doc_ty}) -> Result<Document, TransformError> {{
 struct Children {{ {fields} }}
 
 ",
-        coll = model.collection,
+        coll = doc_text(&model.collection),
         read = fn_ident("read", &model.table),
         moves = kid_moves.join(" "),
         fields = kid_fields.join(" "),
@@ -221,7 +221,8 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     let (signature, id_code) = if is_root {
         (
             format!(
-                "/// Reads the `{table}` row of a document{}.\nfn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
+                "/// Reads the `{}` row of a document{}.\nfn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
+                doc_text(table),
                 if rows == "rows" {
                     ", and the rows of its items into `rows`"
                 } else {
@@ -235,7 +236,8 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     } else {
         (
             format!(
-                "/// Reads one `{table}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>",
+                "/// Reads one `{}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>",
+                doc_text(table),
                 fn_ident("read", table)
             ),
             String::new(),

@@ -124,11 +124,9 @@ pub enum Group {
     SayHi,
     /// `back\slash`.
     BackSlash,
-    /// `two
-    /// lines`.
+    /// `two\nlines`.
     TwoLines,
-    /// `carriage
-    /// return`.
+    /// `carriage\rreturn`.
     CarriageReturn,
     /// `{brace}`.
     Brace,
@@ -144,6 +142,8 @@ pub enum Group {
     Usd2,
     /// `self`.
     VSelf,
+    /// `rtl \u{202e} override`.
+    RtlOverride,
     /// ``.
     V2,
 }
@@ -163,6 +163,7 @@ impl Group {
         "usd",
         "USD",
         "self",
+        "rtl \u{202e} override",
         "",
     ];
     /// The label.
@@ -180,6 +181,7 @@ impl Group {
             Group::Usd => "usd",
             Group::Usd2 => "USD",
             Group::VSelf => "self",
+            Group::RtlOverride => "rtl \u{202e} override",
             Group::V2 => "",
         }
     }
@@ -198,6 +200,7 @@ impl Group {
             "usd" => Ok(Group::Usd),
             "USD" => Ok(Group::Usd2),
             "self" => Ok(Group::VSelf),
+            "rtl \u{202e} override" => Ok(Group::RtlOverride),
             "" => Ok(Group::V2),
             other => Err(TransformErrorKind::invalid_enum(other, Self::LABELS)),
         }
@@ -240,4 +243,4 @@ impl SelectKind {
 }
 
 schemac_runtime::pg_enum!(SelectKind, "Select Kind");
-// schemac-format: source=7cba95181adb3a85 text=8a8067bac437c816
+// schemac-format: source=d10124379f6abdba text=418a631de7d28b13

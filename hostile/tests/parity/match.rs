@@ -2,7 +2,7 @@
 //! rewrites; the tests under the marker are yours and are kept.
 //!
 //! Parity of Mongo `odd.collection name` (model Match) with PostgreSQL.
-//! Tables: `gift cards`, `line "items"`, `{notes} // x`, `ship /* to */`.
+//! Tables: `gift cards`, `line "items"`, `{notes} // x`, `ship /* to */`, `rtl \u{202e} table`.
 //! Money checksums: `line "items".price`.
 
 #[allow(unused_imports)]
