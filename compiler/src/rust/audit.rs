@@ -90,8 +90,8 @@ fn first_difference(written: &str, printed: &str) -> Option<Misformat> {
 
 /// A name that a generated file defines twice in one scope, which would not compile: two
 /// top-level items of one namespace (an import counting in every namespace), two fields of a
-/// struct, two variants of an enum, two items of an inherent `impl` block. `None` when there
-/// is none, or when the file does not parse ([`misformatted`] says so).
+/// struct, two variants of an enum, two items of a type's inherent `impl` blocks. `None` when
+/// there is none, or when the file does not parse ([`misformatted`] says so).
 pub fn redefined(text: &str) -> Option<String> {
     let file = syn::parse_file(text).ok()?;
     redefined_in(&file.items, "the file")
