@@ -41,6 +41,9 @@ pub fn cleanup_sql(cat: &Catalogue) -> String {
             t = q(&m.table),
         ));
     }
+    if cat.models.iter().all(|m| m.ttl.is_none()) {
+        s.push_str("\n-- No model has a `ttl`: there is nothing to clean up.\n");
+    }
     s
 }
 
@@ -66,7 +69,7 @@ pub fn human(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::human;
+    use super::{cleanup_sql, human};
 
     #[test]
     fn intervals_read_naturally() {
@@ -75,5 +78,17 @@ mod tests {
         assert_eq!(human(300), "5 minutes");
         assert_eq!(human(90), "90 seconds");
         assert_eq!(human(0), "0 seconds");
+    }
+
+    #[test]
+    fn a_catalogue_without_ttl_says_so() {
+        let yaml = "model: Note\ncollection: notes\nphase: 1\nfields:\n  body: { bson: string }\n";
+        let v = crate::validate_sources(vec![("models/note.yaml".into(), yaml.into())]);
+        let sql = cleanup_sql(&v.catalogue.expect("valid"));
+        assert!(
+            sql.ends_with("\n-- No model has a `ttl`: there is nothing to clean up.\n"),
+            "{sql}"
+        );
+        assert!(!sql.contains("DELETE"), "{sql}");
     }
 }

@@ -3,3 +3,5 @@
 -- statement at its cadence, again and again while it deletes a whole batch (the row count
 -- equals the LIMIT), so no run holds locks or bloats WAL for long. Each statement finds
 -- expired rows through the index on its column and skips rows other sessions lock.
+
+-- No model has a `ttl`: there is nothing to clean up.

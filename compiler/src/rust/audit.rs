@@ -232,6 +232,51 @@ mod tests {
         );
     }
 
+    /// The names the validator keeps models and enums from taking (`MODULE_TYPES`,
+    /// `ENUM_MODULE_TYPES`) are exactly what the generated modules import or define besides
+    /// the catalogue's own types, so a new import cannot leave the list behind.
+    #[test]
+    fn the_reserved_type_names_are_what_the_modules_use() {
+        let yaml = "model: Order\ncollection: orders\nphase: 1\nenums:\n  order_state: [a, b]\n\
+                    fields:\n  state: { bson: string, enum: order_state }\n\
+                    \x20 lines: { bson: array, store: table, fields: { sku: { bson: string } } }\n";
+        let v = crate::validate_sources(vec![("models/order.yaml".into(), yaml.into())]);
+        let files =
+            super::super::files_on(&v.catalogue.expect("valid"), super::super::Threads::One);
+        // The capitalized names (types) a file imports or defines, but for `own` ones.
+        let used = |path: &str, own: &dyn Fn(&str) -> bool| {
+            let text = &files.iter().find(|(p, _)| p == path).expect("the file").1;
+            let file = syn::parse_file(text).expect("parses");
+            let mut names = std::collections::BTreeSet::new();
+            for item in &file.items {
+                match item {
+                    syn::Item::Use(u) => super::imports(&u.tree, &mut |n| {
+                        names.insert(n);
+                    }),
+                    syn::Item::Struct(s) => {
+                        names.insert(s.ident.to_string());
+                    }
+                    syn::Item::Enum(e) => {
+                        names.insert(e.ident.to_string());
+                    }
+                    _ => {}
+                }
+            }
+            names.retain(|n| n.starts_with(|c: char| c.is_ascii_uppercase()) && !own(n));
+            names.into_iter().collect::<Vec<_>>()
+        };
+        assert_eq!(
+            used("src/schema/order.rs", &|n| n == "Order"
+                || n.ends_with("Row")),
+            super::super::MODULE_TYPES
+        );
+        let enums = ["DualwriteOperation", "RefKind", "OrderState"];
+        assert_eq!(
+            used("src/schema/enums.rs", &|n| enums.contains(&n)),
+            super::super::ENUM_MODULE_TYPES
+        );
+    }
+
     #[test]
     fn a_name_defined_twice_in_one_scope_is_found() {
         let ok = "use a::{self, B};\nstruct S { x: u8, y: u8 }\nfn s() {}\nimpl S { fn f() {} }\nimpl S { fn g() {} }\nmod m { struct S; }\n";

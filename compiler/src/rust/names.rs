@@ -3,13 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use heck::ToUpperCamelCase;
-
 /// A type name: `payment_status` -> `PaymentStatus`. Letters and digits Rust does not take in
 /// identifiers (`²`) leave only the ASCII ones; an empty name, one with a leading digit and
 /// `Self` get a `T` before them.
 pub fn type_ident(name: &str) -> String {
-    let mut t = name.to_upper_camel_case();
+    let mut t = crate::ident::type_name(name);
     if !is_ident(&t) {
         t.retain(|c| c.is_ascii_alphanumeric());
     }
@@ -149,8 +147,7 @@ pub fn variants(labels: &[String]) -> Vec<String> {
     labels
         .iter()
         .map(|label| {
-            let mut base: String = label
-                .to_upper_camel_case()
+            let mut base: String = crate::ident::type_name(label)
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric())
                 .collect();
