@@ -308,11 +308,17 @@ fn check_sql(
     // The check's terms: the dangling keys of each foreign key, except a child table's key
     // to its parent, which holds for every row found (child rows are found through it);
     // and whether every child row copied (`$2`) was found, so that none escapes the check.
-    let mut terms: Vec<String> = keys
-        .iter()
-        .filter(|key| !is_parent_key(key))
-        .map(|key| dangling_sql(&format!("b{}", key.table), key))
-        .collect();
+    // The foreign keys into one target are checked together: each row they point at is looked
+    // up and locked once.
+    let mut groups: Vec<Vec<(String, &ForeignKey)>> = Vec::new();
+    for key in keys.iter().filter(|key| !is_parent_key(key)) {
+        let rows = format!("b{}", key.table);
+        match groups.iter_mut().find(|g| g[0].1.same_target(key)) {
+            Some(group) => group.push((rows, key)),
+            None => groups.push(vec![(rows, key)]),
+        }
+    }
+    let mut terms: Vec<String> = groups.iter().map(|g| dangling_sql(g)).collect();
     let found: Vec<String> = (0..tables.len())
         .filter(|&i| parents[i].is_some())
         .map(|i| format!("(SELECT count(*) FROM b{i})"))
@@ -405,12 +411,23 @@ struct ForeignKey {
     target_columns: Vec<String>,
 }
 
-/// One foreign key's part of the check: how many distinct non-NULL keys of the batch's rows
-/// (the CTE `rows`) point at no row of the target, the rows they do point at being locked `FOR
-/// KEY SHARE` so that none is deleted before the batch commits (what the per-row trigger does).
-/// The batch's rows are found by index from its root ids and the keys looked up by the
-/// target's key index, so the cost does not grow with the tables.
-fn dangling_sql(rows: &str, key: &ForeignKey) -> String {
+impl ForeignKey {
+    /// Whether `other` points at the same columns of the same table.
+    fn same_target(&self, other: &ForeignKey) -> bool {
+        (&self.schema, &self.target, &self.target_columns)
+            == (&other.schema, &other.target, &other.target_columns)
+    }
+}
+
+/// The check of the foreign keys into one target (`keys`: each with the CTE of its table's
+/// batch rows, all with the same target, see [`ForeignKey::same_target`]): how many distinct
+/// non-NULL keys of the batch's rows point at no row of the target, the rows they do point at
+/// being locked `FOR KEY SHARE` so that none is deleted before the batch commits (what the
+/// per-row trigger does). Each target row is looked up and locked once however many keys
+/// point at it. The batch's rows are found by index from its root ids and the keys looked up
+/// by the target's key index, so the cost does not grow with the tables.
+fn dangling_sql(keys: &[(String, &ForeignKey)]) -> String {
+    let target = keys[0].1;
     // `columns` quoted, each written by `item(i, column)`, joined by `sep`.
     let list = |columns: &[String], item: &dyn Fn(usize, String) -> String, sep: &str| {
         let items: Vec<String> = columns
@@ -420,22 +437,33 @@ fn dangling_sql(rows: &str, key: &ForeignKey) -> String {
             .collect();
         items.join(sep)
     };
-    let (columns, targets) = (&key.columns, &key.target_columns);
-    let same: Vec<String> = (0..columns.len())
+    let targets = &target.target_columns;
+    let same: Vec<String> = (0..targets.len())
         .map(|i| format!("l.k{i} = k.k{i}"))
         .collect();
+    // Each key once: DISTINCT, or the UNION of several.
+    let distinct = if keys.len() == 1 { "DISTINCT " } else { "" };
+    let selects: Vec<String> = keys
+        .iter()
+        .map(|(rows, key)| {
+            format!(
+                "SELECT {distinct}{} FROM {rows} s WHERE {}",
+                list(&key.columns, &|i, c| format!("s.{c} AS k{i}"), ", "),
+                list(&key.columns, &|_, c| format!("s.{c} IS NOT NULL"), " AND "),
+            )
+        })
+        .collect();
     format!(
-        "(WITH k AS MATERIALIZED (SELECT DISTINCT {keys} FROM {rows} s WHERE {not_null}), \
-         l AS MATERIALIZED (SELECT {found} FROM {schema}.{target} r WHERE ({target_tuple}) IN \
+        "(WITH k AS MATERIALIZED ({keys}), \
+         l AS MATERIALIZED (SELECT {found} FROM {schema}.{table} r WHERE ({target_tuple}) IN \
          (SELECT {k} FROM k) FOR KEY SHARE OF r) \
          SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE {same}))",
-        keys = list(columns, &|i, c| format!("s.{c} AS k{i}"), ", "),
-        not_null = list(columns, &|_, c| format!("s.{c} IS NOT NULL"), " AND "),
+        keys = selects.join(" UNION "),
         found = list(targets, &|i, c| format!("r.{c} AS k{i}"), ", "),
-        schema = quote(&key.schema),
-        target = quote(&key.target),
+        schema = quote(&target.schema),
+        table = quote(&target.target),
         target_tuple = list(targets, &|_, c| format!("r.{c}"), ", "),
-        k = list(columns, &|i, _| format!("k{i}"), ", "),
+        k = list(targets, &|i, _| format!("k{i}"), ", "),
         same = same.join(" AND "),
     )
 }
@@ -454,7 +482,7 @@ mod tests {
             target_columns: vec!["id".into(), "kind".into()],
         };
         assert_eq!(
-            dangling_sql("b1", &key),
+            dangling_sql(&[("b1".to_string(), &key)]),
             "(WITH k AS MATERIALIZED (SELECT DISTINCT s.\"a_id\" AS k0, s.\"b\"\"x\" AS k1 \
              FROM b1 s WHERE s.\"a_id\" IS NOT NULL AND s.\"b\"\"x\" IS NOT NULL), \
              l AS MATERIALIZED (SELECT r.\"id\" AS k0, r.\"kind\" AS k1 FROM \"public\".\"t\" r \
@@ -462,5 +490,80 @@ mod tests {
              SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.k0 = k.k0 AND \
              l.k1 = k.k1))"
         );
+    }
+
+    fn key(table: usize, column: &str, target: &str) -> ForeignKey {
+        ForeignKey {
+            table,
+            columns: vec![column.into()],
+            schema: "public".into(),
+            target: target.into(),
+            target_columns: vec!["id".into()],
+        }
+    }
+
+    #[test]
+    fn the_keys_into_one_target_are_looked_up_and_locked_once() {
+        let keys = [
+            key(0, "buyer_id", "users"),
+            key(0, "category_id", "categories"),
+            key(1, "seller_id", "users"),
+        ];
+        let tables = [
+            Table {
+                name: "requests",
+                columns: &["id", "buyer_id", "category_id"],
+                parent: None,
+                references: &[],
+                money: &[],
+                buckets: &[],
+                created_at: false,
+                append_only: false,
+            },
+            Table {
+                name: "request_sellers",
+                columns: &["id", "request_id", "seller_id"],
+                parent: Some("request_id"),
+                references: &[],
+                money: &[],
+                buckets: &[],
+                created_at: false,
+                append_only: false,
+            },
+        ];
+        let parent_key = key(1, "request_id", "requests");
+        let keys = [
+            keys[0].clone(),
+            keys[1].clone(),
+            keys[2].clone(),
+            parent_key,
+        ];
+        let relations = [
+            "public.\"requests\"".to_string(),
+            "public.\"request_sellers\"".to_string(),
+        ];
+        let sql = check_sql(&relations, &keys, &[None, Some(("request_id", 0))], &tables).unwrap();
+        // users: one lookup of the union of both tables' keys; categories: its own.
+        assert_eq!(
+            sql.matches("FROM \"public\".\"users\" r").count(),
+            1,
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "(WITH k AS MATERIALIZED (SELECT s.\"buyer_id\" AS k0 FROM b0 s WHERE \
+                 s.\"buyer_id\" IS NOT NULL UNION SELECT s.\"seller_id\" AS k0 FROM b1 s WHERE \
+                 s.\"seller_id\" IS NOT NULL), l AS MATERIALIZED (SELECT r.\"id\" AS k0 FROM \
+                 \"public\".\"users\" r"
+            ),
+            "{sql}"
+        );
+        assert_eq!(
+            sql.matches("FROM \"public\".\"categories\" r").count(),
+            1,
+            "{sql}"
+        );
+        // The parent key is not looked up: child rows are found through it.
+        assert!(!sql.contains("FROM \"public\".\"requests\" r"), "{sql}");
     }
 }

@@ -11,7 +11,8 @@
 //! so that only the failing documents go to the gaps. An interrupted run resumes
 //! after the last committed batch; a finished collection is skipped (the same dump, by file name
 //! and size), so a second run changes nothing. Deferred references (self-references, cycles)
-//! whose target came later are filled in at the end; one whose target never came is a gap.
+//! whose target came later are filled in once their target's collection has loaded, while
+//! other collections load, and what is left at the end; one whose target never came is a gap.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -287,8 +288,9 @@ fn may_skip_row_checks(client: &mut Client) -> Result<bool, postgres::Error> {
 }
 
 /// Loads the steps on up to `opts.jobs` connections, each collection as soon as the collections
-/// it references (deferred references aside) have loaded (see [`Schedule`]), then fills in the
-/// deferred references.
+/// it references (deferred references aside) have loaded (see [`Schedule`]), and fills in each
+/// deferred reference as soon as its collection and its target's have loaded (see
+/// [`Job::Resolve`]); then fills in what is left of them and records the dangling ones.
 fn run(
     client: &mut Client,
     steps: &[Step<'_>],
@@ -312,7 +314,16 @@ fn run(
         .iter()
         .map(|s| source(&opts.dump, s.collection.name()).1.max(0) as u64)
         .collect();
-    let schedule = Schedule::new(prerequisites(steps), &bytes);
+    let jobs = jobs(client, steps)?;
+    let mut needs = prerequisites(steps);
+    let mut sizes = bytes;
+    for job in &jobs[steps.len()..] {
+        if let Job::Resolve { step, target, .. } = *job {
+            needs.push(vec![step.min(target), step.max(target)]);
+            sizes.push(0);
+        }
+    }
+    let schedule = Schedule::new(needs, &sizes);
     let mut extra = Vec::new();
     if let Some(config) = &opts.connect {
         for _ in 1..opts.jobs.min(steps.len()) {
@@ -326,17 +337,121 @@ fn run(
         .collect();
     std::thread::scope(|scope| {
         for client in clients {
-            let (schedule, bars) = (&schedule, &bars);
+            let (schedule, bars, jobs) = (&schedule, &bars, &jobs);
             scope.spawn(move || {
                 let _wake = WakeOnPanic(schedule);
                 while let Some(i) = schedule.next() {
-                    schedule.finish(i, load_step(client, &steps[i], opts, catalog, bars));
+                    let done = match jobs[i] {
+                        Job::Load(step) => {
+                            load_step(client, &steps[step], opts, catalog, bars).map(Done::Loaded)
+                        }
+                        Job::Resolve { step, deferred, .. } => {
+                            resolve_now(client, &steps[step], &deferred).map(Done::Resolved)
+                        }
+                    };
+                    schedule.finish(i, done);
                 }
             });
         }
     });
-    report.collections = schedule.into_reports()?;
+    for done in schedule.into_reports()? {
+        match done {
+            Done::Loaded(collection) => report.collections.push(collection),
+            Done::Resolved(n) => report.resolved += n,
+        }
+    }
     resolve_deferred(client, steps, report)
+}
+
+/// What a connection of the backfill does next.
+#[derive(Clone, Copy)]
+enum Job {
+    /// Load the collection of this step.
+    Load(usize),
+    /// Fill in a deferred reference of `step` once it and `target` (the step of the collection
+    /// it points into) have loaded, while other collections load, rather than at the end.
+    /// Only for a column in no unique index: the UPDATE then locks its rows `FOR NO KEY
+    /// UPDATE`, which the `FOR KEY SHARE` locks of the loads' foreign key checks do not wait
+    /// for, nor do they wait for it, so it cannot deadlock with them.
+    Resolve {
+        step: usize,
+        target: usize,
+        deferred: Deferred,
+    },
+}
+
+/// What a [`Job`] did.
+enum Done {
+    Loaded(CollectionReport),
+    Resolved(u64),
+}
+
+/// The jobs of a backfill: a [`Job::Load`] per step, in the steps' order, then a
+/// [`Job::Resolve`] per deferred reference whose target collection is one of the steps and
+/// whose column is in no unique index (PostgreSQL's catalog says which: one query).
+fn jobs(client: &mut Client, steps: &[Step<'_>]) -> Result<Vec<Job>, postgres::Error> {
+    let mut jobs: Vec<Job> = (0..steps.len()).map(Job::Load).collect();
+    let deferred: Vec<(usize, usize, Deferred)> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, step)| step.deferred.iter().map(move |d| (i, d)))
+        .filter_map(|(i, d)| {
+            let target = steps
+                .iter()
+                .position(|s| s.collection.name() == d.reference.collection)?;
+            Some((i, target, *d))
+        })
+        .collect();
+    if deferred.is_empty() {
+        return Ok(jobs);
+    }
+    let columns: Vec<(String, &str)> = deferred
+        .iter()
+        .map(|&(i, _, d)| {
+            let table = steps[i].collection.tables()[d.table].name;
+            (qualified(table), d.reference.column)
+        })
+        .collect();
+    let keyed = in_unique_index(client, &columns)?;
+    jobs.extend(
+        deferred
+            .into_iter()
+            .zip(keyed)
+            .filter(|&(_, keyed)| !keyed)
+            .map(|((step, target, deferred), _)| Job::Resolve {
+                step,
+                target,
+                deferred,
+            }),
+    );
+    Ok(jobs)
+}
+
+/// Per (`public."table"`, column), whether a unique index holds the column, or may (a unique
+/// index on expressions): an UPDATE of it then locks its rows `FOR UPDATE`, which waits for
+/// and blocks `FOR KEY SHARE`. Partial unique indexes count, to be safe.
+pub(crate) fn in_unique_index(
+    client: &mut impl GenericClient,
+    columns: &[(String, &str)],
+) -> Result<Vec<bool>, postgres::Error> {
+    let (relations, names): (Vec<&str>, Vec<&str>) =
+        columns.iter().map(|(r, c)| (r.as_str(), *c)).unzip();
+    client
+        .query(
+            "SELECT EXISTS (
+                 SELECT 1 FROM pg_index i
+                 WHERE i.indrelid = d.relation::regclass AND i.indisunique
+                   AND (i.indexprs IS NOT NULL OR EXISTS (
+                        SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = i.indrelid AND a.attname = d.column_name
+                          AND a.attnum = ANY (i.indkey))))
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY d(relation, column_name, n)
+             ORDER BY d.n",
+            &[&relations, &names],
+        )?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect()
 }
 
 /// The steps each step waits for: the earlier steps of the collections it references without
@@ -1154,8 +1269,50 @@ fn describe_load_error(step: &Step<'_>, e: &StageError) -> String {
     format!("{LOAD_PREFIX}{}{constraint}{detail}", db.message())
 }
 
-/// Fills in the deferred references whose target is now loaded; the rest are dangling: their
-/// documents become gaps (the row stays, the column NULL).
+/// Fills in deferred reference `d` of `step` where its target is loaded, in a transaction of
+/// its own; returns how many rows it filled in.
+fn resolve_now(client: &mut Client, step: &Step<'_>, d: &Deferred) -> Result<u64, Error> {
+    let mut tx = client.transaction()?;
+    let n = resolve(&mut tx, step, d)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Fills in deferred reference `d` of `step` where its target is loaded, and forgets those
+/// pending rows. Returns how many rows it filled in.
+fn resolve(
+    tx: &mut Transaction<'_>,
+    step: &Step<'_>,
+    d: &Deferred,
+) -> Result<u64, postgres::Error> {
+    let (table, r) = (step.collection.tables()[d.table].name, d.reference);
+    let n = tx.execute(
+        &format!(
+            "UPDATE public.{t} x SET {c} = p.target FROM schemac.backfill_pending p
+             WHERE p.table_name = $1 AND p.column_name = $2 AND x.id = p.row_id
+               AND x.{c} IS DISTINCT FROM p.target
+               AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
+            t = quote(table),
+            c = quote(r.column),
+            target = quote(r.table),
+        ),
+        &[&table, &r.column],
+    )?;
+    tx.execute(
+        &format!(
+            "DELETE FROM schemac.backfill_pending p
+             WHERE p.table_name = $1 AND p.column_name = $2
+               AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
+            target = quote(r.table),
+        ),
+        &[&table, &r.column],
+    )?;
+    Ok(n)
+}
+
+/// Fills in the deferred references whose target is now loaded (those filled in early have
+/// nothing left but what a concurrent writer may have added since); the rest are dangling:
+/// their documents become gaps (the row stays, the column NULL).
 fn resolve_deferred(
     client: &mut Client,
     steps: &[Step<'_>],
@@ -1164,29 +1321,7 @@ fn resolve_deferred(
     let mut tx = client.transaction()?;
     for step in steps {
         for d in &step.deferred {
-            let (table, r) = (step.collection.tables()[d.table].name, d.reference);
-            let n = tx.execute(
-                &format!(
-                    "UPDATE public.{t} x SET {c} = p.target FROM schemac.backfill_pending p
-                     WHERE p.table_name = $1 AND p.column_name = $2 AND x.id = p.row_id
-                       AND x.{c} IS DISTINCT FROM p.target
-                       AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
-                    t = quote(table),
-                    c = quote(r.column),
-                    target = quote(r.table),
-                ),
-                &[&table, &r.column],
-            )?;
-            report.resolved += n;
-            tx.execute(
-                &format!(
-                    "DELETE FROM schemac.backfill_pending p
-                     WHERE p.table_name = $1 AND p.column_name = $2
-                       AND EXISTS (SELECT 1 FROM public.{target} y WHERE y.id = p.target)",
-                    target = quote(r.table),
-                ),
-                &[&table, &r.column],
-            )?;
+            report.resolved += resolve(&mut tx, step, d)?;
         }
     }
     let dangling = tx.query(
@@ -1342,7 +1477,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    use super::{Error, Schedule, WakeOnPanic};
+    use super::{Error, Schedule, WakeOnPanic, in_unique_index};
 
     /// Steps 0 -> 1 (1 waits for 0) and a lone step 2: the chain outweighs the lone step.
     fn chain_and_lone() -> Schedule<usize> {
@@ -1438,5 +1573,40 @@ mod tests {
                 "the waiting connection was not woken by the panic"
             );
         });
+    }
+
+    #[test]
+    fn a_column_in_any_unique_index_is_keyed_and_one_in_none_is_not() {
+        let db = schemac_testdb::TestDb::new();
+        let mut client = db.client();
+        client
+            .batch_execute(
+                "CREATE TABLE t (id uuid PRIMARY KEY, free uuid, plain uuid, own uuid UNIQUE,
+                                 pair uuid, other int, part uuid, expr text,
+                                 \"Odd name\" uuid,
+                                 UNIQUE (pair, other));
+                 CREATE INDEX ON t (plain);
+                 CREATE UNIQUE INDEX ON t (part) WHERE part IS NOT NULL;
+                 CREATE TABLE e (id uuid PRIMARY KEY, free uuid, expr text);
+                 CREATE UNIQUE INDEX ON e (lower(expr));",
+            )
+            .unwrap();
+        let t = "public.\"t\"".to_string();
+        let e = "public.\"e\"".to_string();
+        let columns = [
+            (t.clone(), "free"),
+            (t.clone(), "plain"),
+            (t.clone(), "own"),
+            (t.clone(), "pair"),
+            (t.clone(), "part"),
+            (t.clone(), "Odd name"),
+            (t.clone(), "id"),
+            (e.clone(), "free"),
+        ];
+        assert_eq!(
+            in_unique_index(&mut client, &columns).unwrap(),
+            // A unique index on an expression may hold any column of its table.
+            [false, false, true, true, true, false, true, true]
+        );
     }
 }

@@ -113,7 +113,7 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
     );
     let new = schemac(&dir, &["migrate", "new", "add_payment_memo"]);
     assert_eq!(new.status.code(), Some(0), "{}", stderr(&new));
-    assert!(stderr(&new).contains("wrote 0003_add_payment_memo.sql"));
+    assert!(stderr(&new).contains("wrote 0005_add_payment_memo.sql"));
     let again = schemac(&dir, &["check"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let nothing = stderr(&schemac(&dir, &["generate"]));
@@ -125,7 +125,7 @@ fn an_edited_model_fails_check_until_generated_and_migrated() {
     );
 
     // A committed migration edited afterwards.
-    let sql = dir.join("generated/migrations/0003_add_payment_memo.sql");
+    let sql = dir.join("generated/migrations/0005_add_payment_memo.sql");
     let mut text = std::fs::read_to_string(&sql).unwrap();
     text.push_str("DROP TABLE payments;\n");
     std::fs::write(&sql, text).unwrap();
@@ -211,7 +211,7 @@ fn a_refused_change_names_the_flag_that_allows_it() {
     );
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
     let sql =
-        std::fs::read_to_string(dir.join("generated/migrations/0003_drop_comment.sql")).unwrap();
+        std::fs::read_to_string(dir.join("generated/migrations/0005_drop_comment.sql")).unwrap();
     assert!(sql.contains("-- WARNING SC102"), "{sql}");
     assert!(
         sql.contains("ALTER TABLE reviews DROP COLUMN comment;"),
@@ -230,9 +230,9 @@ fn migrate_apply_and_status_against_postgres() {
 
     let apply = schemac(&dir, &["migrate", "apply", "--database-url", &url]);
     assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
-    assert!(stderr(&apply).contains("2 migration(s) applied, 0 already applied"));
+    assert!(stderr(&apply).contains("4 migration(s) applied, 0 already applied"));
     let again = schemac(&dir, &["migrate", "apply", "--database-url", &url]);
-    assert!(stderr(&again).contains("0 migration(s) applied, 2 already applied"));
+    assert!(stderr(&again).contains("0 migration(s) applied, 4 already applied"));
 
     let status = schemac(
         &dir,
@@ -250,6 +250,8 @@ fn migrate_apply_and_status_against_postgres() {
     assert_eq!(lines[0]["name"], "0001_initial");
     assert_eq!(lines[1]["status"], "applied");
     assert_eq!(lines[1]["name"], "0002_backfill_skips_hooks");
+    assert_eq!(lines[3]["status"], "applied");
+    assert_eq!(lines[3]["name"], "0004_id_map_check_without_regex_validate");
 
     let bad = schemac(
         &dir,
