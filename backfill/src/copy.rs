@@ -148,19 +148,28 @@ impl BinaryRows {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    static TABLE: Table = Table {
-        name: "t",
-        columns: &["n", "note", "amount"],
-        parent: None,
-        references: &[],
-        money: &[],
-        buckets: &[],
-        created_at: false,
-        append_only: false,
-    };
+    /// A table of a test catalogue, with no references or money.
+    pub(crate) const fn table(
+        name: &'static str,
+        columns: &'static [&'static str],
+        parent: Option<&'static str>,
+    ) -> Table {
+        Table {
+            name,
+            columns,
+            parent,
+            references: &[],
+            money: &[],
+            buckets: &[],
+            created_at: false,
+            append_only: false,
+        }
+    }
+
+    static TABLE: Table = table("t", &["n", "note", "amount"], None);
 
     #[test]
     fn rows_are_written_in_the_binary_copy_format() {

@@ -471,6 +471,7 @@ fn dangling_sql(keys: &[(String, &ForeignKey)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::copy::tests::table;
 
     #[test]
     fn a_foreign_key_of_two_columns_is_checked_column_by_column_and_quoted() {
@@ -508,35 +509,15 @@ mod tests {
             key(0, "buyer_id", "users"),
             key(0, "category_id", "categories"),
             key(1, "seller_id", "users"),
+            key(1, "request_id", "requests"),
         ];
         let tables = [
-            Table {
-                name: "requests",
-                columns: &["id", "buyer_id", "category_id"],
-                parent: None,
-                references: &[],
-                money: &[],
-                buckets: &[],
-                created_at: false,
-                append_only: false,
-            },
-            Table {
-                name: "request_sellers",
-                columns: &["id", "request_id", "seller_id"],
-                parent: Some("request_id"),
-                references: &[],
-                money: &[],
-                buckets: &[],
-                created_at: false,
-                append_only: false,
-            },
-        ];
-        let parent_key = key(1, "request_id", "requests");
-        let keys = [
-            keys[0].clone(),
-            keys[1].clone(),
-            keys[2].clone(),
-            parent_key,
+            table("requests", &["id", "buyer_id", "category_id"], None),
+            table(
+                "request_sellers",
+                &["id", "request_id", "seller_id"],
+                Some("request_id"),
+            ),
         ];
         let relations = [
             "public.\"requests\"".to_string(),
