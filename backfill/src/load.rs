@@ -485,12 +485,14 @@ fn prerequisites(steps: &[Step<'_>]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Which collection a free connection loads next. A collection is ready when every collection
-/// it waits for ([`prerequisites`]) has loaded; of the ready ones, the one heading the longest
-/// chain of waiting collections, counted in dump bytes, goes first, so that the chain that
-/// decides when the backfill ends starts early (ties: the order's). There are no rounds: a
-/// collection starts as soon as its own prerequisites are in, whatever else is loading. After
-/// an error no collection starts, and those loading finish.
+/// Which job (a [`Job`]: a collection to load, a deferred reference to fill in) a free
+/// connection takes next. A job is ready when every job it waits for has finished (a
+/// collection's [`prerequisites`]; a fill-in's collection and its target's); of the ready
+/// ones, the one heading the longest chain of waiting jobs, counted in dump bytes, goes first,
+/// so that the chain that decides when the backfill ends starts early (ties: the order's; a
+/// fill-in weighs nothing, so it takes a connection no collection is ready for). There are no
+/// rounds: a job starts as soon as its own prerequisites are in, whatever else is running.
+/// After an error no job starts, and those running finish.
 struct Schedule<T> {
     needs: Vec<Vec<usize>>,
     /// The steps by priority, highest first.
@@ -541,7 +543,7 @@ impl<T> Schedule<T> {
         }
     }
 
-    /// The next step to load, waiting while every step left waits for one still loading;
+    /// The next job, waiting while every job left waits for one still running;
     /// `None` when none is left, or after an error.
     fn next(&self) -> Option<usize> {
         let mut state = self.state.lock().expect("no thread panics holding it");
