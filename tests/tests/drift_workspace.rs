@@ -182,7 +182,7 @@ fn an_edited_model_breaks_the_build_until_generated_and_migrated() {
     let new = schemac(&dir, &target, &["migrate", "new", "add_payment_memo"]);
     assert_eq!(new.status.code(), Some(0), "{}", stderr(&new));
     assert!(
-        dir.join("generated/migrations/0003_add_payment_memo.sql")
+        dir.join("generated/migrations/0005_add_payment_memo.sql")
             .is_file()
     );
 
