@@ -315,14 +315,19 @@ fn run(
         .map(|s| source(&opts.dump, s.collection.name()).1.max(0) as u64)
         .collect();
     let jobs = jobs(client, steps)?;
-    let mut needs = prerequisites(steps);
-    let mut sizes = bytes;
-    for job in &jobs[steps.len()..] {
-        if let Job::Resolve { step, target, .. } = *job {
-            needs.push(vec![step.min(target), step.max(target)]);
-            sizes.push(0);
-        }
-    }
+    let prerequisites = prerequisites(steps);
+    let (needs, sizes): (Vec<Vec<usize>>, Vec<u64>) = jobs
+        .iter()
+        .map(|job| match *job {
+            Job::Load(step) => (prerequisites[step].clone(), bytes[step]),
+            Job::Resolve {
+                step,
+                target,
+                after,
+                ..
+            } => ([step, target].into_iter().chain(after).collect(), 0),
+        })
+        .unzip();
     let schedule = Schedule::new(needs, &sizes);
     let mut extra = Vec::new();
     if let Some(config) = &opts.connect {
@@ -371,12 +376,15 @@ enum Job {
     /// Fill in a deferred reference of `step` once it and `target` (the step of the collection
     /// it points into) have loaded, while other collections load, rather than at the end.
     /// Only for a column in no unique index: the UPDATE then locks its rows `FOR NO KEY
-    /// UPDATE`, which the `FOR KEY SHARE` locks of the loads' foreign key checks do not wait
-    /// for, nor do they wait for it, so it cannot deadlock with them.
+    /// UPDATE`, which the `FOR KEY SHARE` locks of the loads' foreign key checks (and of the
+    /// other fill-ins) do not wait for, nor do they wait for it, so it cannot deadlock with
+    /// them. Two fill-ins of one table would lock the same rows: the later waits for the
+    /// earlier (`after`, its job).
     Resolve {
         step: usize,
         target: usize,
         deferred: Deferred,
+        after: Option<usize>,
     },
 }
 
@@ -413,17 +421,20 @@ fn jobs(client: &mut Client, steps: &[Step<'_>]) -> Result<Vec<Job>, postgres::E
         })
         .collect();
     let keyed = in_unique_index(client, &columns)?;
-    jobs.extend(
-        deferred
-            .into_iter()
-            .zip(keyed)
-            .filter(|&(_, keyed)| !keyed)
-            .map(|((step, target, deferred), _)| Job::Resolve {
-                step,
-                target,
-                deferred,
-            }),
-    );
+    for ((step, target, deferred), keyed) in deferred.into_iter().zip(keyed) {
+        if keyed {
+            continue;
+        }
+        let after = jobs.iter().rposition(|job| {
+            matches!(*job, Job::Resolve { step: s, deferred: d, .. } if s == step && d.table == deferred.table)
+        });
+        jobs.push(Job::Resolve {
+            step,
+            target,
+            deferred,
+            after,
+        });
+    }
     Ok(jobs)
 }
 
