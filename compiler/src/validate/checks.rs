@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{BinaryOperator, Expr, Value, visit_expressions};
+use sqlparser::ast::{BinaryOperator, Expr, ObjectNamePart, Value, visit_expressions};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -320,10 +320,28 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
     };
     let mut unknown = Vec::new();
     let mut not_postgres = Vec::new();
+    let mut unknown_functions = Vec::new();
     let _ = visit_expressions(&expr, |e| {
         match e {
-            Expr::Identifier(id) if !columns.contains(&id.value.as_str()) => {
+            // `current_role` and the like are read as identifiers.
+            Expr::Identifier(id)
+                if !columns.contains(&id.value.as_str())
+                    && !(id.quote_style.is_none()
+                        && SQL_FUNCTION_FORMS.contains(&id.value.to_lowercase().as_str())) =>
+            {
                 unknown.push(id.value.clone());
+            }
+            // A function with a schema (`public.f(x)`) is the user's to know.
+            Expr::Function(f) => {
+                if let [ObjectNamePart::Identifier(name)] = f.name.0.as_slice() {
+                    let called = match name.quote_style {
+                        Some(_) => name.value.clone(),
+                        None => name.value.to_lowercase(),
+                    };
+                    if !is_postgres_function(&called) && !unknown_functions.contains(&called) {
+                        unknown_functions.push(called);
+                    }
+                }
             }
             // sqlparser reads forms other dialects have that PostgreSQL refuses.
             Expr::TypedString(t)
@@ -368,7 +386,61 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
             .maybe_hint(did_you_mean(name, columns.iter().copied())),
         );
     }
-    unknown.is_empty() && not_postgres.is_empty()
+    for name in &unknown_functions {
+        diags.push(
+            Diagnostic::error(
+                "unknown-function",
+                &sql.span,
+                &sql.path,
+                format!("`{what}` calls `{name}`, which is not a function of PostgreSQL 15"),
+            )
+            .expected("a built-in PostgreSQL function, e.g. `char_length(name) <= 200`")
+            .hint({
+                let own = format!(
+                    "function of your own or of an extension is called with its schema: \
+                     `public.{name}(...)`"
+                );
+                match did_you_mean(name, postgres_functions()) {
+                    Some(guess) => format!("{guess} Or a {own}"),
+                    None => format!("A {own}"),
+                }
+            }),
+        );
+    }
+    unknown.is_empty() && not_postgres.is_empty() && unknown_functions.is_empty()
+}
+
+/// The functions of PostgreSQL 15's `pg_catalog`, sorted (`pg_functions.txt`).
+fn postgres_functions() -> impl Iterator<Item = &'static str> {
+    include_str!("pg_functions.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+}
+
+/// The SQL-standard forms that PostgreSQL's grammar reads as function calls but that are not
+/// in `pg_proc`.
+const SQL_FUNCTION_FORMS: &[&str] = &[
+    "coalesce",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "greatest",
+    "least",
+    "localtime",
+    "localtimestamp",
+    "nullif",
+    "session_user",
+    "user",
+];
+
+/// Whether `name` (folded to lower case unless it was quoted) is a PostgreSQL function.
+fn is_postgres_function(name: &str) -> bool {
+    static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let sorted = SORTED.get_or_init(|| postgres_functions().collect());
+    SQL_FUNCTION_FORMS.contains(&name) || sorted.binary_search(&name).is_ok()
 }
 
 fn invariants(
