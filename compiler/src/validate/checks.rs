@@ -325,9 +325,7 @@ fn sql_expr(sql: &Sp<String>, what: &str, columns: &[&str], diags: &mut Vec<Diag
         match e {
             // `current_role` and the like are read as identifiers.
             Expr::Identifier(id)
-                if !columns.contains(&id.value.as_str())
-                    && !(id.quote_style.is_none()
-                        && SQL_FUNCTION_FORMS.contains(&id.value.to_lowercase().as_str())) =>
+                if !columns.contains(&id.value.as_str()) && !is_sql_function_form(id) =>
             {
                 unknown.push(id.value.clone());
             }
@@ -435,6 +433,11 @@ const SQL_FUNCTION_FORMS: &[&str] = &[
     "session_user",
     "user",
 ];
+
+/// Whether an identifier is one of [`SQL_FUNCTION_FORMS`] (unquoted: `"user"` is a column).
+fn is_sql_function_form(id: &sqlparser::ast::Ident) -> bool {
+    id.quote_style.is_none() && SQL_FUNCTION_FORMS.contains(&id.value.to_lowercase().as_str())
+}
 
 /// Whether `name` (folded to lower case unless it was quoted) is a PostgreSQL function.
 fn is_postgres_function(name: &str) -> bool {
