@@ -140,7 +140,7 @@ fields:
   user: { bson: string, required: true, check: "char_length(\"user\") <= 10" }
   where: { bson: string, enum: group, index: true }
   # The SQL-standard forms PostgreSQL reads as function calls (not in pg_proc), in checks.
-  note: { bson: string, check: "coalesce(nullif(note, ''), 'x') <> '' AND greatest(1, 2) > least(1, 2) AND note <> current_user AND note <> session_user AND note <> current_role AND note <> user AND note <> current_catalog" }
+  note: { bson: string, check: "coalesce(nullif(note, ''), 'x') <> '' AND greatest(1, 2) > least(1, 2) AND ROW(note, 1) IS DISTINCT FROM ROW('', 0) AND note <> current_user AND note <> session_user AND note <> current_role AND note <> user AND note <> current_catalog" }
   due: { bson: date, check: "due >= current_date - 36500 AND due <= current_timestamp + interval '100 years' AND due::time >= localtime - interval '24 hours' AND due >= localtimestamp - interval '100 years' AND due::timetz <= current_time + interval '24 hours'" }
 indexes:
   - fields: [user, -where]

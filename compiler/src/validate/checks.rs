@@ -430,6 +430,7 @@ const SQL_FUNCTION_FORMS: &[&str] = &[
     "localtime",
     "localtimestamp",
     "nullif",
+    "row",
     "session_user",
     "user",
 ];
