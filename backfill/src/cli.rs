@@ -60,7 +60,8 @@ enum Command {
         lenient: bool,
         /// Check references row by row, by PostgreSQL's foreign key triggers. By default a
         /// role that may set session_replication_role (a superuser, or one granted SET on it)
-        /// checks a batch's references in bulk, one query per foreign key, which is faster.
+        /// checks a batch's references in bulk (one query per batch, each referenced table looked
+        /// up once), which is faster.
         #[arg(long)]
         row_checks: bool,
         /// No progress bars.
