@@ -27,22 +27,19 @@ pub struct CopyTarget {
     pub statement: Statement,
 }
 
-/// Which values are sent as NULL instead of as the rows hold them: `(table, column, the value's
-/// binary encoding)`.
-pub type Nulls<'a> = &'a dyn Fn(usize, usize, &[u8]) -> bool;
-
-/// Sends every value as the rows hold it.
-pub const NO_NULLS: Nulls<'static> = &|_, _, _| false;
+/// Sees each non-NULL value as it is encoded, `(table, column, the value's binary encoding)`,
+/// and says whether to send it as NULL instead.
+pub type Sending<'a> = &'a mut dyn FnMut(usize, usize, &[u8]) -> bool;
 
 /// Copies the rows of `docs` with one binary COPY per target, `targets[i]` taking the rows of
-/// the collection's `tables()[i]`, the values `nulls` names sent as NULL; a table without rows
-/// is skipped. Each table's rows are encoded before its COPY starts, so a value that cannot be
+/// the collection's `tables()[i]`, each value shown to `sending`, which may have it sent as NULL;
+/// a table without rows is skipped. Each table's rows are encoded before its COPY starts, so a value that cannot be
 /// encoded sends nothing.
 pub fn copy(
     client: &mut impl GenericClient,
     targets: &[CopyTarget],
     docs: &[&dyn Rows],
-    nulls: Nulls<'_>,
+    sending: Sending<'_>,
 ) -> Result<(), StageError> {
     let mut rows = BinaryRows::default();
     for (index, target) in targets.iter().enumerate() {
@@ -52,8 +49,8 @@ pub fn copy(
         rows.start();
         for doc in docs {
             doc.each_row(index, &mut |params| {
-                rows.push(target.table, &target.types, params, &|column, value| {
-                    nulls(index, column, value)
+                rows.push(target.table, &target.types, params, &mut |column, value| {
+                    sending(index, column, value)
                 });
                 Ok(())
             })?;
@@ -101,13 +98,13 @@ impl BinaryRows {
 
     /// Appends one row of `table`, whose columns have `types`: the field count, then each
     /// value's length (-1 for NULL) and bytes; a value for which `null(column, bytes)` says so
-    /// is written NULL.
+    /// is written NULL. `null` sees every non-NULL value.
     fn push(
         &mut self,
         table: &'static Table,
         types: &[Type],
         values: &[&(dyn ToSql + Sync)],
-        null: &dyn Fn(usize, &[u8]) -> bool,
+        null: &mut dyn FnMut(usize, &[u8]) -> bool,
     ) {
         if self.failed.is_some() {
             return;
@@ -180,7 +177,7 @@ pub(crate) mod tests {
             &TABLE,
             &types,
             &[&7i32, &None::<String>, &-2i64],
-            &|_, _| false,
+            &mut |_, _| false,
         );
         let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
         expected.extend([0, 0, 0, 0, 0, 0, 0, 0]); // flags, header extension
@@ -200,10 +197,10 @@ pub(crate) mod tests {
         let types = [Type::INT4, Type::TEXT, Type::INT8];
         let mut rows = BinaryRows::default();
         rows.start();
-        rows.push(&TABLE, &types, &[&1i32, &"a", &1i64], &|_, _| false);
+        rows.push(&TABLE, &types, &[&1i32, &"a", &1i64], &mut |_, _| false);
         // An i32 for an int8 column: what a generated row never holds, but must not panic.
-        rows.push(&TABLE, &types, &[&2i32, &"b", &2i32], &|_, _| false);
-        rows.push(&TABLE, &types, &[&3i32, &"c", &3i64], &|_, _| false);
+        rows.push(&TABLE, &types, &[&2i32, &"b", &2i32], &mut |_, _| false);
+        rows.push(&TABLE, &types, &[&3i32, &"c", &3i64], &mut |_, _| false);
         let e = rows.finish().unwrap_err();
         assert!(
             e.to_string()
@@ -216,21 +213,27 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_value_named_by_nulls_is_written_null() {
+    fn sending_sees_every_value_and_may_have_it_written_null() {
         let types = [Type::INT4, Type::TEXT, Type::INT8];
         let mut rows = BinaryRows::default();
         rows.start();
         // The amount 5 (column 2) is sent as NULL; 6 and the other columns as they are.
-        let five = |column: usize, value: &[u8]| column == 2 && value == 5i64.to_be_bytes();
-        rows.push(&TABLE, &types, &[&1i32, &"a", &5i64], &five);
-        rows.push(&TABLE, &types, &[&5i32, &"b", &6i64], &five);
+        let mut seen = Vec::new();
+        let mut five = |column: usize, value: &[u8]| {
+            seen.push(column);
+            column == 2 && value == 5i64.to_be_bytes()
+        };
+        rows.push(&TABLE, &types, &[&1i32, &"a", &5i64], &mut five);
+        rows.push(&TABLE, &types, &[&5i32, &None::<String>, &6i64], &mut five);
         let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
         expected.extend([0, 0, 0, 0, 0, 0, 0, 0]);
         expected.extend([0, 3, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, b'a']);
         expected.extend([0xff, 0xff, 0xff, 0xff]); // 5, NULL
-        expected.extend([0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 1, b'b']);
+        expected.extend([0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff]);
         expected.extend([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 6]);
         expected.extend([0xff, 0xff]);
         assert_eq!(rows.finish().unwrap(), expected.as_slice());
+        // Every value was seen but the NULL one (the second row's column 1).
+        assert_eq!(seen, [0, 1, 2, 0, 2]);
     }
 }

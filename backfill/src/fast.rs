@@ -1,10 +1,10 @@
 //! The fast way for a batch of new documents: binary COPY straight into the real tables with
 //! the per-row foreign key triggers off (`session_replication_role = replica`), then every
-//! foreign key of the batch's rows checked by one query. A batch that holds a document already
-//! there fails its COPY on a unique key, one whose reference points nowhere fails the check:
-//! either way the caller rolls back to its savepoint and loads the batch the usual way
-//! ([`Stage`](crate::stage::Stage): staging tables, `INSERT ... ON CONFLICT DO NOTHING`, the
-//! triggers on), so the database ends the same.
+//! foreign key of the batch's rows checked by one query, from the keys the client sent. A
+//! batch that holds a document already there fails its COPY on a unique key, one whose
+//! reference points nowhere fails the check: either way the caller rolls back to its savepoint
+//! and loads the batch the usual way ([`Stage`](crate::stage::Stage): staging tables, `INSERT
+//! ... ON CONFLICT DO NOTHING`, the triggers on), so the database ends the same.
 //!
 //! Compared with the usual way it writes each row once (no staging table, no `INSERT ...
 //! SELECT` from it, no `ON CONFLICT`, whose speculative insertion costs a quarter of an insert)
@@ -28,19 +28,17 @@ pub struct FastWay {
     copies: Vec<CopyTarget>,
     /// The deferred references, whose values are sent NULL when their target is not loaded.
     deferred: Vec<DeferredColumn>,
-    /// How many distinct keys of the batch's rows point nowhere, over every foreign key, the
-    /// rows they point at locked `FOR KEY SHARE`, plus 1 if some child row was not found (`$1`:
-    /// the batch's root ids, `$2` its child rows); `None` when the collection has neither a
-    /// foreign key nor a child table.
-    check: Option<Statement>,
+    /// The check of the keys the batch sends; `None` when the collection has no foreign key
+    /// but its child tables' keys to their parents, which need no query.
+    check: Option<(Check, Statement)>,
 }
 
 impl FastWay {
     /// Prepares the fast way of `collection`, or returns `None` when a table has an INSERT
     /// trigger that the replica role would silence and that does not stand aside in a backfill
-    /// (the generated hook triggers test `schemac.skip_hooks`), or when a child table's foreign
-    /// key to its parent is gone (the check finds a batch's child rows through it). `catalog`
-    /// holds what PostgreSQL's catalog says of the tables, read once per backfill.
+    /// (the generated hook triggers test `schemac.skip_hooks`), or when a foreign key is not one
+    /// the fast way checks (see [`Check::plan`]): the usual way's triggers check those.
+    /// `catalog` holds what PostgreSQL's catalog says of the tables, read once per backfill.
     pub fn prepare(
         client: &mut impl GenericClient,
         catalog: &Catalog,
@@ -64,22 +62,11 @@ impl FastWay {
                 })
             })
             .collect();
-
-        // Where each child table's parent is: the table its parent column's key points at.
-        let mut parents = vec![None; tables.len()];
-        for (index, table) in tables.iter().enumerate() {
-            let Some(column) = table.parent else { continue };
-            let parent = keys.iter().find_map(|k| {
-                let own = k.table == index && k.columns == [column] && k.schema == "public";
-                own.then(|| tables.iter().position(|t| t.name == k.target))
-                    .flatten()
-            });
-            match parent {
-                Some(parent) => parents[index] = Some((column, parent)),
-                None => return Ok(None),
-            }
-        }
         let copies = copy_targets(client, tables, &relations)?;
+        let types: Vec<&[Type]> = copies.iter().map(|c| c.types.as_slice()).collect();
+        let Some(check) = Check::plan(&keys, tables, &types) else {
+            return Ok(None);
+        };
 
         let mut deferred_columns = Vec::new();
         for d in deferred {
@@ -103,8 +90,8 @@ impl FastWay {
             });
         }
 
-        let check = match check_sql(&relations, &keys, &parents, tables) {
-            Some(sql) => Some(client.prepare(&sql)?),
+        let check = match check.sql() {
+            Some(sql) => Some((check, client.prepare(&sql)?)),
             None => None,
         };
         Ok(Some(FastWay {
@@ -116,7 +103,7 @@ impl FastWay {
 
     /// Loads `docs`, all new, the fast way: COPY into the real tables with the foreign key
     /// triggers off, the deferred references whose target is not loaded yet (in neither the
-    /// database nor the batch) sent NULL, every foreign key checked. Returns those deferred
+    /// database nor the batch) sent NULL, every key sent checked. Returns those deferred
     /// references (see [`Unresolved`]), or `None` when a reference points nowhere; a document
     /// already there fails the COPY with a unique violation. Either way the caller rolls back
     /// to its savepoint.
@@ -158,28 +145,185 @@ impl FastWay {
             );
             absent.push((d.deferred.table, d.column, missing));
         }
-        let nulls = |table: usize, column: usize, value: &[u8]| {
-            absent.iter().any(|(t, c, missing)| {
+        let mut sent = self.check.as_ref().map(|(check, _)| Sent::new(check));
+        let mut sending = |table: usize, column: usize, value: &[u8]| {
+            let null = absent.iter().any(|(t, c, missing)| {
                 (*t, *c) == (table, column)
                     && Uuid::from_slice(value).is_ok_and(|u| missing.contains(&u))
-            })
+            });
+            if let (false, Some(sent)) = (null, &mut sent) {
+                sent.see(table, column, value);
+            }
+            null
         };
         client.batch_execute("SET LOCAL session_replication_role = replica")?;
-        copy::copy(client, &self.copies, docs, &nulls)?;
-        let children: usize = (1..self.copies.len())
-            .map(|table| docs.iter().map(|d| d.row_count(table)).sum::<usize>())
-            .sum();
-        let children = children as i64;
-        let params: [&(dyn ToSql + Sync); 2] = [&roots, &children];
-        let dangling: i64 = match &self.check {
-            // `$2` only when the collection has child tables.
-            Some(check) => client
-                .query_one(check, &params[..check.params().len()])?
-                .try_get(0)?,
-            None => 0,
+        copy::copy(client, &self.copies, docs, &mut sending)?;
+        let dangling: i64 = match (&self.check, sent) {
+            // Nothing to look up when every key names a row of the batch (a child's parent).
+            (Some((_, statement)), Some(sent)) => match sent.keys() {
+                keys if keys.iter().all(Vec::is_empty) => 0,
+                keys => {
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        keys.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
+                    client.query_one(statement, &params)?.try_get(0)?
+                }
+            },
+            _ => 0,
         };
         client.batch_execute("SET LOCAL session_replication_role = origin")?;
         Ok((dangling == 0).then_some(unresolved))
+    }
+}
+
+/// How the fast way checks a collection's foreign keys: from the values the client sends, not
+/// by reading the batch back. The keys into one target table are taken together, each key
+/// once, and the target's rows they name looked up and locked `FOR KEY SHARE` (what the
+/// per-row trigger does, so that none is deleted before the batch commits). A key naming a
+/// row the batch itself copies (a child row's parent, a category's parent in the same batch)
+/// needs no lookup: the COPY put it there, and no other transaction can delete it.
+#[derive(Debug, PartialEq)]
+struct Check {
+    /// The target tables, one parameter of the check each: `(schema, table, column)`.
+    targets: Vec<(String, String, String)>,
+    /// Per table of the collection: `(column, target)` for each of its foreign keys.
+    columns: Vec<Vec<(usize, usize)>>,
+    /// Per target: the collection's table it is, when it is one (by its `id`), whose ids
+    /// copied in the batch are not looked up.
+    own: Vec<Option<usize>>,
+    /// Per table of the collection: the position of its `id` column, when a target is that
+    /// table.
+    ids: Vec<Option<usize>>,
+}
+
+impl Check {
+    /// Plans the check of `keys`, the foreign keys of `tables`, whose columns have `types`;
+    /// `None` when one is not a single `uuid` column that the generated rows hold (a key of
+    /// several columns, of another type, or on a column the catalogue does not write): the
+    /// fast way is then not taken, and the usual way's triggers check every key.
+    fn plan(keys: &[ForeignKey], tables: &[Table], types: &[&[Type]]) -> Option<Check> {
+        let mut check = Check {
+            targets: Vec::new(),
+            columns: vec![Vec::new(); tables.len()],
+            own: Vec::new(),
+            ids: vec![None; tables.len()],
+        };
+        for key in keys {
+            let ([column], [target_column]) =
+                (key.columns.as_slice(), key.target_columns.as_slice())
+            else {
+                return None;
+            };
+            let position = tables[key.table].columns.iter().position(|c| c == column)?;
+            if types[key.table][position] != Type::UUID {
+                return None;
+            }
+            let target = (
+                key.schema.clone(),
+                key.target.clone(),
+                target_column.clone(),
+            );
+            let index = match check.targets.iter().position(|t| *t == target) {
+                Some(index) => index,
+                None => {
+                    let own = tables.iter().position(|t| {
+                        key.schema == "public" && t.name == key.target && target_column == "id"
+                    });
+                    if let Some(own) = own {
+                        let id = tables[own].columns.iter().position(|c| *c == "id")?;
+                        if types[own][id] != Type::UUID {
+                            return None;
+                        }
+                        check.ids[own] = Some(id);
+                    }
+                    check.targets.push(target);
+                    check.own.push(own);
+                    check.targets.len() - 1
+                }
+            };
+            check.columns[key.table].push((position, index));
+        }
+        Some(check)
+    }
+
+    /// The check's SQL, `$n` the distinct keys into the n-th target: how many of them name no
+    /// row, the rows they name locked. `None` when there are no targets.
+    fn sql(&self) -> Option<String> {
+        let terms: Vec<String> = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, (schema, table, column))| {
+                let n = i + 1;
+                format!(
+                    "cardinality(${n}::uuid[]) - (SELECT count(*) FROM (SELECT FROM {}.{} r \
+                     WHERE r.{} = ANY(${n}::uuid[]) FOR KEY SHARE OF r) l)",
+                    quote(schema),
+                    quote(table),
+                    quote(column)
+                )
+            })
+            .collect();
+        (!terms.is_empty()).then(|| format!("SELECT {}", terms.join("\n     + ")))
+    }
+}
+
+/// The keys a batch sends, gathered as its rows are encoded (see [`Check`]).
+struct Sent<'a> {
+    check: &'a Check,
+    /// Per target: its distinct keys.
+    keys: Vec<HashSet<Uuid>>,
+    /// Per table of the collection: the ids copied, for the tables that are a target.
+    copied: Vec<HashSet<Uuid>>,
+}
+
+impl<'a> Sent<'a> {
+    fn new(check: &'a Check) -> Sent<'a> {
+        Sent {
+            check,
+            keys: vec![HashSet::new(); check.targets.len()],
+            copied: vec![HashSet::new(); check.ids.len()],
+        }
+    }
+
+    /// Sees a non-NULL value sent for `column` of `table`.
+    fn see(&mut self, table: usize, column: usize, value: &[u8]) {
+        let id = self.check.ids[table] == Some(column);
+        let mut targets = self.check.columns[table]
+            .iter()
+            .filter(|&&(c, _)| c == column)
+            .peekable();
+        if !id && targets.peek().is_none() {
+            return;
+        }
+        // Every column seen is a uuid (`Check::plan`).
+        let Ok(value) = Uuid::from_slice(value) else {
+            return;
+        };
+        if id {
+            self.copied[table].insert(value);
+        }
+        for &(_, target) in targets {
+            self.keys[target].insert(value);
+        }
+    }
+
+    /// The keys to look up, one array per target: all but the rows the batch copied.
+    fn keys(self) -> Vec<Vec<Uuid>> {
+        let Sent {
+            check,
+            keys,
+            copied,
+        } = self;
+        keys.into_iter()
+            .zip(&check.own)
+            .map(|(keys, own)| match own {
+                Some(table) => keys
+                    .into_iter()
+                    .filter(|k| !copied[*table].contains(k))
+                    .collect(),
+                None => keys.into_iter().collect(),
+            })
+            .collect()
     }
 }
 
@@ -289,77 +433,6 @@ fn copy_targets(
     Ok(copies)
 }
 
-/// The SQL of [`FastWay`]'s check of a batch; `None` when there is nothing to check.
-/// `parents[i]` is the parent column of `tables[i]` and the parent's index.
-fn check_sql(
-    relations: &[String],
-    keys: &[ForeignKey],
-    parents: &[Option<(&'static str, usize)>],
-    tables: &[Table],
-) -> Option<String> {
-    let is_parent_key = |key: &ForeignKey| {
-        parents[key.table].is_some_and(|(column, parent)| {
-            key.columns == [column]
-                && key.schema == "public"
-                && key.target == tables[parent].name
-                && key.target_columns == ["id"]
-        })
-    };
-    // The check's terms: the dangling keys of each foreign key, except a child table's key
-    // to its parent, which holds for every row found (child rows are found through it);
-    // and whether every child row copied (`$2`) was found, so that none escapes the check.
-    // The foreign keys into one target are checked together: each row they point at is looked
-    // up and locked once.
-    let mut groups: Vec<Vec<(String, &ForeignKey)>> = Vec::new();
-    for key in keys.iter().filter(|key| !is_parent_key(key)) {
-        let rows = format!("b{}", key.table);
-        match groups.iter_mut().find(|g| g[0].1.same_target(key)) {
-            Some(group) => group.push((rows, key)),
-            None => groups.push(vec![(rows, key)]),
-        }
-    }
-    let mut terms: Vec<String> = groups.iter().map(|g| dangling_sql(g)).collect();
-    let found: Vec<String> = (0..tables.len())
-        .filter(|&i| parents[i].is_some())
-        .map(|i| format!("(SELECT count(*) FROM b{i})"))
-        .collect();
-    if !found.is_empty() {
-        terms.push(format!("({} <> $2::int8)::int", found.join(" + ")));
-    }
-    // The batch's rows of each table, read once (`b<i>`): the root's by id (`$1`, in one
-    // place: the planner estimates `= ANY` element by element), a child table's through its
-    // parent's key; with the columns of the foreign keys.
-    let mut batch = Vec::new();
-    for (i, relation) in relations.iter().enumerate() {
-        let mut columns = vec!["id"];
-        for key in keys.iter().filter(|k| k.table == i && !is_parent_key(k)) {
-            for column in &key.columns {
-                if !columns.contains(&column.as_str()) {
-                    columns.push(column);
-                }
-            }
-        }
-        let columns: Vec<String> = columns.iter().map(|c| format!("s.{}", quote(c))).collect();
-        let filter = match parents[i] {
-            None => "s.id = ANY($1::uuid[])".to_string(),
-            Some((column, parent)) => {
-                format!("s.{} IN (SELECT id FROM b{parent})", quote(column))
-            }
-        };
-        batch.push(format!(
-            "b{i} AS MATERIALIZED (SELECT {} FROM {relation} s WHERE {filter})",
-            columns.join(", ")
-        ));
-    }
-    (!terms.is_empty()).then(|| {
-        format!(
-            "WITH {}\nSELECT {}",
-            batch.join(",\n     "),
-            terms.join("\n     + ")
-        )
-    })
-}
-
 /// A deferred reference as the fast way writes it.
 struct DeferredColumn {
     deferred: Deferred,
@@ -411,87 +484,10 @@ struct ForeignKey {
     target_columns: Vec<String>,
 }
 
-impl ForeignKey {
-    /// Whether `other` points at the same columns of the same table.
-    fn same_target(&self, other: &ForeignKey) -> bool {
-        (&self.schema, &self.target, &self.target_columns)
-            == (&other.schema, &other.target, &other.target_columns)
-    }
-}
-
-/// The check of the foreign keys into one target (`keys`: each with the CTE of its table's
-/// batch rows, all with the same target, see [`ForeignKey::same_target`]): how many distinct
-/// non-NULL keys of the batch's rows point at no row of the target, the rows they do point at
-/// being locked `FOR KEY SHARE` so that none is deleted before the batch commits (what the
-/// per-row trigger does). Each target row is looked up and locked once however many keys
-/// point at it. The batch's rows are found by index from its root ids and the keys looked up
-/// by the target's key index, so the cost does not grow with the tables.
-fn dangling_sql(keys: &[(String, &ForeignKey)]) -> String {
-    let target = keys[0].1;
-    // `columns` quoted, each written by `item(i, column)`, joined by `sep`.
-    let list = |columns: &[String], item: &dyn Fn(usize, String) -> String, sep: &str| {
-        let items: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| item(i, quote(c)))
-            .collect();
-        items.join(sep)
-    };
-    let targets = &target.target_columns;
-    let same: Vec<String> = (0..targets.len())
-        .map(|i| format!("l.k{i} = k.k{i}"))
-        .collect();
-    // Each key once: DISTINCT, or the UNION of several.
-    let distinct = if keys.len() == 1 { "DISTINCT " } else { "" };
-    let selects: Vec<String> = keys
-        .iter()
-        .map(|(rows, key)| {
-            format!(
-                "SELECT {distinct}{} FROM {rows} s WHERE {}",
-                list(&key.columns, &|i, c| format!("s.{c} AS k{i}"), ", "),
-                list(&key.columns, &|_, c| format!("s.{c} IS NOT NULL"), " AND "),
-            )
-        })
-        .collect();
-    format!(
-        "(WITH k AS MATERIALIZED ({keys}), \
-         l AS MATERIALIZED (SELECT {found} FROM {schema}.{table} r WHERE ({target_tuple}) IN \
-         (SELECT {k} FROM k) FOR KEY SHARE OF r) \
-         SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE {same}))",
-        keys = selects.join(" UNION "),
-        found = list(targets, &|i, c| format!("r.{c} AS k{i}"), ", "),
-        schema = quote(&target.schema),
-        table = quote(&target.target),
-        target_tuple = list(targets, &|_, c| format!("r.{c}"), ", "),
-        k = list(targets, &|i, _| format!("k{i}"), ", "),
-        same = same.join(" AND "),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::copy::tests::table;
-
-    #[test]
-    fn a_foreign_key_of_two_columns_is_checked_column_by_column_and_quoted() {
-        let key = ForeignKey {
-            table: 0,
-            columns: vec!["a_id".into(), "b\"x".into()],
-            schema: "public".into(),
-            target: "t".into(),
-            target_columns: vec!["id".into(), "kind".into()],
-        };
-        assert_eq!(
-            dangling_sql(&[("b1".to_string(), &key)]),
-            "(WITH k AS MATERIALIZED (SELECT DISTINCT s.\"a_id\" AS k0, s.\"b\"\"x\" AS k1 \
-             FROM b1 s WHERE s.\"a_id\" IS NOT NULL AND s.\"b\"\"x\" IS NOT NULL), \
-             l AS MATERIALIZED (SELECT r.\"id\" AS k0, r.\"kind\" AS k1 FROM \"public\".\"t\" r \
-             WHERE (r.\"id\", r.\"kind\") IN (SELECT k0, k1 FROM k) FOR KEY SHARE OF r) \
-             SELECT count(*) FROM k WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.k0 = k.k0 AND \
-             l.k1 = k.k1))"
-        );
-    }
 
     fn key(table: usize, column: &str, target: &str) -> ForeignKey {
         ForeignKey {
@@ -503,48 +499,83 @@ mod tests {
         }
     }
 
+    static TABLES: [Table; 2] = [
+        table("requests", &["id", "buyer_id", "category_id", "note"], None),
+        table(
+            "request_sellers",
+            &["id", "request_id", "seller_id"],
+            Some("request_id"),
+        ),
+    ];
+    const UUIDS: [Type; 4] = [Type::UUID, Type::UUID, Type::UUID, Type::TEXT];
+
     #[test]
     fn the_keys_into_one_target_are_looked_up_and_locked_once() {
         let keys = [
             key(0, "buyer_id", "users"),
             key(0, "category_id", "categories"),
-            key(1, "seller_id", "users"),
             key(1, "request_id", "requests"),
+            key(1, "seller_id", "users"),
         ];
-        let tables = [
-            table("requests", &["id", "buyer_id", "category_id"], None),
-            table(
-                "request_sellers",
-                &["id", "request_id", "seller_id"],
-                Some("request_id"),
-            ),
-        ];
-        let relations = [
-            "public.\"requests\"".to_string(),
-            "public.\"request_sellers\"".to_string(),
-        ];
-        let sql = check_sql(&relations, &keys, &[None, Some(("request_id", 0))], &tables).unwrap();
-        // users: one lookup of the union of both tables' keys; categories: its own.
+        let check = Check::plan(&keys, &TABLES, &[&UUIDS, &UUIDS[..3]]).unwrap();
+        assert_eq!(check.columns, [vec![(1, 0), (2, 1)], vec![(1, 2), (2, 0)]]);
+        // The requests are the collection's own root: their ids need no lookup when copied.
+        assert_eq!(check.own, [None, None, Some(0)]);
+        assert_eq!(check.ids, [Some(0), None]);
         assert_eq!(
-            sql.matches("FROM \"public\".\"users\" r").count(),
-            1,
-            "{sql}"
+            check.sql().unwrap(),
+            "SELECT cardinality($1::uuid[]) - (SELECT count(*) FROM (SELECT FROM \"public\".\"users\" \
+             r WHERE r.\"id\" = ANY($1::uuid[]) FOR KEY SHARE OF r) l)\n     \
+             + cardinality($2::uuid[]) - (SELECT count(*) FROM (SELECT FROM \"public\".\"categories\" \
+             r WHERE r.\"id\" = ANY($2::uuid[]) FOR KEY SHARE OF r) l)\n     \
+             + cardinality($3::uuid[]) - (SELECT count(*) FROM (SELECT FROM \"public\".\"requests\" \
+             r WHERE r.\"id\" = ANY($3::uuid[]) FOR KEY SHARE OF r) l)"
         );
-        assert!(
-            sql.contains(
-                "(WITH k AS MATERIALIZED (SELECT s.\"buyer_id\" AS k0 FROM b0 s WHERE \
-                 s.\"buyer_id\" IS NOT NULL UNION SELECT s.\"seller_id\" AS k0 FROM b1 s WHERE \
-                 s.\"seller_id\" IS NOT NULL), l AS MATERIALIZED (SELECT r.\"id\" AS k0 FROM \
-                 \"public\".\"users\" r"
-            ),
-            "{sql}"
-        );
-        assert_eq!(
-            sql.matches("FROM \"public\".\"categories\" r").count(),
-            1,
-            "{sql}"
-        );
-        // The parent key is not looked up: child rows are found through it.
-        assert!(!sql.contains("FROM \"public\".\"requests\" r"), "{sql}");
+    }
+
+    #[test]
+    fn a_key_the_fast_way_cannot_check_sends_the_collection_the_usual_way() {
+        let types: [&[Type]; 2] = [&UUIDS, &UUIDS[..3]];
+        let plan = |key: ForeignKey| Check::plan(&[key], &TABLES, &types);
+        assert!(plan(key(0, "buyer_id", "users")).is_some());
+        // Two columns.
+        let mut pair = key(1, "seller_id", "users");
+        pair.columns.push("request_id".into());
+        pair.target_columns.push("kind".into());
+        assert_eq!(plan(pair), None);
+        // Not a uuid, or not a column the catalogue writes.
+        assert_eq!(plan(key(0, "note", "notes")), None);
+        assert_eq!(plan(key(0, "added_by_hand", "users")), None);
+        // No foreign key at all: nothing to check.
+        let none = Check::plan(&[], &TABLES, &types).unwrap();
+        assert_eq!(none.sql(), None);
+    }
+
+    #[test]
+    fn keys_naming_rows_the_batch_copied_are_not_looked_up() {
+        let keys = [
+            key(0, "buyer_id", "users"),
+            key(1, "request_id", "requests"),
+            key(1, "seller_id", "users"),
+        ];
+        let check = Check::plan(&keys, &TABLES, &[&UUIDS, &UUIDS[..3]]).unwrap();
+        let id = |n: u128| Uuid::from_u128(n);
+        let mut sent = Sent::new(&check);
+        // Two requests by user 100; a seller row of each, by users 100 and 101, and one
+        // whose request (9) the batch does not hold.
+        for (request, buyer) in [(1, 100), (2, 100)] {
+            sent.see(0, 0, id(request).as_bytes());
+            sent.see(0, 1, id(buyer).as_bytes());
+            sent.see(0, 3, b"a note");
+        }
+        for (row, request, seller) in [(11, 1, 100), (12, 2, 101), (13, 9, 101)] {
+            sent.see(1, 0, id(row).as_bytes());
+            sent.see(1, 1, id(request).as_bytes());
+            sent.see(1, 2, id(seller).as_bytes());
+        }
+        let mut keys = sent.keys();
+        keys.iter_mut().for_each(|k| k.sort());
+        // Each user once; of the requests, only the one the batch did not copy.
+        assert_eq!(keys, [vec![id(100), id(101)], vec![id(9)]]);
     }
 }

@@ -147,7 +147,7 @@ impl Stage {
         client: &mut impl GenericClient,
         docs: &[&dyn Rows],
     ) -> Result<(), StageError> {
-        copy::copy(client, &self.copies, docs, copy::NO_NULLS)
+        copy::copy(client, &self.copies, docs, &mut |_, _, _| false)
     }
 
     /// Merges the staged rows into the real tables, parents first; returns how many root rows

@@ -601,10 +601,10 @@ impl schemac_runtime::registry::Rows for Tampered {
 
 #[test]
 fn a_child_row_whose_parent_is_not_in_the_batch_fails_the_fast_way() {
-    // The fast way finds a batch's child rows through their parent's key. A message whose
-    // chat_id names no chat of the batch (nor any row) would escape every check and load with
-    // the foreign key triggers off; the check counts the child rows it finds, so the batch
-    // fails instead, and the usual way refuses the row.
+    // The fast way does not look up a child row's parent when the batch copied it. A message
+    // whose chat_id names no chat of the batch (nor any row) must not load with the foreign
+    // key triggers off: its key is looked up like any other, so the batch fails instead, and
+    // the usual way refuses the row.
     let (_db, mut client) = users_loaded("escape");
     let chats = schemac_runtime::registry::find(REGISTRY, "chats").unwrap();
     let chat = good("chats")
