@@ -20,6 +20,9 @@
 //! Each iteration loads into a fresh, migrated database (made outside the timing); the rows are
 //! counted afterwards, outside the timing too, and must be the same for every variant.
 //! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
+//! `SCHEMAC_BENCH_ROUNDS=N` the bench then runs every variant once per round, N rounds, and
+//! prints the ratios measured within a round (see [`rounds`]); with a filter that matches no
+//! variant (`-- rounds`), only those. With
 //! `SCHEMAC_BENCH_MEMORY=1` the bench then runs the release `escrow-schema backfill` binary on
 //! dumps of 10,000, 100,000 and 1,000,000 documents and prints its peak RSS (build it first:
 //! `cargo build --release -p escrow-schema`).
@@ -216,47 +219,107 @@ fn bench(c: &mut Criterion) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{} documents per collection, {rows} rows", docs);
 
+    let transformed = transform_all(&dump);
+    // Each variant's load into a fresh, migrated database.
+    let mut loads: Vec<(String, Load)> = vec![
+        (
+            "schemac_backfill".into(),
+            Box::new(|client, url| engine(client, url, &dump, 1, true)),
+        ),
+        // The same with every foreign key checked by PostgreSQL's per-row triggers
+        // (`--row-checks`, or a role that may not set session_replication_role).
+        (
+            "schemac_backfill_row_checks".into(),
+            Box::new(|client, url| engine(client, url, &dump, 1, false)),
+        ),
+        // What `schemac backfill` does by default: independent collections on one connection
+        // per core.
+        (
+            format!("schemac_backfill_jobs{cores}"),
+            Box::new(|client, url| engine(client, url, &dump, cores, true)),
+        ),
+        (
+            "insert_500".into(),
+            Box::new(|client, _| assert_eq!(insert_500(client, &transformed), rows)),
+        ),
+        (
+            "psql_copy".into(),
+            Box::new(|_, url| psql_copy(url, &files)),
+        ),
+    ];
+
     let mut group = c.benchmark_group("backfill");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(rows));
-    group.bench_function("schemac_backfill", |b| {
-        b.iter_custom(|iters| {
-            timed(iters, rows, |client, url| {
-                engine(client, url, &dump, 1, true)
-            })
-        })
-    });
-    // The same with every foreign key checked by PostgreSQL's per-row triggers (`--row-checks`,
-    // or a role that may not set session_replication_role).
-    group.bench_function("schemac_backfill_row_checks", |b| {
-        b.iter_custom(|iters| {
-            timed(iters, rows, |client, url| {
-                engine(client, url, &dump, 1, false)
-            })
-        })
-    });
-    // What `schemac backfill` does by default: independent collections on one connection per
-    // core.
-    group.bench_function(format!("schemac_backfill_jobs{cores}"), |b| {
-        b.iter_custom(|iters| {
-            timed(iters, rows, |client, url| {
-                engine(client, url, &dump, cores, true)
-            })
-        })
-    });
-    let transformed = transform_all(&dump);
-    group.bench_function("insert_500", |b| {
-        b.iter_custom(|iters| {
-            timed(iters, rows, |client, _| {
-                assert_eq!(insert_500(client, &transformed), rows)
-            })
-        })
-    });
-    group.bench_function("psql_copy", |b| {
-        b.iter_custom(|iters| timed(iters, rows, |_, url| psql_copy(url, &files)))
-    });
+    for (name, load) in &mut loads {
+        group.bench_function(name.as_str(), |b| {
+            b.iter_custom(|iters| timed(iters, rows, &mut *load))
+        });
+    }
     group.finish();
+    if let Some(n) = std::env::var("SCHEMAC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        rounds(
+            n,
+            rows,
+            &format!("schemac_backfill_jobs{cores}"),
+            &mut loads,
+        );
+    }
+}
+
+/// A variant's load into a fresh, migrated database.
+type Load<'a> = Box<dyn FnMut(&mut Client, &str) + 'a>;
+
+/// Runs every variant once per round, `n` rounds, the order turning from round to round, and
+/// prints each variant's median and the median of the ratios taken within a round. On a shared
+/// machine whose speed drifts over minutes, criterion's variant after variant measures each in
+/// different conditions; within a round they are seconds apart.
+fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
+    let count = loads.len();
+    let mut times = vec![Vec::new(); count];
+    for round in 0..n {
+        for i in (0..count).map(|i| (i + round) % count) {
+            let elapsed = timed(1, rows, &mut *loads[i].1);
+            times[i].push(elapsed.as_secs_f64() * 1e3);
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let of = |name: &str| {
+        let i = loads
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("a variant");
+        &times[i]
+    };
+    println!("{n} rounds, every variant once a round, the order turning:");
+    for ((name, _), t) in loads.iter().zip(&times) {
+        println!(
+            "  {name:30} median {:7.1} ms  ({:.0} rows/s)",
+            median(t.clone()),
+            rows as f64 / median(t.clone()) * 1e3
+        );
+    }
+    for baseline in ["insert_500", "psql_copy"] {
+        let ratios: Vec<f64> = of(baseline)
+            .iter()
+            .zip(of(engine))
+            .map(|(b, e)| b / e)
+            .collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "  {engine} against {baseline}: {:.2}x (median of the rounds' ratios; {low:.2}-{high:.2})",
+            median(ratios.clone())
+        );
+    }
 }
 
 /// Runs `load` on `iters` fresh databases, timing only the load, and checks afterwards, untimed,
