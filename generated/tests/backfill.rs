@@ -1338,6 +1338,40 @@ fn a_table_with_an_insert_trigger_of_its_own_loads_the_usual_way_and_the_trigger
 }
 
 #[test]
+fn a_foreign_key_the_bulk_check_does_not_take_loads_that_collection_the_usual_way() {
+    // The bulk check takes single uuid keys that the generated rows hold. A foreign key added
+    // by hand on a text column (here users.email, into a table with no rows) must still hold:
+    // users load with the triggers on, which refuse every user with an email.
+    let scratch = Scratch::new("text-key");
+    for c in REGISTRY {
+        write_bson(&scratch.0, c.name(), &good(c.name()));
+    }
+    let (_db, mut client) = migrated();
+    client
+        .batch_execute(
+            "CREATE TABLE allowed_emails (email text PRIMARY KEY);
+             ALTER TABLE users ADD FOREIGN KEY (email) REFERENCES allowed_emails;",
+        )
+        .unwrap();
+    let report = run(&mut client, &scratch.0);
+    let of = |name: &str| {
+        let c = report.collections.iter().find(|c| c.collection == name);
+        c.unwrap()
+    };
+    assert!(!of("users").bulk_checks, "{report}");
+    assert!(of("payments").bulk_checks, "{report}");
+    assert!(of("users").gaps > 0, "{report}");
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM users WHERE email IS NOT NULL"
+        ),
+        0,
+        "no user with an email got past the foreign key"
+    );
+}
+
+#[test]
 fn a_dangling_reference_two_tables_below_the_root_sends_the_batch_the_usual_way() {
     // The fast way checks the batch's rows of every table, a chat's message reactions (two
     // tables below chats) included: a reaction by a user in no dump must not load with the
