@@ -28,8 +28,7 @@ pub struct FastWay {
     copies: Vec<CopyTarget>,
     /// The deferred references, whose values are sent NULL when their target is not loaded.
     deferred: Vec<DeferredColumn>,
-    /// The check of the keys the batch sends; `None` when the collection has no foreign key
-    /// but its child tables' keys to their parents, which need no query.
+    /// The check of the keys the batch sends; `None` when the collection has no foreign key.
     check: Option<(Check, Statement)>,
 }
 
