@@ -508,6 +508,11 @@ mod tests {
     ];
     const UUIDS: [Type; 4] = [Type::UUID, Type::UUID, Type::UUID, Type::TEXT];
 
+    /// The check of `keys` of [`TABLES`], whose columns are uuids but the requests' note.
+    fn plan(keys: &[ForeignKey]) -> Option<Check> {
+        Check::plan(keys, &TABLES, &[&UUIDS, &UUIDS[..3]])
+    }
+
     #[test]
     fn the_keys_into_one_target_are_looked_up_and_locked_once() {
         let keys = [
@@ -516,7 +521,7 @@ mod tests {
             key(1, "request_id", "requests"),
             key(1, "seller_id", "users"),
         ];
-        let check = Check::plan(&keys, &TABLES, &[&UUIDS, &UUIDS[..3]]).unwrap();
+        let check = plan(&keys).unwrap();
         assert_eq!(check.columns, [vec![(1, 0), (2, 1)], vec![(1, 2), (2, 0)]]);
         // The requests are the collection's own root: their ids need no lookup when copied.
         assert_eq!(check.own, [None, None, Some(0)]);
@@ -534,20 +539,17 @@ mod tests {
 
     #[test]
     fn a_key_the_fast_way_cannot_check_sends_the_collection_the_usual_way() {
-        let types: [&[Type]; 2] = [&UUIDS, &UUIDS[..3]];
-        let plan = |key: ForeignKey| Check::plan(&[key], &TABLES, &types);
-        assert!(plan(key(0, "buyer_id", "users")).is_some());
+        assert!(plan(&[key(0, "buyer_id", "users")]).is_some());
         // Two columns.
         let mut pair = key(1, "seller_id", "users");
         pair.columns.push("request_id".into());
         pair.target_columns.push("kind".into());
-        assert_eq!(plan(pair), None);
+        assert_eq!(plan(&[pair]), None);
         // Not a uuid, or not a column the catalogue writes.
-        assert_eq!(plan(key(0, "note", "notes")), None);
-        assert_eq!(plan(key(0, "added_by_hand", "users")), None);
+        assert_eq!(plan(&[key(0, "note", "notes")]), None);
+        assert_eq!(plan(&[key(0, "added_by_hand", "users")]), None);
         // No foreign key at all: nothing to check.
-        let none = Check::plan(&[], &TABLES, &types).unwrap();
-        assert_eq!(none.sql(), None);
+        assert_eq!(plan(&[]).unwrap().sql(), None);
     }
 
     #[test]
@@ -557,7 +559,7 @@ mod tests {
             key(1, "request_id", "requests"),
             key(1, "seller_id", "users"),
         ];
-        let check = Check::plan(&keys, &TABLES, &[&UUIDS, &UUIDS[..3]]).unwrap();
+        let check = plan(&keys).unwrap();
         let id = |n: u128| Uuid::from_u128(n);
         let mut sent = Sent::new(&check);
         // Two requests by user 100; a seller row of each, by users 100 and 101, and one

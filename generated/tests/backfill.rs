@@ -494,6 +494,22 @@ fn a_batch_with_documents_already_there_loads_the_new_ones_and_counts_the_rest_p
 /// A migrated database with the good users loaded by a backfill: what the tests that drive the
 /// fast way by hand reference. `name` names the scratch dump (unique per test: tests run at
 /// once).
+/// A scratch dump of every collection's good documents.
+fn good_dump(name: &str) -> Scratch {
+    let scratch = Scratch::new(name);
+    for c in REGISTRY {
+        write_bson(&scratch.0, c.name(), &good(c.name()));
+    }
+    scratch
+}
+
+/// A migrated database to which `sql` was then applied.
+fn migrated_with(sql: &str) -> (TestDb, Client) {
+    let (db, mut client) = migrated();
+    client.batch_execute(sql).unwrap();
+    (db, client)
+}
+
 fn users_loaded(name: &str) -> (TestDb, Client) {
     let scratch = Scratch::new(name);
     write_bson(&scratch.0, "users", &good("users"));
@@ -891,11 +907,8 @@ fn oid(hex: &str) -> ObjectId {
 
 #[test]
 fn forward_references_cycles_and_dangling_references() {
-    let scratch = Scratch::new("refs");
+    let scratch = good_dump("refs");
     let dir = &scratch.0;
-    for c in REGISTRY {
-        write_bson(dir, c.name(), &good(c.name()));
-    }
     // Categories: children before their parent (a forward self-reference), and one whose
     // parent is in no dump.
     let mut categories = good("categories");
@@ -1178,11 +1191,8 @@ fn a_truncated_dump_loads_every_complete_document_and_records_the_cut() {
 
 #[test]
 fn unknown_keys_are_gaps_in_strict_mode_and_reported_in_lenient_mode() {
-    let scratch = Scratch::new("lenient");
+    let scratch = good_dump("lenient");
     let dir = &scratch.0;
-    for c in REGISTRY {
-        write_bson(dir, c.name(), &good(c.name()));
-    }
     let mut payments = good("payments");
     payments[0].insert("legacyFlag", true);
     write_bson(dir, "payments", &payments);
@@ -1310,20 +1320,14 @@ fn a_database_without_the_tables_is_refused_naming_the_first_missing_one() {
 fn a_table_with_an_insert_trigger_of_its_own_loads_the_usual_way_and_the_trigger_fires() {
     // The fast way turns per-row triggers off; a trigger the catalogue does not know (here on
     // chats' second table) must fire, so that collection loads with the triggers on.
-    let scratch = Scratch::new("trigger");
-    for c in REGISTRY {
-        write_bson(&scratch.0, c.name(), &good(c.name()));
-    }
-    let (_db, mut client) = migrated();
-    client
-        .batch_execute(
-            "CREATE TABLE seen (id uuid);
-             CREATE FUNCTION see() RETURNS trigger LANGUAGE plpgsql AS
-                 $$BEGIN INSERT INTO seen VALUES (NEW.id); RETURN NEW; END$$;
-             CREATE TRIGGER audit AFTER INSERT ON chat_messages
-                 FOR EACH ROW EXECUTE FUNCTION see();",
-        )
-        .unwrap();
+    let scratch = good_dump("trigger");
+    let (_db, mut client) = migrated_with(
+        "CREATE TABLE seen (id uuid);
+         CREATE FUNCTION see() RETURNS trigger LANGUAGE plpgsql AS
+             $$BEGIN INSERT INTO seen VALUES (NEW.id); RETURN NEW; END$$;
+         CREATE TRIGGER audit AFTER INSERT ON chat_messages
+             FOR EACH ROW EXECUTE FUNCTION see();",
+    );
     let report = run(&mut client, &scratch.0);
     assert_eq!(report.gaps(), 0, "{report}");
     let bulk = |name: &str| {
@@ -1342,17 +1346,11 @@ fn a_foreign_key_the_bulk_check_does_not_take_loads_that_collection_the_usual_wa
     // The bulk check takes single uuid keys that the generated rows hold. A foreign key added
     // by hand on a text column (here users.email, into a table with no rows) must still hold:
     // users load with the triggers on, which refuse every user with an email.
-    let scratch = Scratch::new("text-key");
-    for c in REGISTRY {
-        write_bson(&scratch.0, c.name(), &good(c.name()));
-    }
-    let (_db, mut client) = migrated();
-    client
-        .batch_execute(
-            "CREATE TABLE allowed_emails (email text PRIMARY KEY);
-             ALTER TABLE users ADD FOREIGN KEY (email) REFERENCES allowed_emails;",
-        )
-        .unwrap();
+    let scratch = good_dump("text-key");
+    let (_db, mut client) = migrated_with(
+        "CREATE TABLE allowed_emails (email text PRIMARY KEY);
+         ALTER TABLE users ADD FOREIGN KEY (email) REFERENCES allowed_emails;",
+    );
     let report = run(&mut client, &scratch.0);
     let of = |name: &str| {
         let c = report.collections.iter().find(|c| c.collection == name);
