@@ -32,9 +32,9 @@ pub struct CopyTarget {
 pub type Sending<'a> = &'a mut dyn FnMut(usize, usize, &[u8]) -> bool;
 
 /// Copies the rows of `docs` with one binary COPY per target, `targets[i]` taking the rows of
-/// the collection's `tables()[i]`, each value shown to `sending`, which may have it sent as NULL;
-/// a table without rows is skipped. Each table's rows are encoded before its COPY starts, so a value that cannot be
-/// encoded sends nothing.
+/// the collection's `tables()[i]`, each value shown to `sending`, which may have it sent as
+/// NULL; a table without rows is skipped. Each table's rows are encoded before its COPY starts,
+/// so a value that cannot be encoded sends nothing.
 pub fn copy(
     client: &mut impl GenericClient,
     targets: &[CopyTarget],

@@ -258,9 +258,11 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    // 0 rounds, or a value that is not a number, is none.
     if let Some(n) = std::env::var("SCHEMAC_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
     {
         rounds(
             n,
@@ -289,7 +291,12 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        let half = v.len() / 2;
+        if v.len().is_multiple_of(2) {
+            (v[half - 1] + v[half]) / 2.0
+        } else {
+            v[half]
+        }
     };
     let of = |name: &str| {
         let i = loads
@@ -300,10 +307,10 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
     };
     println!("{n} rounds, every variant once a round, the order turning:");
     for ((name, _), t) in loads.iter().zip(&times) {
+        let ms = median(t.clone());
         println!(
-            "  {name:30} median {:7.1} ms  ({:.0} rows/s)",
-            median(t.clone()),
-            rows as f64 / median(t.clone()) * 1e3
+            "  {name:30} median {ms:7.1} ms  ({:.0} rows/s)",
+            rows as f64 / ms * 1e3
         );
     }
     for baseline in ["insert_500", "psql_copy"] {
@@ -317,7 +324,7 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
             .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
         println!(
             "  {engine} against {baseline}: {:.2}x (median of the rounds' ratios; {low:.2}-{high:.2})",
-            median(ratios.clone())
+            median(ratios)
         );
     }
 }
