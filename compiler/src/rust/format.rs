@@ -3,7 +3,7 @@
 //! This file is part of the formatter's identity ([`FORMATTER`]): editing it formats every
 //! generated file again, so it holds the formatting and nothing else.
 
-use super::layout::{Piece, Source};
+use super::layout::{Fragment, INDENT, Piece, Place, Source};
 
 /// The start of the last line of every generated Rust file: `source=` the hash of what the
 /// generator produced before formatting (and of the formatter, [`FORMATTER`]), `text=` the
@@ -27,8 +27,9 @@ pub(super) fn source_key(source: &Source) -> String {
     let mut hasher = FORMATTER_STATE.clone();
     for piece in source.pieces() {
         let (kind, text) = match piece {
-            Piece::Formatted(text) => ("formatted", text),
-            Piece::Raw(text) => ("raw", text),
+            Piece::Formatted(text) => ("formatted".to_string(), text),
+            Piece::Raw(text) => ("raw".to_string(), text),
+            Piece::Fragment(f) => (format!("{:?} {}", f.place, f.indent), &f.text),
         };
         hasher.update(format!("{kind} {}\n", text.len()));
         hasher.update(text);
@@ -70,9 +71,10 @@ pub(super) fn stamped(text: &str, key: &str) -> bool {
         .is_some_and(|hash| hash.trim_end() == text_hash(body))
 }
 
-/// Prints a generated file: each formatted piece as it is, each raw one parsed and
-/// pretty-printed, then a blank line between top-level items. The generator builds valid Rust; if
-/// a piece ever were not, it is printed as it is, so the compile error names the line.
+/// Prints a generated file: each formatted piece as it is, each raw one and each fragment
+/// parsed and pretty-printed, then a blank line between top-level items. The generator builds
+/// valid Rust; if a piece ever were not, it is printed as it is, so the compile error names the
+/// line.
 pub(super) fn format_source(source: &Source) -> String {
     let mut text = String::new();
     for piece in source.pieces() {
@@ -82,9 +84,75 @@ pub(super) fn format_source(source: &Source) -> String {
                 Ok(file) => text.push_str(&prettyplease::unparse(&file)),
                 Err(_) => text.push_str(raw),
             },
+            Piece::Fragment(fragment) => match print_fragment(fragment) {
+                Some(printed) => text.push_str(&printed),
+                None => {
+                    text.push_str(&fragment.text);
+                    text.push('\n');
+                }
+            },
         }
     }
     space_items(&text)
+}
+
+/// A fragment as prettyplease prints it at its place: wrapped in blocks that put it at its
+/// indent (and, for a struct field, in a literal too long for one line), printed, and cut out
+/// of the wrapper's lines again. `None` if it does not parse.
+fn print_fragment(fragment: &Fragment) -> Option<String> {
+    let depth = fragment.indent / INDENT;
+    let text = &fragment.text;
+    // The wrapper's text, and how many of its printed lines come before and after the fragment.
+    let (wrapped, before, after) = match fragment.place {
+        Place::Head => (format!("{text} x(); }}"), 0, 2),
+        Place::Stmt | Place::Tail if depth >= 1 => {
+            let blocks = "{".repeat(depth - 1);
+            let closing = "}".repeat(depth);
+            match fragment.place {
+                Place::Stmt => (
+                    format!("fn f() {{{blocks} {text} x(); {closing}"),
+                    depth,
+                    depth + 1,
+                ),
+                _ => (format!("fn f() {{{blocks} {text} {closing}"), depth, depth),
+            }
+        }
+        Place::Arm if depth >= 2 => {
+            let blocks = "{".repeat(depth - 2);
+            let closing = "}".repeat(depth);
+            (
+                format!("fn f() {{{blocks} match x {{ {text} {closing}"),
+                depth,
+                depth,
+            )
+        }
+        Place::Field | Place::LastField if depth >= 2 => {
+            // A first field too long for the literal to fit on one line, as a row's many
+            // fields, and another after the fragment unless it is the last.
+            let blocks = "{".repeat(depth - 2);
+            let closing = "}".repeat(depth - 1);
+            let long = "x".repeat(90);
+            let (next, after) = match fragment.place {
+                Place::Field => (" y: 0,", depth + 1),
+                _ => ("", depth),
+            };
+            (
+                format!("fn f() {{{blocks} R {{ {long}: 0, {text},{next} }} {closing}"),
+                depth + 1,
+                after,
+            )
+        }
+        _ => return None,
+    };
+    let printed = prettyplease::unparse(&syn::parse_file(&wrapped).ok()?);
+    let lines: Vec<&str> = printed.lines().collect();
+    let inner = lines.get(before..lines.len().checked_sub(after)?)?;
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in inner {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
 }
 
 /// What the formatter prints from a parsed file.

@@ -2,12 +2,14 @@
 //! table a row struct, per collection a struct holding its rows with `from_mongo` and
 //! `to_mongo`. Source is built as text, parsed by syn and printed by prettyplease, so it is
 //! formatted and byte-for-byte deterministic. The regular items (enums, row structs, registry
-//! impls) are written already formatted, as prettyplease prints them ([`layout`]): that saves
-//! a cold run a fifth of its time, and [`misformatted`] holds every file to it. Files go under
+//! impls) and most of the transforms' statements are written already formatted, as
+//! prettyplease prints them ([`layout`], [`code`]); only the rest is parsed and printed, and
+//! [`misformatted`] holds every file to be what the formatter prints. Files go under
 //! `src/schema/`, each ending with a stamp line that lets the CLI skip formatting a file whose
 //! source did not change.
 
 mod audit;
+mod code;
 mod format;
 mod layout;
 mod names;
@@ -480,7 +482,7 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
     source.raw(&database_fns(&doc_ty, &tables));
     source.formatted(tables_const(cat, model, &tables));
     source.formatted(registry_impls(model, &doc_ty, &tables));
-    source.raw(&transform::functions(model, &tables));
+    transform::functions(model, &tables, &mut source);
     source
 }
 

@@ -8,13 +8,13 @@
 //!
 //! [`Context::unknown`]: https://docs.rs/schemac-runtime
 
-use std::fmt::Write;
-
 use crate::ir::{ChildTable, Column, Field, Model, Storage};
 use crate::parse::syntax::{DefaultValue, VersionKey};
 use crate::plan::Table;
 use crate::types::{BsonType, PgType};
 
+use super::code::{Arm, Stmt, write_all};
+use super::layout::{INDENT, Place, Source};
 use super::names::{doc_text, field_ident, fn_ident, type_ident};
 use super::row_ident;
 
@@ -24,8 +24,8 @@ enum Kind<'a> {
     Child(&'a ChildTable),
 }
 
-/// `from_mongo`, `to_mongo` and the per-table functions of a model.
-pub fn functions(model: &Model, tables: &[&Table]) -> String {
+/// `from_mongo`, `to_mongo` and the per-table functions of a model, appended to `source`.
+pub(super) fn functions(model: &Model, tables: &[&Table], source: &mut Source) {
     let doc_ty = type_ident(&model.name);
     let root_field = field_ident(&model.table);
     let kid_fields: Vec<String> = tables
@@ -79,7 +79,7 @@ pub fn functions(model: &Model, tables: &[&Table]) -> String {
             ),
         )
     };
-    let mut s = format!(
+    let s = format!(
         "/// Reads one `{coll}` document into rows. `Mode::Strict` makes a key the catalogue does
 /// not declare an error; `Mode::Lenient` records it in the returned context, which also holds
 /// the document's id_map row.
@@ -106,14 +106,14 @@ struct Children {{ {fields} }}
         moves = kid_moves.join(" "),
         fields = kid_fields.join(" "),
     );
+    source.raw(&s);
     table_fns(
         &Kind::Root(model),
         &model.table,
         &model.fields,
         &rows_ty,
-        &mut s,
+        source,
     );
-    s
 }
 
 /// A column read into a local: the local's name, where it is read, its default.
@@ -132,12 +132,33 @@ struct Deferred<'a> {
     rel: String,
 }
 
+/// An arm reading the system key `key` into `local` with `reader`.
+fn system_arm(key: &str, local: &str, reader: &str) -> Arm {
+    Arm::Block {
+        key: format!("{key:?}"),
+        stmts: vec![read_call(local, key, reader)],
+    }
+}
+
+/// `{local} = cx.read_opt(value, &transform::join(path, {rel}), {reader})?;`
+fn read_call(local: &str, rel: &str, reader: &str) -> Stmt {
+    let at = format!("&transform::join(path, {rel:?})");
+    Stmt::call(
+        &format!("{local} = "),
+        "cx",
+        "read_opt",
+        &["value", &at, reader],
+        "?;",
+    )
+}
+
 /// `rows_ty`: what the write functions read child rows from.
-fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out: &mut String) {
+fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out: &mut Source) {
+    let i1 = INDENT;
     let mut locals: Vec<Local<'_>> = Vec::new();
     let mut polys: Vec<(&crate::ir::Polymorphic, String)> = Vec::new();
     let mut deferred: Vec<Deferred<'_>> = Vec::new();
-    let mut arms = String::new();
+    let mut arms = Vec::new();
     field_arms(
         fields,
         "",
@@ -151,135 +172,187 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         Kind::Root(_) => (true, true),
         Kind::Child(c) => (false, c.item_id),
     };
-    let mut system_arms = String::new();
+    let mut system_arms = Vec::new();
     if is_root {
-        system_arms.push_str("\"_id\" => id_oid = Some(cx.read_id(value)?),\n");
+        system_arms.push(Arm::Code(
+            "\"_id\" => id_oid = Some(cx.read_id(value)?),".into(),
+        ));
     } else if item_id {
-        system_arms.push_str(
-            "\"_id\" => id_oid = Some(cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?),\n",
-        );
+        system_arms.push(Arm::Block {
+            key: "\"_id\"".into(),
+            stmts: vec![Stmt::code(
+                "id_oid = Some(cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?);",
+            )],
+        });
     }
-    let mut system_locals = if item_id {
-        String::from("let mut id_oid: Option<bson::oid::ObjectId> = None;\n")
-    } else {
-        String::new()
-    };
+    let mut decls = Vec::new();
+    if item_id {
+        decls.push("let mut id_oid: Option<bson::oid::ObjectId> = None;".to_string());
+    }
     if let Kind::Root(m) = kind {
         if m.timestamps.created_at {
-            system_locals.push_str("let mut c_created_at: Option<DateTime<Utc>> = None;\n");
-            system_arms.push_str("\"createdAt\" => c_created_at = cx.read_opt(value, &transform::join(path, \"createdAt\"), bsonval::as_datetime)?,\n");
+            decls.push("let mut c_created_at: Option<DateTime<Utc>> = None;".into());
+            system_arms.push(system_arm(
+                "createdAt",
+                "c_created_at",
+                "bsonval::as_datetime",
+            ));
         }
         if m.timestamps.updated_at {
-            system_locals.push_str("let mut c_updated_at: Option<DateTime<Utc>> = None;\n");
-            system_arms.push_str("\"updatedAt\" => c_updated_at = cx.read_opt(value, &transform::join(path, \"updatedAt\"), bsonval::as_datetime)?,\n");
+            decls.push("let mut c_updated_at: Option<DateTime<Utc>> = None;".into());
+            system_arms.push(system_arm(
+                "updatedAt",
+                "c_updated_at",
+                "bsonval::as_datetime",
+            ));
         }
         match m.version_key {
             VersionKey::Keep => {
-                system_locals.push_str("let mut c_mongo_version: Option<i32> = None;\n");
-                system_arms.push_str("\"__v\" => c_mongo_version = cx.read_opt(value, &transform::join(path, \"__v\"), bsonval::as_i32)?,\n");
+                decls.push("let mut c_mongo_version: Option<i32> = None;".into());
+                system_arms.push(system_arm("__v", "c_mongo_version", "bsonval::as_i32"));
             }
-            VersionKey::Drop => system_arms.push_str("\"__v\" => {}\n"),
+            VersionKey::Drop => system_arms.push(Arm::Empty("\"__v\"".into())),
             VersionKey::None => {}
         }
     }
 
-    let mut decls = system_locals;
     for l in &locals {
         let ty = super::rust_type(&l.column.pg);
-        let _ = writeln!(
-            decls,
-            "let mut c_{}: Option<{ty}> = None;",
-            var(&l.column.name)
-        );
+        let n = var(&l.column.name);
+        decls.push(format!("let mut c_{n}: Option<{ty}> = None;"));
         if l.default.is_some() {
-            let _ = writeln!(decls, "let mut s_{} = false;", var(&l.column.name));
+            decls.push(format!("let mut s_{n} = false;"));
         }
     }
     for (p, _) in &polys {
-        let _ = writeln!(
-            decls,
-            "let mut c_{k}: Option<enums::RefKind> = None; let mut c_{i}: Option<Uuid> = None; let mut c_{e}: Option<String> = None;",
-            k = var(&p.kind.name),
-            i = var(&p.id.name),
-            e = var(&p.external_ref.name)
-        );
+        decls.push(format!(
+            "let mut c_{}: Option<enums::RefKind> = None;",
+            var(&p.kind.name)
+        ));
+        decls.push(format!(
+            "let mut c_{}: Option<Uuid> = None;",
+            var(&p.id.name)
+        ));
+        decls.push(format!(
+            "let mut c_{}: Option<String> = None;",
+            var(&p.external_ref.name)
+        ));
     }
     for d in &deferred {
-        let _ = writeln!(
-            decls,
+        decls.push(format!(
             "let mut d_{}: Option<RawBsonRef<'_>> = None;",
             var(&d.child.name)
-        );
+        ));
     }
 
-    // The id and the row.
+    // The signature.
     let rows = if deferred.is_empty() && is_root {
         "_rows"
     } else {
         "rows"
     };
-    let (signature, id_code) = if is_root {
-        (
-            format!(
-                "/// Reads the `{}` row of a document{}.\nfn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError>",
-                doc_text(table),
-                if rows == "rows" {
-                    ", and the rows of its items into `rows`"
-                } else {
-                    ""
-                },
+    if is_root {
+        let items = if rows == "rows" {
+            ", and the rows of its items into `rows`"
+        } else {
+            ""
+        };
+        out.doc(0, &format!("Reads the `{table}` row of a document{items}."));
+        out.code(
+            Place::Head,
+            0,
+            &format!(
+                "fn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError> {{",
                 fn_ident("read", table),
                 row_ident(table)
             ),
-            "let path = \"\";\n".to_string(),
-        )
+        );
+        out.code(Place::Stmt, i1, "let path = \"\";");
     } else {
-        (
-            format!(
-                "/// Reads one `{}` row into `rows`: item `index` under the `parent` row (0 for an\n/// embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.\nfn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError>",
-                doc_text(table),
+        out.doc(
+            0,
+            &format!(
+                "Reads one `{table}` row into `rows`: item `index` under the `parent` row (0 for an"
+            ),
+        );
+        out.doc(
+            0,
+            "embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.",
+        );
+        out.code(
+            Place::Head,
+            0,
+            &format!(
+                "fn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError> {{",
                 fn_ident("read", table)
             ),
-            String::new(),
-        )
-    };
-    let id_expr = match kind {
-        Kind::Root(_) => "let oid = cx.required(id_oid, \"_id\")?; let id = ids::uuid_from_object_id(&oid); cx.record_id(&oid, id);".to_string(),
-        Kind::Child(c) if c.item_id => "let oid = cx.required(id_oid, &transform::join(path, \"_id\"))?; let id = ids::uuid_from_object_id(&oid);".to_string(),
-        Kind::Child(c) => format!(
+        );
+    }
+    for decl in &decls {
+        out.code(Place::Stmt, i1, decl);
+    }
+
+    // The keys.
+    let mut all_arms = system_arms;
+    all_arms.extend(arms);
+    all_arms.push(Arm::Code(
+        "_ => cx.unknown(transform::join(path, key))?,".into(),
+    ));
+    let keys = Stmt::block(
+        "for item in raw::elements(doc)",
+        vec![
+            Stmt::code("let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;"),
+            Stmt::Match {
+                head: "match key".into(),
+                arms: all_arms,
+            },
+        ],
+    );
+    keys.write(Place::Stmt, i1, out);
+
+    // The id and the row.
+    let id_stmts: Vec<String> = match kind {
+        Kind::Root(_) => vec![
+            "let oid = cx.required(id_oid, \"_id\")?;".into(),
+            "let id = ids::uuid_from_object_id(&oid);".into(),
+            "cx.record_id(&oid, id);".into(),
+        ],
+        Kind::Child(c) if c.item_id => vec![
+            "let oid = cx.required(id_oid, &transform::join(path, \"_id\"))?;".into(),
+            "let id = ids::uuid_from_object_id(&oid);".into(),
+        ],
+        Kind::Child(c) => vec![format!(
             "let id = ids::uuid_for_child(parent, {:?}, index as u32);",
             c.name
-        ),
+        )],
     };
-    let mut fields_init = String::new();
-    let push_field = |name: &str, value: String, s: &mut String| {
+    for stmt in &id_stmts {
+        out.code(Place::Stmt, i1, stmt);
+    }
+    let mut inits = Vec::new();
+    let mut init = |name: &str, value: String| {
         let field = field_ident(name);
-        if field == value {
-            let _ = writeln!(s, "{field},");
+        inits.push(if field == value {
+            field
         } else {
-            let _ = writeln!(s, "{field}: {value},");
-        }
+            format!("{field}: {value}")
+        });
     };
-    push_field("id", "id".into(), &mut fields_init);
+    init("id", "id".into());
     if let Kind::Child(c) = kind {
-        push_field(&c.parent_column, "parent".into(), &mut fields_init);
+        init(&c.parent_column, "parent".into());
         if !c.one_to_one {
-            push_field(
+            init(
                 "ordinal",
                 "transform::ordinal(index).map_err(|k| cx.error(path, k))?".into(),
-                &mut fields_init,
             );
         }
     }
     if item_id {
-        push_field(
-            "legacy_object_id",
-            "ids::object_id_hex(&oid)".into(),
-            &mut fields_init,
-        );
+        init("legacy_object_id", "ids::object_id_hex(&oid)".into());
     }
     for l in &locals {
-        push_field(&l.column.name, local_value(l), &mut fields_init);
+        init(&l.column.name, local_value(l));
     }
     for (p, rel) in &polys {
         let kind_value = if p.kind.nullable {
@@ -290,90 +363,79 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
                 var(&p.kind.name)
             )
         };
-        push_field(&p.kind.name, kind_value, &mut fields_init);
-        push_field(
-            &p.id.name,
-            format!("c_{}", var(&p.id.name)),
-            &mut fields_init,
-        );
-        push_field(
+        init(&p.kind.name, kind_value);
+        init(&p.id.name, format!("c_{}", var(&p.id.name)));
+        init(
             &p.external_ref.name,
             format!("c_{}", var(&p.external_ref.name)),
-            &mut fields_init,
         );
     }
     if let Kind::Root(m) = kind {
         if m.timestamps.created_at {
-            push_field(
+            init(
                 "created_at",
                 "c_created_at.unwrap_or_else(|| cx.created())".into(),
-                &mut fields_init,
             );
         }
         if m.timestamps.updated_at {
-            push_field(
+            init(
                 "updated_at",
                 "c_updated_at.unwrap_or_else(|| cx.created())".into(),
-                &mut fields_init,
             );
         }
         if m.version_key == VersionKey::Keep {
-            push_field("mongo_version", "c_mongo_version".into(), &mut fields_init);
+            init("mongo_version", "c_mongo_version".into());
         }
     }
+    struct_literal(i1, "let row = ", &row_ident(table), &inits, ";", out);
 
-    let mut children = String::new();
+    let mut tail = Vec::new();
     for d in &deferred {
         let read = fn_ident("read", &d.child.name);
+        let head = format!(
+            "if let Some(v) = d_{}.filter(|v| !is_null(*v))",
+            var(&d.child.name)
+        );
+        let at = Stmt::code(format!("let p = transform::join(path, {:?});", d.rel));
         if d.child.one_to_one {
-            let missing = if d.child.optional {
-                String::new()
+            let otherwise = if d.child.optional {
+                Vec::new()
             } else {
-                format!(
-                    " else {{ return Err(cx.error(&transform::join(path, {:?}), TransformErrorKind::Missing)); }}",
+                vec![Stmt::code(format!(
+                    "return Err(cx.error(&transform::join(path, {:?}), TransformErrorKind::Missing));",
                     d.rel
-                )
+                ))]
             };
-            let _ = writeln!(
-                children,
-                "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); let sub = cx.document(v, &p)?; {read}(cx, sub, &p, id, 0, rows)?; }}{missing}",
-                n = var(&d.child.name),
-                rel = d.rel
-            );
+            tail.push(Stmt::Block {
+                head,
+                body: vec![
+                    at,
+                    Stmt::code("let sub = cx.document(v, &p)?;"),
+                    Stmt::code(format!("{read}(cx, sub, &p, id, 0, rows)?;")),
+                ],
+                otherwise,
+            });
         } else {
-            let _ = writeln!(
-                children,
-                "if let Some(v) = d_{n}.filter(|v| !is_null(*v)) {{ let p = transform::join(path, {rel:?}); for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate() {{ {read}(cx, sub, &transform::item(&p, i), id, i, rows)?; }} }}",
-                n = var(&d.child.name),
-                rel = d.rel
+            let each = Stmt::block(
+                "for (i, sub) in cx.documents(v, &p)?.into_iter().enumerate()",
+                vec![Stmt::code(format!(
+                    "{read}(cx, sub, &transform::item(&p, i), id, i, rows)?;"
+                ))],
             );
+            tail.push(Stmt::block(head, vec![at, each]));
         }
     }
-    let finish = if is_root {
-        "Ok(row)".to_string()
+    if is_root {
+        tail.push(Stmt::code("Ok(row)"));
     } else {
-        format!("rows.{}.push(row); Ok(())", field_ident(table))
-    };
-    let _ = write!(
-        out,
-        "{signature} {{
-    {id_code}{decls}
-    for item in raw::elements(doc) {{
-        let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;
-        match key {{
-            {system_arms}{arms}
-            _ => cx.unknown(transform::join(path, key))?,
-        }}
-    }}
-    {id_expr}
-    let row = {row} {{ {fields_init} }};
-    {children}
-    {finish}
-}}
-
-",
-        row = row_ident(table),
-    );
+        tail.push(Stmt::code(format!(
+            "rows.{}.push(row);",
+            field_ident(table)
+        )));
+        tail.push(Stmt::code("Ok(())"));
+    }
+    write_all(&tail, i1, out);
+    out.line(0, "}");
 
     write_fn(kind, table, fields, rows_ty, !deferred.is_empty(), out);
     for d in &deferred {
@@ -387,12 +449,40 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     }
 }
 
+/// `{head}{ty} { fields }{tail}` at `indent`: one field a line when the literal is too wide
+/// for prettyplease to keep it on one line (34 bytes, or past the margin), else one statement
+/// for the formatter.
+fn struct_literal(
+    indent: usize,
+    head: &str,
+    ty: &str,
+    fields: &[String],
+    tail: &str,
+    out: &mut Source,
+) {
+    let one_line = format!("{ty} {{ {} }}", fields.join(", "));
+    if one_line.len() <= 34 + 8 || !super::layout::fits(indent, &format!("{head}{ty} {{")) {
+        out.code(Place::Stmt, indent, &format!("{head}{one_line}{tail}"));
+        return;
+    }
+    out.line(indent, &format!("{head}{ty} {{"));
+    for (i, field) in fields.iter().enumerate() {
+        let place = if i + 1 == fields.len() {
+            Place::LastField
+        } else {
+            Place::Field
+        };
+        out.code(place, indent + INDENT, field);
+    }
+    out.line(indent, &format!("}}{tail}"));
+}
+
 /// The match arms of a list of fields, `rel` the path of their object inside the table's
 /// document ("" at the table's level).
 fn field_arms<'a>(
     fields: &'a [Field],
     rel: &str,
-    arms: &mut String,
+    arms: &mut Vec<Arm>,
     locals: &mut Vec<Local<'a>>,
     polys: &mut Vec<(&'a crate::ir::Polymorphic, String)>,
     deferred: &mut Vec<Deferred<'a>>,
@@ -406,18 +496,16 @@ fn field_arms<'a>(
         let key = &f.name;
         match &f.storage {
             Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
-                let read = read_expr(c, f, &frel);
                 let default = f.default.as_ref().and_then(|d| default_expr(d, &c.pg));
-                let seen = if default.is_some() {
-                    format!(" s_{} = true;", var(&c.name))
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    arms,
-                    "{key:?} => {{ c_{n} = {read};{seen} }}",
-                    n = var(&c.name)
-                );
+                let n = var(&c.name);
+                let mut stmts = vec![read_stmt(c, f, &format!("c_{n}"), &frel)];
+                if default.is_some() {
+                    stmts.push(Stmt::code(format!("s_{n} = true;")));
+                }
+                arms.push(Arm::Block {
+                    key: format!("{key:?}"),
+                    stmts,
+                });
                 locals.push(Local {
                     column: c,
                     rel: frel,
@@ -430,72 +518,84 @@ fn field_arms<'a>(
                 let narrower = !crate::ir::REF_KINDS
                     .iter()
                     .all(|k| p.kinds.iter().any(|allowed| allowed == k));
-                let check = if narrower {
+                let mut body = vec![
+                    Stmt::code(format!("let p = transform::join(path, {frel:?});")),
+                    Stmt::code(
+                        "let (kind, id, external) = cx.read(value, &p, transform::as_polymorphic)?;",
+                    ),
+                ];
+                if narrower {
                     let kinds: Vec<String> = p.kinds.iter().map(|k| format!("{k:?}")).collect();
-                    format!(
-                        "if ![{kinds}].contains(&kind) {{
-                            return Err(cx.error(&p, TransformErrorKind::invalid_enum(kind, &[{kinds}])));
-                        }}",
-                        kinds = kinds.join(", "),
-                    )
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    arms,
-                    "{key:?} => if !is_null(value) {{
-                        let p = transform::join(path, {frel:?});
-                        let (kind, id, external) = cx.read(value, &p, transform::as_polymorphic)?;
-                        {check}
-                        c_{k} = Some(enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?);
-                        c_{i} = id;
-                        c_{e} = external;
-                    }},",
-                    k = var(&p.kind.name),
-                    i = var(&p.id.name),
-                    e = var(&p.external_ref.name)
-                );
+                    let kinds = kinds.join(", ");
+                    body.push(Stmt::block(
+                        format!("if ![{kinds}].contains(&kind)"),
+                        vec![Stmt::code(format!(
+                            "return Err(cx.error(&p, TransformErrorKind::invalid_enum(kind, &[{kinds}])));"
+                        ))],
+                    ));
+                }
+                body.push(Stmt::code(format!(
+                    "c_{} = Some(enums::RefKind::parse(kind).map_err(|e| cx.error(&p, e))?);",
+                    var(&p.kind.name)
+                )));
+                body.push(Stmt::code(format!("c_{} = id;", var(&p.id.name))));
+                body.push(Stmt::code(format!(
+                    "c_{} = external;",
+                    var(&p.external_ref.name)
+                )));
+                arms.push(Arm::Block {
+                    key: format!("{key:?}"),
+                    stmts: vec![Stmt::block("if !is_null(value)", body)],
+                });
                 polys.push((p, frel));
             }
             Storage::Flattened { fields: sub } => {
-                let mut inner = String::new();
+                let mut inner = Vec::new();
                 field_arms(sub, &frel, &mut inner, locals, polys, deferred);
-                let _ = writeln!(
-                    arms,
-                    "{key:?} => if !is_null(value) {{
-                        let p = transform::join(path, {frel:?});
-                        let sub = cx.document(value, &p)?;
-                        for item in raw::elements(sub) {{
-                            let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;
-                            match key {{
-                                {inner}
-                                _ => cx.unknown(transform::join(&p, key))?,
-                            }}
-                        }}
-                    }},"
+                inner.push(Arm::Code(
+                    "_ => cx.unknown(transform::join(&p, key))?,".into(),
+                ));
+                let keys = Stmt::block(
+                    "for item in raw::elements(sub)",
+                    vec![
+                        Stmt::code("let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;"),
+                        Stmt::Match {
+                            head: "match key".into(),
+                            arms: inner,
+                        },
+                    ],
                 );
+                let body = vec![
+                    Stmt::code(format!("let p = transform::join(path, {frel:?});")),
+                    Stmt::code("let sub = cx.document(value, &p)?;"),
+                    keys,
+                ];
+                arms.push(Arm::Block {
+                    key: format!("{key:?}"),
+                    stmts: vec![Stmt::block("if !is_null(value)", body)],
+                });
             }
             Storage::ChildTable(child) => {
-                let _ = writeln!(arms, "{key:?} => d_{} = Some(value),", var(&child.name));
+                arms.push(Arm::Code(format!(
+                    "{key:?} => d_{} = Some(value),",
+                    var(&child.name)
+                )));
                 deferred.push(Deferred { child, rel: frel });
             }
             Storage::InJsonb => {}
-            Storage::Skipped { .. } => {
-                let _ = writeln!(arms, "{key:?} => {{}}");
-            }
+            Storage::Skipped { .. } => arms.push(Arm::Empty(format!("{key:?}"))),
         }
     }
 }
 
-/// The expression reading a column's value (`Option<T>`) from `value`.
-fn read_expr(c: &Column, f: &Field, rel: &str) -> String {
-    let p = format!("&transform::join(path, {rel:?})");
+/// The statement reading a column's value (`Option<T>`) from `value` into `local`.
+fn read_stmt(c: &Column, f: &Field, local: &str, rel: &str) -> Stmt {
     match &c.pg {
-        PgType::Array(elem) => format!(
-            "if is_null(value) {{ None }} else {{ Some(cx.read_array(value, {p}, {})?) }}",
+        PgType::Array(elem) => Stmt::code(format!(
+            "{local} = if is_null(value) {{ None }} else {{ Some(cx.read_array(value, &transform::join(path, {rel:?}), {})?) }};",
             reader(elem, f)
-        ),
-        pg => format!("cx.read_opt(value, {p}, {})?", reader(pg, f)),
+        )),
+        pg => read_call(local, rel, &reader(pg, f)),
     }
 }
 
@@ -593,58 +693,88 @@ fn write_fn(
     fields: &[Field],
     rows_ty: &str,
     has_children: bool,
-    out: &mut String,
+    out: &mut Source,
 ) {
     let rows = if has_children { "rows" } else { "_rows" };
-    let mut body = String::from("let mut doc = Document::new();\n");
+    let mut body = vec![Stmt::code("let mut doc = Document::new();")];
     let item_id = match kind {
         Kind::Root(_) => true,
         Kind::Child(c) => c.item_id,
     };
     if item_id {
-        body.push_str("doc.insert(\"_id\", Bson::ObjectId(transform::legacy_id(&row.legacy_object_id).map_err(|k| err(\"_id\", k))?));\n");
+        body.push(insert(
+            "doc",
+            "_id",
+            "Bson::ObjectId(transform::legacy_id(&row.legacy_object_id).map_err(|k| err(\"_id\", k))?)",
+        ));
     }
     field_writes(fields, "", "doc", &mut body);
     if let Kind::Root(m) = kind {
         if m.timestamps.created_at {
-            body.push_str("doc.insert(\"createdAt\", Bson::DateTime(bsonval::datetime_to_bson(row.created_at)));\n");
+            body.push(insert(
+                "doc",
+                "createdAt",
+                "Bson::DateTime(bsonval::datetime_to_bson(row.created_at))",
+            ));
         }
         if m.timestamps.updated_at {
-            body.push_str("doc.insert(\"updatedAt\", Bson::DateTime(bsonval::datetime_to_bson(row.updated_at)));\n");
+            body.push(insert(
+                "doc",
+                "updatedAt",
+                "Bson::DateTime(bsonval::datetime_to_bson(row.updated_at))",
+            ));
         }
         if m.version_key == VersionKey::Keep {
-            body.push_str(
-                "if let Some(v) = row.mongo_version { doc.insert(\"__v\", Bson::Int32(v)); }\n",
-            );
+            body.push(Stmt::block(
+                "if let Some(v) = row.mongo_version",
+                vec![Stmt::code("doc.insert(\"__v\", Bson::Int32(v));")],
+            ));
         }
     }
     // The error closure, when a conversion can fail.
-    let (id, err) = if body.contains("err(") {
-        (
-            "id",
-            "let err = |path: &str, kind: TransformErrorKind| TransformError::new(COLLECTION, id.clone(), path, kind);",
-        )
-    } else if body.contains(", id)") {
-        ("id", "")
+    let text = super::code::texts(&body);
+    let (id, err) = if text.contains("err(") {
+        ("id", true)
+    } else if text.contains(", id)") {
+        ("id", false)
     } else {
-        ("_id", "")
+        ("_id", false)
     };
-    let _ = write!(
-        out,
-        "fn {write}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{
-    {err}
-    {body}
-    Ok(doc)
-}}
-
-",
-        write = fn_ident("write", table),
-        row = row_ident(table),
+    out.code(
+        Place::Head,
+        0,
+        &format!(
+            "fn {write}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{",
+            write = fn_ident("write", table),
+            row = row_ident(table),
+        ),
     );
+    if err {
+        // The same statement in every write function, as prettyplease prints it.
+        out.lines(
+            "    let err = |path: &str, kind: TransformErrorKind| TransformError::new(
+        COLLECTION,
+        id.clone(),
+        path,
+        kind,
+    );
+",
+        );
+    }
+    for stmt in &body {
+        stmt.write(Place::Stmt, INDENT, out);
+    }
+    out.code(Place::Tail, INDENT, "Ok(doc)");
+    out.line(0, "}");
+}
+
+/// `{target}.insert({key}, {value});`
+fn insert(target: &str, key: &str, value: &str) -> Stmt {
+    Stmt::call("", target, "insert", &[&format!("{key:?}"), value], ";")
 }
 
 /// Statements inserting `fields` of `row` into the document variable `target`.
-fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
+fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut Vec<Stmt>) {
     for f in fields {
         let frel = if rel.is_empty() {
             f.name.clone()
@@ -655,25 +785,23 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
         match &f.storage {
             Storage::Column(c) | Storage::Jsonb { column: c, .. } => {
                 let value = format!("row.{}", field_ident(&c.name));
-                let conv = |v: &str| to_bson(&c.pg, f, v).at(&frel);
+                let insert_v = insert(target, key, &to_bson(&c.pg, f, "v").at(&frel));
                 if c.nullable {
-                    let null_default = matches!(f.default, Some(DefaultValue::Null));
-                    let _ = writeln!(
-                        body,
-                        "if let Some(v) = &{value} {{ {target}.insert({key:?}, {}); }}{}",
-                        conv("v"),
-                        if null_default {
-                            format!(" else {{ {target}.insert({key:?}, Bson::Null); }}")
-                        } else {
-                            String::new()
-                        }
-                    );
+                    let otherwise = if matches!(f.default, Some(DefaultValue::Null)) {
+                        vec![insert(target, key, "Bson::Null")]
+                    } else {
+                        Vec::new()
+                    };
+                    body.push(Stmt::Block {
+                        head: format!("if let Some(v) = &{value}"),
+                        body: vec![insert_v],
+                        otherwise,
+                    });
                 } else {
-                    let _ = writeln!(
-                        body,
-                        "{{ let v = &{value}; {target}.insert({key:?}, {}); }}",
-                        conv("v")
-                    );
+                    body.push(Stmt::block(
+                        "",
+                        vec![Stmt::code(format!("let v = &{value};")), insert_v],
+                    ));
                 }
             }
             Storage::Polymorphic(p) => {
@@ -682,36 +810,50 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut String) {
                 } else {
                     format!("Some(row.{}.as_str())", field_ident(&p.kind.name))
                 };
-                let _ = writeln!(
-                    body,
-                    "if let Some(b) = transform::polymorphic_to_bson({kind}, row.{i}.as_ref(), row.{e}.as_deref()).map_err(|k| err({frel:?}, k))? {{ {target}.insert({key:?}, b); }}",
-                    i = field_ident(&p.id.name),
-                    e = field_ident(&p.external_ref.name)
-                );
+                body.push(Stmt::block(
+                    format!(
+                        "if let Some(b) = transform::polymorphic_to_bson({kind}, row.{i}.as_ref(), row.{e}.as_deref()).map_err(|k| err({frel:?}, k))?",
+                        i = field_ident(&p.id.name),
+                        e = field_ident(&p.external_ref.name)
+                    ),
+                    vec![insert(target, key, "b")],
+                ));
             }
             Storage::Flattened { fields: sub } => {
                 let var = format!("sub_{}", crate::ident::column_name(&frel.replace('.', "_")));
-                let _ = writeln!(body, "let mut {var} = Document::new();");
+                body.push(Stmt::code(format!("let mut {var} = Document::new();")));
                 field_writes(sub, &frel, &var, body);
-                let _ = writeln!(
-                    body,
-                    "if !{var}.is_empty() {{ {target}.insert({key:?}, {var}); }}"
-                );
+                body.push(Stmt::block(
+                    format!("if !{var}.is_empty()"),
+                    vec![insert(target, key, &var)],
+                ));
             }
             Storage::ChildTable(child) => {
                 let rows_field = field_ident(&child.name);
                 let parent = field_ident(&child.parent_column);
                 let write = fn_ident("write", &child.name);
+                let children =
+                    format!("transform::children_of(&rows.{rows_field}, row.id, |c| c.{parent})");
                 if child.one_to_one {
-                    let _ = writeln!(
-                        body,
-                        "if let Some(c) = transform::children_of(&rows.{rows_field}, row.id, |c| c.{parent}).first() {{ {target}.insert({key:?}, {write}(c, rows, id)?); }}"
-                    );
+                    body.push(Stmt::block(
+                        format!("if let Some(c) = {children}.first()"),
+                        vec![insert(target, key, &format!("{write}(c, rows, id)?"))],
+                    ));
                 } else {
-                    let _ = writeln!(
-                        body,
-                        "{{ let items = transform::children_of(&rows.{rows_field}, row.id, |c| c.{parent}); let mut arr = Vec::with_capacity(items.len()); for c in items {{ arr.push(Bson::Document({write}(c, rows, id)?)); }} {target}.insert({key:?}, arr); }}"
-                    );
+                    body.push(Stmt::block(
+                        "",
+                        vec![
+                            Stmt::code(format!("let items = {children};")),
+                            Stmt::code("let mut arr = Vec::with_capacity(items.len());"),
+                            Stmt::block(
+                                "for c in items",
+                                vec![Stmt::code(format!(
+                                    "arr.push(Bson::Document({write}(c, rows, id)?));"
+                                ))],
+                            ),
+                            insert(target, key, "arr"),
+                        ],
+                    ));
                 }
             }
             Storage::InJsonb | Storage::Skipped { .. } => {}

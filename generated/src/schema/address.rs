@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=56e716c2a535db56 text=07cdf6a6eaf6e9bb
+// schemac-format: source=f743d5c4f864ca5f text=07cdf6a6eaf6e9bb

@@ -1053,4 +1053,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=23393f43d3d7033b text=7c0b8a877f379367
+// schemac-format: source=f83cdb231d9570c5 text=7c0b8a877f379367

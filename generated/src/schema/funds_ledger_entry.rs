@@ -731,4 +731,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=e8a7e3495f8a8271 text=a79e101641650249
+// schemac-format: source=31306d9f49025cd2 text=a79e101641650249

@@ -481,4 +481,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=c1f80f896b6d4a3b text=28c839bdab5e7437
+// schemac-format: source=1527392e52d7ef0c text=28c839bdab5e7437

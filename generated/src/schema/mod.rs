@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=8177ad43d16f9ec1 text=9a3f5c3b973c5198
+// schemac-format: source=6b5204bbf24175a0 text=9a3f5c3b973c5198

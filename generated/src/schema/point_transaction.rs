@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=02a81658292e6300 text=0234d96ff1286e1a
+// schemac-format: source=bc16eafe34a819b7 text=0234d96ff1286e1a

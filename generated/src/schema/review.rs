@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=0de888ce35669089 text=043d46349e030466
+// schemac-format: source=ba59d86211f911a0 text=043d46349e030466

@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=6126485757d28650 text=4f1b6ef655ffa327
+// schemac-format: source=b6188a0d5c8c0be0 text=4f1b6ef655ffa327

@@ -523,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=322808e0f7e9efd0 text=2a037786ffb989e5
+// schemac-format: source=e4a447fde3f38d2a text=2a037786ffb989e5

@@ -120,4 +120,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=8cf020b1e6fda73a text=0d660779443db720
+// schemac-format: source=08554cfcfd458515 text=0d660779443db720

@@ -517,4 +517,4 @@ fn write_user(
     }
     Ok(doc)
 }
-// schemac-format: source=9904d3475f0687bc text=a9be3d1391832e6f
+// schemac-format: source=f1033e5886965ab9 text=a9be3d1391832e6f
