@@ -6,10 +6,13 @@
 //!
 //! What is known here, from prettyplease's printer (an Oppen pretty printer with a margin of 89
 //! bytes): a block, a `match` and a `for` always break after their opening brace; code without
-//! a block or a struct literal stays on one line when it fits; and a method call
-//! ([`Stmt::Call`]) breaks in one of the two or three ways below.
+//! a block, a struct literal or a macro stays on one line when it fits; a method call
+//! ([`Stmt::Call`]) breaks in one of the two or three ways of [`call_lines`]; a signature in
+//! one of the two of [`signature`]; and a row's field with a default ([`Stmt::OrDefault`]) as
+//! [`Stmt::or_default_lines`] says. The tests sweep every length of the names across the margin
+//! against prettyplease itself.
 
-use super::layout::{INDENT, Place, Source, fits};
+use super::layout::{INDENT, Place, Source, fits, plain};
 
 /// A statement.
 pub(super) enum Stmt {
@@ -33,6 +36,15 @@ pub(super) enum Stmt {
     },
     /// `head { arms }`: a `match`.
     Match { head: String, arms: Vec<Arm> },
+    /// A row's field with a default: `{lhs}match {local} { Some(v) => v, None if !{seen} =>
+    /// {default}, None => return Err({missing}) }`, `missing` a call that makes the error.
+    OrDefault {
+        lhs: String,
+        local: String,
+        seen: String,
+        default: String,
+        missing: Box<Stmt>,
+    },
 }
 
 /// A match arm.
@@ -69,6 +81,16 @@ impl Stmt {
         }
     }
 
+    /// Whether the statement is an expression giving its block's value: code not ending with
+    /// `;` or a block.
+    fn is_value(&self) -> bool {
+        match self {
+            Stmt::Code(text) => !text.ends_with([';', '}']),
+            Stmt::Call { end, .. } => !end.ends_with(';'),
+            Stmt::Block { .. } | Stmt::Match { .. } | Stmt::OrDefault { .. } => false,
+        }
+    }
+
     /// The statement as one text.
     pub(super) fn text(&self) -> String {
         match self {
@@ -95,6 +117,16 @@ impl Stmt {
                 let arms: Vec<String> = arms.iter().map(Arm::text).collect();
                 format!("{head} {{ {} }}", arms.join(" "))
             }
+            Stmt::OrDefault {
+                lhs,
+                local,
+                seen,
+                default,
+                missing,
+            } => format!(
+                "{lhs}match {local} {{ Some(v) => v, None if !{seen} => {default}, None => return Err({}) }}",
+                missing.text()
+            ),
         }
     }
 
@@ -109,14 +141,26 @@ impl Stmt {
                 method,
                 args,
                 end,
-            } => match call_lines(indent, lhs, receiver, method, args, end) {
-                Some(lines) => {
-                    for (indent, line) in lines {
-                        out.line(indent, &line);
+            } => {
+                // A field's comma ends its last line; prettyplease does not count the last
+                // field's.
+                let (end, uncounted) = match place {
+                    Place::Field => (format!("{end},"), ""),
+                    Place::LastField => (end.clone(), ","),
+                    _ => (end.clone(), ""),
+                };
+                match call_lines(indent, lhs, receiver, method, args, &end, lhs.is_empty()) {
+                    Some(mut lines) => {
+                        if let Some((_, last)) = lines.last_mut() {
+                            last.push_str(uncounted);
+                        }
+                        for (indent, line) in lines {
+                            out.line(indent, &line);
+                        }
                     }
+                    None => out.code(place, indent, &self.text()),
                 }
-                None => out.code(place, indent, &self.text()),
-            },
+            }
             Stmt::Block {
                 head,
                 body,
@@ -135,6 +179,20 @@ impl Stmt {
                 }
                 out.line(indent, "}");
             }
+            Stmt::OrDefault { .. } => match self.or_default_lines(indent) {
+                Some(lines) => {
+                    let comma = if matches!(place, Place::Field | Place::LastField) {
+                        ","
+                    } else {
+                        ""
+                    };
+                    for (indent, line) in lines {
+                        out.line(indent, &line);
+                    }
+                    out.line(indent, &format!("}}{comma}"));
+                }
+                None => out.code(place, indent, &self.text()),
+            },
             Stmt::Match { head, arms } => {
                 let open = format!("{head} {{");
                 if !fits(indent, &open) {
@@ -148,6 +206,65 @@ impl Stmt {
                 out.line(indent, "}");
             }
         }
+    }
+}
+
+impl Stmt {
+    /// The lines of an [`Stmt::OrDefault`] but its closing brace, as prettyplease prints them:
+    /// a `match` breaks after its brace; the default's arm is on one line when it fits, else in
+    /// a block; the missing value's arm is always `return Err(` over the error call's lines
+    /// (`return Err(..);` is wider than the margin). `None` where that is not so.
+    fn or_default_lines(&self, indent: usize) -> Option<Vec<(usize, String)>> {
+        let Stmt::OrDefault {
+            lhs,
+            local,
+            seen,
+            default,
+            missing,
+        } = self
+        else {
+            return None;
+        };
+        let Stmt::Call {
+            lhs: call_lhs,
+            receiver,
+            method,
+            args,
+            end,
+        } = missing.as_ref()
+        else {
+            return None;
+        };
+        if !call_lhs.is_empty() || !end.is_empty() {
+            return None;
+        }
+        let (i1, i2, i3) = (indent + INDENT, indent + 2 * INDENT, indent + 3 * INDENT);
+        let open = format!("{lhs}match {local} {{");
+        if !fits(indent, &open) || !plain(default) {
+            return None;
+        }
+        let mut lines = vec![(indent, open), (i1, "Some(v) => v,".to_string())];
+        let arm = format!("None if !{seen} => {default}");
+        if fits(i1, &format!("{arm},")) {
+            lines.push((i1, format!("{arm},")));
+        } else if !fits(i1, &arm) && fits(i2, default) {
+            lines.push((i1, format!("None if !{seen} => {{")));
+            lines.push((i2, default.clone()));
+            lines.push((i1, "}".to_string()));
+        } else {
+            return None;
+        }
+        if fits(i2, &format!("return Err({});", missing.text())) {
+            return None;
+        }
+        let mut error = call_lines(i3, "", receiver, method, args, "", false)?;
+        error.last_mut()?.1.push(',');
+        lines.push((i1, "None => {".to_string()));
+        lines.push((i2, "return Err(".to_string()));
+        lines.extend(error);
+        lines.push((i2, ");".to_string()));
+        lines.push((i1, "}".to_string()));
+        Some(lines)
     }
 }
 
@@ -193,8 +310,11 @@ pub(super) fn texts(stmts: &[Stmt]) -> String {
 /// Writes a block's statements at `indent`: the last one without a `;` is its value.
 pub(super) fn write_all(stmts: &[Stmt], indent: usize, out: &mut Source) {
     for (i, stmt) in stmts.iter().enumerate() {
-        let last = i + 1 == stmts.len() && !stmt.text().ends_with([';', '}']);
-        let place = if last { Place::Tail } else { Place::Stmt };
+        let place = if i + 1 == stmts.len() && stmt.is_value() {
+            Place::Tail
+        } else {
+            Place::Stmt
+        };
         stmt.write(place, indent, out);
     }
 }
@@ -204,8 +324,9 @@ pub(super) fn write_all(stmts: &[Stmt], indent: usize, out: &mut Source) {
 /// at most 4 bytes that starts its line (`doc.insert(..)`) keeps `receiver.method(` on the
 /// first line and puts one argument a line one step in; any other call breaks before
 /// `.method`, one step in, and then, if the rest does not fit there either, puts one argument a
-/// line a step further. Arguments must fit on their lines (the last one's comma is not counted)
-/// and hold no block: anything else is the formatter's.
+/// line a step further (`starts_line`: the call starts its line, as a statement does; an
+/// argument does not). Arguments must fit on their lines (the last one's comma is not counted)
+/// and be [`plain`]: anything else is the formatter's.
 fn call_lines(
     indent: usize,
     lhs: &str,
@@ -213,16 +334,18 @@ fn call_lines(
     method: &str,
     args: &[String],
     end: &str,
+    starts_line: bool,
 ) -> Option<Vec<(usize, String)>> {
     let joined = args.join(", ");
     let whole = format!("{lhs}{receiver}.{method}({joined}){end}");
-    if args.iter().any(|a| a.contains('{')) || args.is_empty() {
+    if !args.iter().all(|a| plain(a)) || args.is_empty() {
         return None;
     }
     if fits(indent, &whole) {
         return Some(vec![(indent, whole)]);
     }
-    let unindented = lhs.is_empty() && receiver.len() <= INDENT && is_ident(receiver);
+    let unindented =
+        starts_line && lhs.is_empty() && receiver.len() <= INDENT && is_ident(receiver);
     let (first, args_indent, close) = if unindented {
         (
             vec![(indent, format!("{receiver}.{method}("))],
@@ -257,6 +380,37 @@ fn call_lines(
     Some(lines)
 }
 
+/// Writes a top-level function's signature and the brace opening its body:
+/// `{head}({params}) -> {ret} {`, `head` being `fn name` and its generics. As prettyplease prints
+/// it: on one line when it fits, else one parameter a line. prettyplease decides on the
+/// parameters from the text up to the return type's first `<` (where the return type itself may
+/// break); a layout not known here is the formatter's.
+pub(super) fn signature(out: &mut Source, head: &str, params: &[String], ret: &str) {
+    let joined = params.join(", ");
+    let whole = format!("{head}({joined}) -> {ret} {{");
+    let ret_head = ret.find('<').map_or(ret, |i| &ret[..=i]);
+    if fits(0, &format!("{head}({joined}) -> {ret_head}")) {
+        if fits(0, &whole) {
+            out.line(0, &whole);
+        } else {
+            out.code(Place::Head, 0, &whole);
+        }
+        return;
+    }
+    let open = format!("{head}(");
+    let close = format!(") -> {ret} {{");
+    let params_fit = params.iter().all(|p| fits(INDENT, &format!("{p},")));
+    if !(fits(0, &open) && params_fit && fits(0, &close)) {
+        out.code(Place::Head, 0, &whole);
+        return;
+    }
+    out.line(0, &open);
+    for param in params {
+        out.line(INDENT, &format!("{param},"));
+    }
+    out.line(0, &close);
+}
+
 /// Whether `text` is a plain identifier (a receiver prettyplease may keep on the call's line).
 fn is_ident(text: &str) -> bool {
     text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -267,23 +421,25 @@ fn is_ident(text: &str) -> bool {
 mod tests {
     use super::super::format::format_source;
     use super::super::layout::{Place, Source};
-    use super::{Stmt, call_lines};
+    use super::{Stmt, call_lines, signature};
 
-    /// What the formatter prints for `stmt` at `indent`, and what [`Stmt::write`] writes.
-    fn both(stmt: &Stmt, indent: usize) -> (String, String) {
+    /// What the formatter prints for `stmt` at `place` and `indent`, and what [`Stmt::write`]
+    /// writes.
+    fn both(stmt: &Stmt, place: Place, indent: usize) -> (String, String) {
         let mut formatter = Source::default();
-        formatter.fragment(Place::Stmt, indent, &stmt.text());
+        formatter.fragment(place, indent, &stmt.text());
         let mut written = Source::default();
-        stmt.write(Place::Stmt, indent, &mut written);
+        stmt.write(place, indent, &mut written);
         (format_source(&formatter), format_source(&written))
     }
 
     /// Every length of the assigned name, the key and the reader across the margin, at the
-    /// indents the transforms use: the call's layout is exactly prettyplease's.
+    /// indents the transforms use, as a statement and as a struct field: the call's layout is
+    /// exactly prettyplease's.
     #[test]
     fn a_method_call_is_laid_out_as_prettyplease_lays_it_out() {
         let mut known = 0;
-        for indent in [4, 16, 20, 28, 32] {
+        for indent in [4, 8, 16, 20, 28, 32] {
             for n in 1..=70 {
                 let var = format!("c_{}", "v".repeat(n));
                 let rel = format!("{:?}", "k".repeat(n));
@@ -303,14 +459,12 @@ mod tests {
                         &["value", &join, &reader],
                         "?;",
                     );
-                    let (printed, written) = both(&read, indent);
-                    assert_eq!(written, printed, "{}", read.text());
                     let insert = Stmt::call("", "doc", "insert", &[&rel, &reader], ";");
-                    let (printed, written) = both(&insert, indent);
-                    assert_eq!(written, printed, "{}", insert.text());
                     let long = Stmt::call("", "sub_document", "insert", &[&rel, &reader], ";");
-                    let (printed, written) = both(&long, indent);
-                    assert_eq!(written, printed, "{}", long.text());
+                    for stmt in [&read, &insert, &long] {
+                        let (printed, written) = both(stmt, Place::Stmt, indent);
+                        assert_eq!(written, printed, "{}", stmt.text());
+                    }
                     for (lhs, receiver, args, end) in [
                         (
                             format!("{var} = "),
@@ -327,14 +481,83 @@ mod tests {
                     ] {
                         let args: Vec<String> = args.into_iter().map(String::from).collect();
                         known += usize::from(
-                            call_lines(indent, &lhs, receiver, "m", &args, end).is_some(),
+                            call_lines(indent, &lhs, receiver, "m", &args, end, true).is_some(),
                         );
+                    }
+                }
+                if indent >= 8 {
+                    let field = Stmt::call(
+                        &format!("{}: ", &var[2..]),
+                        "cx",
+                        "required",
+                        &[&var, &join],
+                        "?",
+                    );
+                    for place in [Place::Field, Place::LastField] {
+                        let (printed, written) = both(&field, place, indent);
+                        assert_eq!(written, printed, "{place:?} {}", field.text());
                     }
                 }
             }
         }
         // Over half of these lengths (all the short ones) are laid out here, not left to the
         // formatter.
-        assert!(known > 1100, "{known} of 2100");
+        assert!(known > 1300, "{known} of 2520");
+    }
+
+    /// Every length of a function's name and of its row type across the margin, for the three
+    /// signatures of the transforms: laid out as prettyplease lays them out.
+    #[test]
+    fn a_signature_is_laid_out_as_prettyplease_lays_it_out() {
+        for n in 1..=90 {
+            let name = "f".repeat(n);
+            let row = format!("{}Row", "R".repeat(n));
+            let row_param = format!("row: &{row}");
+            let cases = [
+                (
+                    format!("fn read_{name}"),
+                    vec![
+                        "cx: &mut Context",
+                        "doc: &RawDocument",
+                        "rows: &mut Children",
+                    ],
+                    format!("Result<{row}, TransformError>"),
+                ),
+                (
+                    format!("fn read_{name}<P: AsRef<str> + ?Sized>"),
+                    vec![
+                        "cx: &mut Context",
+                        "doc: &RawDocument",
+                        "path: &P",
+                        "parent: Uuid",
+                        "index: usize",
+                        "rows: &mut Children",
+                    ],
+                    "Result<(), TransformError>".to_string(),
+                ),
+                (
+                    format!("fn write_{name}"),
+                    vec![
+                        row_param.as_str(),
+                        "_rows: &Sorted<'_>",
+                        "id: &Option<String>",
+                    ],
+                    "Result<Document, TransformError>".to_string(),
+                ),
+            ];
+            for (head, params, ret) in cases {
+                let params: Vec<String> = params.into_iter().map(String::from).collect();
+                let whole = format!("{head}({}) -> {ret} {{", params.join(", "));
+                let mut formatter = Source::default();
+                formatter.fragment(Place::Head, 0, &whole);
+                let mut written = Source::default();
+                signature(&mut written, &head, &params, &ret);
+                assert_eq!(
+                    format_source(&written),
+                    format_source(&formatter),
+                    "{whole}"
+                );
+            }
+        }
     }
 }

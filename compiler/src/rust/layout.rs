@@ -19,6 +19,13 @@ pub(super) fn fits(indent: usize, text: &str) -> bool {
     text.len() <= MARGIN.saturating_sub(indent).max(MIN_SPACE)
 }
 
+/// Whether prettyplease prints `text` as it is when it fits on a line: it holds no block or
+/// struct literal (which prettyplease may break anyway) and no macro call (whose tokens it
+/// spaces its own way: `vec![| k | ..]`).
+pub(super) fn plain(text: &str) -> bool {
+    !text.contains('{') && !text.contains("![") && !text.contains("!(")
+}
+
 /// prettyplease's indentation step.
 pub(super) const INDENT: usize = 4;
 
@@ -89,10 +96,13 @@ impl Source {
 
     /// Appends a line that prettyplease prints as it is (its layout is fixed, or known here).
     pub(super) fn line(&mut self, indent: usize, text: &str) {
-        let line = format!("{}{text}\n", " ".repeat(indent));
-        match self.pieces.last_mut() {
-            Some(Piece::Formatted(last)) => last.push_str(&line),
-            _ => self.pieces.push(Piece::Formatted(line)),
+        if !matches!(self.pieces.last(), Some(Piece::Formatted(_))) {
+            self.pieces.push(Piece::Formatted(String::new()));
+        }
+        if let Some(Piece::Formatted(last)) = self.pieces.last_mut() {
+            last.extend(std::iter::repeat_n(' ', indent));
+            last.push_str(text);
+            last.push('\n');
         }
     }
 
@@ -112,14 +122,13 @@ impl Source {
     }
 
     /// Appends code at `place`: on one line when prettyplease prints it so (it fits in the
-    /// margin, and holds no block or struct literal, which prettyplease may break anyway),
-    /// else as a fragment for the formatter.
+    /// margin and is [`plain`]), else as a fragment for the formatter.
     pub(super) fn code(&mut self, place: Place, indent: usize, text: &str) {
         let counted = match place {
             Place::Field => format!("{text},"),
             _ => text.to_string(),
         };
-        if place != Place::Head && fits(indent, &counted) && !text.contains('{') {
+        if place != Place::Head && fits(indent, &counted) && plain(text) {
             match place {
                 Place::Field | Place::LastField => self.line(indent, &format!("{text},")),
                 _ => self.line(indent, text),

@@ -451,29 +451,38 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
         .iter()
         .filter(|t| t.model == model.name)
         .collect();
-    let s = format!(
-        "{HEADER}\n//!\n//! Mongo collection `{}` (model {}) and its tables: {}.\n\n\
-         #![allow(unused_imports, clippy::result_large_err)]\n\n\
-         use schemac_runtime::bson::{{self, Bson, Document, RawBsonRef, RawDocument}};\n\
-         use schemac_runtime::chrono::{{DateTime, Utc}};\n\
-         use schemac_runtime::postgres;\n         use schemac_runtime::postgres_types::ToSql;\n\
-         use schemac_runtime::registry;\n\
-         use schemac_runtime::transform::{{self, Context, Mode, is_null}};\n\
-         use schemac_runtime::uuid::Uuid;\n\
-         use schemac_runtime::{{Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw}};\n\n\
-         use super::enums;\n\n\
-         /// The Mongo collection.\npub const COLLECTION: &str = {:?};\n\n",
-        doc_text(&model.collection),
-        model.name,
-        tables
-            .iter()
-            .map(|t| format!("`{}`", doc_text(&t.name)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        model.collection
-    );
+    // The module's head, as prettyplease prints it (`space_items` adds the blank lines).
     let mut source = Source::default();
-    source.raw(&s);
+    source.line(0, HEADER);
+    source.line(0, "//!");
+    let table_list: Vec<String> = tables.iter().map(|t| format!("`{}`", t.name)).collect();
+    let about = format!(
+        "//! Mongo collection `{}` (model {}) and its tables: {}.",
+        model.collection,
+        model.name,
+        table_list.join(", ")
+    );
+    source.line(0, doc_text(&about).trim_end_matches(' '));
+    source.lines(
+        "#![allow(unused_imports, clippy::result_large_err)]
+use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
+use schemac_runtime::chrono::{DateTime, Utc};
+use schemac_runtime::postgres;
+use schemac_runtime::postgres_types::ToSql;
+use schemac_runtime::registry;
+use schemac_runtime::transform::{self, Context, Mode, is_null};
+use schemac_runtime::uuid::Uuid;
+use schemac_runtime::{
+    Json, Numeric, TransformError, TransformErrorKind, bsonval, ids, raw,
+};
+use super::enums;
+/// The Mongo collection.
+",
+    );
+    source.line(
+        0,
+        &format!("pub const COLLECTION: &str = {:?};", model.collection),
+    );
     for t in &tables {
         source.formatted(row_struct(t));
     }

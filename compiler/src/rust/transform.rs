@@ -13,7 +13,7 @@ use crate::parse::syntax::{DefaultValue, VersionKey};
 use crate::plan::Table;
 use crate::types::{BsonType, PgType};
 
-use super::code::{Arm, Stmt, write_all};
+use super::code::{Arm, Stmt, signature, write_all};
 use super::layout::{INDENT, Place, Source};
 use super::names::{doc_text, field_ident, fn_ident, type_ident};
 use super::row_ident;
@@ -130,6 +130,10 @@ struct Local<'a> {
 struct Deferred<'a> {
     child: &'a ChildTable,
     rel: String,
+}
+
+fn params(params: &[&str]) -> Vec<String> {
+    params.iter().map(|p| p.to_string()).collect()
 }
 
 /// An arm reading the system key `key` into `local` with `reader`.
@@ -258,14 +262,15 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
             ""
         };
         out.doc(0, &format!("Reads the `{table}` row of a document{items}."));
-        out.code(
-            Place::Head,
-            0,
-            &format!(
-                "fn {}(cx: &mut Context, doc: &RawDocument, {rows}: &mut Children) -> Result<{}, TransformError> {{",
-                fn_ident("read", table),
-                row_ident(table)
-            ),
+        signature(
+            out,
+            &format!("fn {}", fn_ident("read", table)),
+            &params(&[
+                "cx: &mut Context",
+                "doc: &RawDocument",
+                &format!("{rows}: &mut Children"),
+            ]),
+            &format!("Result<{}, TransformError>", row_ident(table)),
         );
         out.code(Place::Stmt, i1, "let path = \"\";");
     } else {
@@ -279,13 +284,18 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
             0,
             "embedded object). `path` is the subdocument's Mongo path; its text is only built for an error.",
         );
-        out.code(
-            Place::Head,
-            0,
-            &format!(
-                "fn {}<P: AsRef<str> + ?Sized>(cx: &mut Context, doc: &RawDocument, path: &P, parent: Uuid, index: usize, rows: &mut Children) -> Result<(), TransformError> {{",
-                fn_ident("read", table)
-            ),
+        signature(
+            out,
+            &format!("fn {}<P: AsRef<str> + ?Sized>", fn_ident("read", table)),
+            &params(&[
+                "cx: &mut Context",
+                "doc: &RawDocument",
+                "path: &P",
+                "parent: Uuid",
+                "index: usize",
+                "rows: &mut Children",
+            ]),
+            "Result<(), TransformError>",
         );
     }
     for decl in &decls {
@@ -330,42 +340,47 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         out.code(Place::Stmt, i1, stmt);
     }
     let mut inits = Vec::new();
-    let mut init = |name: &str, value: String| {
+    let init = |inits: &mut Vec<Stmt>, name: &str, value: String| {
         let field = field_ident(name);
-        inits.push(if field == value {
+        inits.push(Stmt::Code(if field == value {
             field
         } else {
             format!("{field}: {value}")
-        });
+        }));
     };
-    init("id", "id".into());
+    init(&mut inits, "id", "id".into());
     if let Kind::Child(c) = kind {
-        init(&c.parent_column, "parent".into());
+        init(&mut inits, &c.parent_column, "parent".into());
         if !c.one_to_one {
             init(
+                &mut inits,
                 "ordinal",
                 "transform::ordinal(index).map_err(|k| cx.error(path, k))?".into(),
             );
         }
     }
     if item_id {
-        init("legacy_object_id", "ids::object_id_hex(&oid)".into());
+        init(
+            &mut inits,
+            "legacy_object_id",
+            "ids::object_id_hex(&oid)".into(),
+        );
     }
     for l in &locals {
-        init(&l.column.name, local_value(l));
+        match local_value(l) {
+            Ok(value) => init(&mut inits, &l.column.name, value),
+            Err(required) => inits.push(required),
+        }
     }
     for (p, rel) in &polys {
-        let kind_value = if p.kind.nullable {
-            format!("c_{}", var(&p.kind.name))
+        if p.kind.nullable {
+            init(&mut inits, &p.kind.name, format!("c_{}", var(&p.kind.name)));
         } else {
-            format!(
-                "cx.required(c_{}, &transform::join(path, {rel:?}))?",
-                var(&p.kind.name)
-            )
-        };
-        init(&p.kind.name, kind_value);
-        init(&p.id.name, format!("c_{}", var(&p.id.name)));
+            inits.push(required(&p.kind.name, rel));
+        }
+        init(&mut inits, &p.id.name, format!("c_{}", var(&p.id.name)));
         init(
+            &mut inits,
             &p.external_ref.name,
             format!("c_{}", var(&p.external_ref.name)),
         );
@@ -373,18 +388,20 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     if let Kind::Root(m) = kind {
         if m.timestamps.created_at {
             init(
+                &mut inits,
                 "created_at",
                 "c_created_at.unwrap_or_else(|| cx.created())".into(),
             );
         }
         if m.timestamps.updated_at {
             init(
+                &mut inits,
                 "updated_at",
                 "c_updated_at.unwrap_or_else(|| cx.created())".into(),
             );
         }
         if m.version_key == VersionKey::Keep {
-            init("mongo_version", "c_mongo_version".into());
+            init(&mut inits, "mongo_version", "c_mongo_version".into());
         }
     }
     struct_literal(i1, "let row = ", &row_ident(table), &inits, ";", out);
@@ -456,11 +473,12 @@ fn struct_literal(
     indent: usize,
     head: &str,
     ty: &str,
-    fields: &[String],
+    fields: &[Stmt],
     tail: &str,
     out: &mut Source,
 ) {
-    let one_line = format!("{ty} {{ {} }}", fields.join(", "));
+    let texts: Vec<String> = fields.iter().map(Stmt::text).collect();
+    let one_line = format!("{ty} {{ {} }}", texts.join(", "));
     if one_line.len() <= 34 + 8 || !super::layout::fits(indent, &format!("{head}{ty} {{")) {
         out.code(Place::Stmt, indent, &format!("{head}{one_line}{tail}"));
         return;
@@ -472,7 +490,7 @@ fn struct_literal(
         } else {
             Place::Field
         };
-        out.code(place, indent + INDENT, field);
+        field.write(place, indent + INDENT, out);
     }
     out.line(indent, &format!("}}{tail}"));
 }
@@ -634,17 +652,44 @@ fn var(name: &str) -> String {
 }
 
 /// The value of a column in the row literal, defaults applied to absent fields.
-fn local_value(l: &Local<'_>) -> String {
+/// (A required column is its whole field: [`required`], or [`Stmt::OrDefault`] with a
+/// default.)
+fn local_value(l: &Local<'_>) -> Result<String, Stmt> {
     let n = &var(&l.column.name);
     let path = format!("&transform::join(path, {:?})", l.rel);
-    match (l.column.nullable, &l.default) {
+    Ok(match (l.column.nullable, &l.default) {
         (true, None) => format!("c_{n}"),
         (true, Some(d)) => format!("if s_{n} {{ c_{n} }} else {{ Some({d}) }}"),
-        (false, Some(d)) => format!(
-            "match c_{n} {{ Some(v) => v, None if !s_{n} => {d}, None => return Err(cx.error({path}, TransformErrorKind::Missing)) }}"
-        ),
-        (false, None) => format!("cx.required(c_{n}, {path})?"),
-    }
+        (false, Some(d)) => {
+            return Err(Stmt::OrDefault {
+                lhs: format!("{}: ", field_ident(&l.column.name)),
+                local: format!("c_{n}"),
+                seen: format!("s_{n}"),
+                default: d.clone(),
+                missing: Box::new(Stmt::call(
+                    "",
+                    "cx",
+                    "error",
+                    &[&path, "TransformErrorKind::Missing"],
+                    "",
+                )),
+            });
+        }
+        (false, None) => return Err(required(&l.column.name, &l.rel)),
+    })
+}
+
+/// The field of `column` in the row literal, read from `c_<column>` and required:
+/// `column: cx.required(c_column, &transform::join(path, rel))?`.
+fn required(column: &str, rel: &str) -> Stmt {
+    let at = format!("&transform::join(path, {rel:?})");
+    Stmt::call(
+        &format!("{}: ", field_ident(column)),
+        "cx",
+        "required",
+        &[&format!("c_{}", var(column)), &at],
+        "?",
+    )
 }
 
 /// A catalogue default as a Rust expression of the column's type; `None` for `null` or a
@@ -740,14 +785,15 @@ fn write_fn(
     } else {
         ("_id", false)
     };
-    out.code(
-        Place::Head,
-        0,
-        &format!(
-            "fn {write}(row: &{row}, {rows}: &{rows_ty}, {id}: &Option<String>) -> Result<Document, TransformError> {{",
-            write = fn_ident("write", table),
-            row = row_ident(table),
-        ),
+    signature(
+        out,
+        &format!("fn {}", fn_ident("write", table)),
+        &params(&[
+            &format!("row: &{}", row_ident(table)),
+            &format!("{rows}: &{rows_ty}"),
+            &format!("{id}: &Option<String>"),
+        ]),
+        "Result<Document, TransformError>",
     );
     if err {
         // The same statement in every write function, as prettyplease prints it.

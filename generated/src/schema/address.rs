@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=f743d5c4f864ca5f text=07cdf6a6eaf6e9bb
+// schemac-format: source=809f03f3c3893ef7 text=07cdf6a6eaf6e9bb

@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=8e36e47fb90aa8b6 text=69ce4141d690d0bd
+// schemac-format: source=ace6c9285f6fe16a text=69ce4141d690d0bd

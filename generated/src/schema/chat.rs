@@ -1831,4 +1831,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=b8d2aa7cdbeb2714 text=851c027e8682aed9
+// schemac-format: source=910921f38ad35dfe text=851c027e8682aed9

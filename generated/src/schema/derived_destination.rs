@@ -1053,4 +1053,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=f83cdb231d9570c5 text=7c0b8a877f379367
+// schemac-format: source=b1669a4057b47a31 text=7c0b8a877f379367

@@ -731,4 +731,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=31306d9f49025cd2 text=a79e101641650249
+// schemac-format: source=99a456c4a17fe465 text=a79e101641650249

@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=bc16eafe34a819b7 text=0234d96ff1286e1a
+// schemac-format: source=56e7bc82b06ad22b text=0234d96ff1286e1a

@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=b6188a0d5c8c0be0 text=4f1b6ef655ffa327
+// schemac-format: source=61546cfb32e9971e text=4f1b6ef655ffa327

@@ -621,4 +621,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=90487d78b3908c2a text=c400d7b881f3b9f4
+// schemac-format: source=8a9036a46d99343b text=c400d7b881f3b9f4

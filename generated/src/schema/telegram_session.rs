@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=6d4579baefa5d5f9 text=cd149857d1cc5ecd
+// schemac-format: source=a103095fbfdfa4de text=cd149857d1cc5ecd

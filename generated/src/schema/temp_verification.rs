@@ -523,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=e4a447fde3f38d2a text=2a037786ffb989e5
+// schemac-format: source=144e078f2ef5b15f text=2a037786ffb989e5

@@ -846,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=e6c92bae1c072ad0 text=5967fceacaa222f9
+// schemac-format: source=40bec488008da4ec text=5967fceacaa222f9

@@ -517,4 +517,4 @@ fn write_user(
     }
     Ok(doc)
 }
-// schemac-format: source=f1033e5886965ab9 text=a9be3d1391832e6f
+// schemac-format: source=3f11fceb7340480c text=a9be3d1391832e6f
