@@ -36,6 +36,13 @@ pub(super) enum Stmt {
     },
     /// `head { arms }`: a `match`.
     Match { head: String, arms: Vec<Arm> },
+    /// A statement the same in every generated file, with its lines as prettyplease prints
+    /// them at `indent`, each indented already.
+    Known {
+        text: &'static str,
+        indent: usize,
+        lines: &'static str,
+    },
     /// A row's field with a default: `{lhs}match {local} { Some(v) => v, None if !{seen} =>
     /// {default}, None => return Err({missing}) }`, `missing` a call that makes the error.
     OrDefault {
@@ -86,6 +93,7 @@ impl Stmt {
     fn is_value(&self) -> bool {
         match self {
             Stmt::Code(text) => !text.ends_with([';', '}']),
+            Stmt::Known { text, .. } => !text.ends_with([';', '}']),
             Stmt::Call { end, .. } => !end.ends_with(';'),
             Stmt::Block { .. } | Stmt::Match { .. } | Stmt::OrDefault { .. } => false,
         }
@@ -95,6 +103,7 @@ impl Stmt {
     pub(super) fn text(&self) -> String {
         match self {
             Stmt::Code(text) => text.clone(),
+            Stmt::Known { text, .. } => text.to_string(),
             Stmt::Call {
                 lhs,
                 receiver,
@@ -135,6 +144,17 @@ impl Stmt {
     pub(super) fn write(&self, place: Place, indent: usize, out: &mut Source) {
         match self {
             Stmt::Code(text) => out.code(place, indent, text),
+            Stmt::Known {
+                text,
+                indent: at,
+                lines,
+            } => {
+                if *at == indent {
+                    out.lines(lines);
+                } else {
+                    out.code(place, indent, text);
+                }
+            }
             Stmt::Call {
                 lhs,
                 receiver,
@@ -419,7 +439,7 @@ fn is_ident(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::format_source;
+    use super::super::format::{format_source, print};
     use super::super::layout::{Place, Source};
     use super::{Stmt, call_lines, signature};
 
@@ -503,6 +523,57 @@ mod tests {
         // Over half of these lengths (all the short ones) are laid out here, not left to the
         // formatter.
         assert!(known > 1300, "{known} of 2520");
+    }
+
+    /// A fragment at each place, at several depths, comes out as prettyplease prints the
+    /// function holding it: a statement, the block's last expression (one that would fit a
+    /// one-line block), an arm, fields of a struct literal and a signature.
+    #[test]
+    fn a_fragment_is_printed_as_in_its_function() {
+        let long = "c".repeat(60);
+        for depth in 1..=4 {
+            let i = 4 * depth;
+            let mut source = Source::default();
+            source.fragment(
+                Place::Head,
+                0,
+                &format!("fn f(a: u8, {long}: u8) -> Result<(), E> {{"),
+            );
+            for d in 1..depth {
+                source.line(4 * d, "{");
+            }
+            source.fragment(
+                Place::Stmt,
+                i,
+                &format!("let x = cx.f(value, &{long}, {long})?;"),
+            );
+            source.line(i, "let r = R {");
+            source.fragment(
+                Place::Field,
+                i + 4,
+                &format!("a: match c {{ Some(v) => v, None => {long} }}"),
+            );
+            source.fragment(
+                Place::LastField,
+                i + 4,
+                &format!("b: cx.required(c_b, &{long}, {long})?"),
+            );
+            source.line(i, "};");
+            source.line(i, "match k {");
+            source.fragment(
+                Place::Arm,
+                i + 4,
+                &format!("\"k\" => x = Some(cx.read(value, &{long})?),"),
+            );
+            source.line(i + 4, "_ => {}");
+            source.line(i, "}");
+            source.fragment(Place::Tail, i, "Ok(Some(Self { a }))");
+            for d in (0..depth).rev() {
+                source.line(4 * d, "}");
+            }
+            let whole = syn::parse_file(&source.whole()).expect("parses");
+            assert_eq!(format_source(&source), print(&whole), "depth {depth}");
+        }
     }
 
     /// Every length of a function's name and of its row type across the margin, for the three

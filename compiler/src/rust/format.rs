@@ -114,7 +114,13 @@ fn print_fragment(fragment: &Fragment) -> Option<String> {
                     depth,
                     depth + 1,
                 ),
-                _ => (format!("fn f() {{{blocks} {text} {closing}"), depth, depth),
+                // A statement before it, or prettyplease would print a block holding only
+                // it on one line.
+                _ => (
+                    format!("fn f() {{{blocks} x(); {text} {closing}"),
+                    depth + 1,
+                    depth,
+                ),
             }
         }
         Place::Arm if depth >= 2 => {

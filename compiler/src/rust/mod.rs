@@ -18,6 +18,7 @@ mod transform;
 use crate::ir::{Catalogue, Model};
 use crate::plan::{self, PlanColumn, Schema, Table};
 use crate::types::PgType;
+use code::Stmt;
 use format::{format_source, source_key, stamp, stamped};
 use layout::{Formatted, INDENT, Source};
 
@@ -488,7 +489,7 @@ use super::enums;
     }
     let doc_ty = type_ident(&model.name);
     source.formatted(doc_struct(model, &doc_ty, &tables));
-    source.raw(&database_fns(&doc_ty, &tables));
+    database_fns(&doc_ty, &tables, &mut source);
     source.formatted(tables_const(cat, model, &tables));
     source.formatted(registry_impls(model, &doc_ty, &tables));
     transform::functions(model, &tables, &mut source);
@@ -738,22 +739,26 @@ fn registry_impls(model: &Model, doc_ty: &str, tables: &[&Table]) -> Formatted {
 }
 
 /// `insert` (parents first) and `load` (by the root's id) of a document's rows.
-fn database_fns(doc_ty: &str, tables: &[&Table]) -> String {
-    let mut inserts = String::new();
-    let mut loads = String::new();
+fn database_fns(doc_ty: &str, tables: &[&Table], out: &mut Source) {
+    let mut inserts = Vec::new();
+    let mut loads = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let (f, row) = (field_ident(&t.name), row_ident(&t.name));
+        let insert = |params: &str| {
+            let (statement, params) = (format!("{row}::INSERT"), params.to_string());
+            Stmt::call("", "client", "execute", &[&statement, &params], "?;")
+        };
         if i == 0 {
-            inserts.push_str(&format!(
-                "client.execute({row}::INSERT, &self.{f}.params())?;\n"
-            ));
-            loads.push_str(&format!(
-                "let Some(first) = client.query_opt(&format!(\"{{}} WHERE id = $1\", {row}::SELECT), &[&id])? else {{ return Ok(None); }};\nlet {f} = {row}::from_row(&first)?;\n"
-            ));
+            inserts.push(insert(&format!("&self.{f}.params()")));
+            loads.push(Stmt::code(format!(
+                "let Some(first) = client.query_opt(&format!(\"{{}} WHERE id = $1\", {row}::SELECT), &[&id])? else {{ return Ok(None); }};"
+            )));
+            loads.push(Stmt::code(format!("let {f} = {row}::from_row(&first)?;")));
             continue;
         }
-        inserts.push_str(&format!(
-            "for r in &self.{f} {{ client.execute({row}::INSERT, &r.params())?; }}\n"
+        inserts.push(Stmt::block(
+            format!("for r in &self.{f}"),
+            vec![insert("&r.params()")],
         ));
         let p = t.parent.as_ref().expect("child tables have a parent");
         let parent_ids = format!(
@@ -776,23 +781,36 @@ fn database_fns(doc_ty: &str, tables: &[&Table]) -> String {
             crate::ident::quote_ident(&p.column)
         );
         let format = format!("{{}}{}", where_clause.replace('{', "{{").replace('}', "}}"));
-        loads.push_str(&format!(
-            "let {f} = client.query(&format!({format:?}, {row}::SELECT), &[&{parent_ids}])?.iter().map({row}::from_row).collect::<Result<Vec<_>, _>>()?;\n",
-        ));
+        loads.push(Stmt::code(format!(
+            "let {f} = client.query(&format!({format:?}, {row}::SELECT), &[&{parent_ids}])?.iter().map({row}::from_row).collect::<Result<Vec<_>, _>>()?;",
+        )));
     }
+    inserts.push(Stmt::code("Ok(())"));
     let fields: Vec<String> = tables.iter().map(|t| field_ident(&t.name)).collect();
-    format!(
-        "impl {doc_ty} {{
-    /// Inserts the rows, parents before children.
-    pub fn insert(&self, client: &mut impl postgres::GenericClient) -> Result<(), postgres::Error> {{
-        {inserts}Ok(())
-    }}
-
+    loads.push(Stmt::code(format!(
+        "Ok(Some(Self {{ {} }}))",
+        fields.join(", ")
+    )));
+    out.line(0, &format!("impl {doc_ty} {{"));
+    // The two signatures are the same in every model, as prettyplease prints them.
+    out.lines(
+        "    /// Inserts the rows, parents before children.
+    pub fn insert(
+        &self,
+        client: &mut impl postgres::GenericClient,
+    ) -> Result<(), postgres::Error> {
+",
+    );
+    code::write_all(&inserts, 2 * INDENT, out);
+    out.lines(
+        "    }
     /// Reads the rows of the document whose root row has `id`; `None` when there is none.
-    pub fn load(client: &mut impl postgres::GenericClient, id: Uuid) -> Result<Option<Self>, postgres::Error> {{
-        {loads}Ok(Some(Self {{ {fields} }}))
-    }}
-}}\n\n",
-        fields = fields.join(", ")
-    )
+    pub fn load(
+        client: &mut impl postgres::GenericClient,
+        id: Uuid,
+    ) -> Result<Option<Self>, postgres::Error> {
+",
+    );
+    code::write_all(&loads, 2 * INDENT, out);
+    out.lines("    }\n}\n");
 }

@@ -14,8 +14,8 @@ use crate::plan::Table;
 use crate::types::{BsonType, PgType};
 
 use super::code::{Arm, Stmt, signature, write_all};
-use super::layout::{INDENT, Place, Source};
-use super::names::{doc_text, field_ident, fn_ident, type_ident};
+use super::layout::{Formatted, INDENT, Place, Source};
+use super::names::{field_ident, fn_ident, type_ident};
 use super::row_ident;
 
 /// Where a table's fields come from.
@@ -28,85 +28,105 @@ enum Kind<'a> {
 pub(super) fn functions(model: &Model, tables: &[&Table], source: &mut Source) {
     let doc_ty = type_ident(&model.name);
     let root_field = field_ident(&model.table);
-    let kid_fields: Vec<String> = tables
-        .iter()
-        .skip(1)
-        .map(|t| format!("{}: Vec<{}>,", field_ident(&t.name), row_ident(&t.name)))
-        .collect();
-    let kid_moves: Vec<String> = tables
-        .iter()
-        .skip(1)
-        .map(|t| format!("{0}: kids.{0},", field_ident(&t.name)))
-        .collect();
-    // A collection with child tables writes from its rows sorted by parent, once per document.
     let children: Vec<&Table> = tables.iter().skip(1).copied().collect();
-    let (rows_ty, write_root, sorted) = if children.is_empty() {
-        (
-            doc_ty.clone(),
-            format!(
-                "{}(&rows.{root_field}, rows, &id)",
-                fn_ident("write", &model.table)
-            ),
-            String::new(),
-        )
-    } else {
-        let fields: Vec<String> = children
+    let coll = &model.collection;
+
+    source.doc(
+        0,
+        &format!(
+            "Reads one `{coll}` document into rows. `Mode::Strict` makes a key the catalogue does"
+        ),
+    );
+    source.doc(0, "not declare an error; `Mode::Lenient` records it in the returned context, which also holds");
+    source.doc(0, "the document's id_map row.");
+    signature(
+        source,
+        "pub fn from_mongo",
+        &params(&["doc: &RawDocument", "mode: Mode"]),
+        &format!("Result<({doc_ty}, Context), TransformError>"),
+    );
+    let mut moves = vec![format!("{root_field}: root")];
+    moves.extend(
+        children
             .iter()
-            .map(|t| format!("{}: Vec<&'a {}>,", field_ident(&t.name), row_ident(&t.name)))
-            .collect();
+            .map(|t| format!("{0}: kids.{0}", field_ident(&t.name))),
+    );
+    let read = Stmt::code(format!(
+        "let root = {}(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;",
+        fn_ident("read", &model.table)
+    ));
+    let body = [
+        Stmt::code("let mut cx = Context::new(COLLECTION, mode);"),
+        Stmt::code("let mut kids = Children::default();"),
+        read,
+        Stmt::code(format!("Ok(({doc_ty} {{ {} }}, cx))", moves.join(", "))),
+    ];
+    write_all(&body, INDENT, source);
+    source.line(0, "}");
+
+    // A collection with child tables writes from its rows sorted by parent, once per document.
+    source.doc(
+        0,
+        &format!("Writes the rows of one document back as the `{coll}` document."),
+    );
+    signature(
+        source,
+        "pub fn to_mongo",
+        &params(&[&format!("rows: &{doc_ty}")]),
+        "Result<Document, TransformError>",
+    );
+    let write = fn_ident("write", &model.table);
+    let mut body = vec![Stmt::code(format!(
+        "let id = Some(rows.{root_field}.legacy_object_id.clone());"
+    ))];
+    let rows_ty = if children.is_empty() {
+        body.push(Stmt::code(format!(
+            "{write}(&rows.{root_field}, rows, &id)"
+        )));
+        doc_ty.clone()
+    } else {
         let inits: Vec<String> = children
             .iter()
             .map(|t| {
                 let parent = t.parent.as_ref().expect("a child table has a parent");
                 let ordinal = if parent.one_to_one { "0" } else { "c.ordinal" };
                 format!(
-                    "{f}: transform::by_parent(&rows.{f}, |c| (c.{p}, {ordinal})),",
+                    "{f}: transform::by_parent(&rows.{f}, |c| (c.{p}, {ordinal}))",
                     f = field_ident(&t.name),
                     p = field_ident(&parent.column)
                 )
             })
             .collect();
-        (
-            "Sorted<'_>".to_string(),
-            format!(
-                "let sorted = Sorted {{ {} }};\n    {}(&rows.{root_field}, &sorted, &id)",
-                inits.join(" "),
-                fn_ident("write", &model.table)
-            ),
-            format!(
-                "\n/// The child rows of one document, each table's sorted by parent row and ordinal.\nstruct Sorted<'a> {{ {} }}\n",
-                fields.join(" ")
-            ),
-        )
+        body.push(Stmt::code(format!(
+            "let sorted = Sorted {{ {} }};",
+            inits.join(", ")
+        )));
+        body.push(Stmt::code(format!(
+            "{write}(&rows.{root_field}, &sorted, &id)"
+        )));
+        "Sorted<'_>".to_string()
     };
-    let s = format!(
-        "/// Reads one `{coll}` document into rows. `Mode::Strict` makes a key the catalogue does
-/// not declare an error; `Mode::Lenient` records it in the returned context, which also holds
-/// the document's id_map row.
-pub fn from_mongo(doc: &RawDocument, mode: Mode) -> Result<({doc_ty}, Context), TransformError> {{
-    let mut cx = Context::new(COLLECTION, mode);
-    let mut kids = Children::default();
-    let root = {read}(&mut cx, doc, &mut kids).map_err(|e| e.locate(doc))?;
-    Ok(({doc_ty} {{ {root_field}: root, {moves} }}, cx))
-}}
+    write_all(&body, INDENT, source);
+    source.line(0, "}");
 
-/// Writes the rows of one document back as the `{coll}` document.
-pub fn to_mongo(rows: &{doc_ty}) -> Result<Document, TransformError> {{
-    let id = Some(rows.{root_field}.legacy_object_id.clone());
-    {write_root}
-}}
-{sorted}
-/// The child rows read so far.
-#[derive(Default)]
-struct Children {{ {fields} }}
-
-",
-        coll = doc_text(&model.collection),
-        read = fn_ident("read", &model.table),
-        moves = kid_moves.join(" "),
-        fields = kid_fields.join(" "),
-    );
-    source.raw(&s);
+    if !children.is_empty() {
+        let fields: Vec<String> = children
+            .iter()
+            .map(|t| format!("{}: Vec<&'a {}>,", field_ident(&t.name), row_ident(&t.name)))
+            .collect();
+        source.doc(
+            0,
+            "The child rows of one document, each table's sorted by parent row and ordinal.",
+        );
+        struct_def(source, "struct Sorted<'a>", &fields);
+    }
+    let fields: Vec<String> = children
+        .iter()
+        .map(|t| format!("{}: Vec<{}>,", field_ident(&t.name), row_ident(&t.name)))
+        .collect();
+    source.doc(0, "The child rows read so far.");
+    source.line(0, "#[derive(Default)]");
+    struct_def(source, "struct Children", &fields);
     table_fns(
         &Kind::Root(model),
         &model.table,
@@ -130,6 +150,22 @@ struct Local<'a> {
 struct Deferred<'a> {
     child: &'a ChildTable,
     rel: String,
+}
+
+/// A struct definition, `fields` with their commas: one field a line, as prettyplease prints
+/// it, or the formatter's when a line is too long (its type might be broken).
+fn struct_def(source: &mut Source, head: &str, fields: &[String]) {
+    let mut def = Formatted::new();
+    if fields.is_empty() {
+        def.line(0, &format!("{head} {{}}"));
+    } else {
+        def.line(0, &format!("{head} {{"));
+        for field in fields {
+            def.line(INDENT, field);
+        }
+        def.line(0, "}");
+    }
+    source.formatted(def);
 }
 
 fn params(params: &[&str]) -> Vec<String> {
@@ -184,9 +220,14 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     } else if item_id {
         system_arms.push(Arm::Block {
             key: "\"_id\"".into(),
-            stmts: vec![Stmt::code(
-                "id_oid = Some(cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?);",
-            )],
+            stmts: vec![Stmt::Known {
+                text: "id_oid = Some(cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?);",
+                indent: 4 * INDENT,
+                lines: "                id_oid = Some(
+                    cx.read(value, &transform::join(path, \"_id\"), bsonval::as_object_id)?,
+                );
+",
+            }],
         });
     }
     let mut decls = Vec::new();
@@ -747,11 +788,17 @@ fn write_fn(
         Kind::Child(c) => c.item_id,
     };
     if item_id {
-        body.push(insert(
-            "doc",
-            "_id",
-            "Bson::ObjectId(transform::legacy_id(&row.legacy_object_id).map_err(|k| err(\"_id\", k))?)",
-        ));
+        body.push(Stmt::Known {
+            text: "doc.insert(\"_id\", Bson::ObjectId(transform::legacy_id(&row.legacy_object_id).map_err(|k| err(\"_id\", k))?));",
+            indent: INDENT,
+            lines: "    doc.insert(
+        \"_id\",
+        Bson::ObjectId(
+            transform::legacy_id(&row.legacy_object_id).map_err(|k| err(\"_id\", k))?,
+        ),
+    );
+",
+        });
     }
     field_writes(fields, "", "doc", &mut body);
     if let Kind::Root(m) = kind {

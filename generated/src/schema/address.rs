@@ -628,4 +628,4 @@ fn write_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=809f03f3c3893ef7 text=07cdf6a6eaf6e9bb
+// schemac-format: source=5055e3ea11bbdfa1 text=07cdf6a6eaf6e9bb

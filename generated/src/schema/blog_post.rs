@@ -601,4 +601,4 @@ fn write_blog_posts(
     }
     Ok(doc)
 }
-// schemac-format: source=4fe76452887777fb text=26a6c6d860331a3a
+// schemac-format: source=2c388893d7bae7dd text=26a6c6d860331a3a

@@ -492,4 +492,4 @@ fn write_categories(
     }
     Ok(doc)
 }
-// schemac-format: source=ace6c9285f6fe16a text=69ce4141d690d0bd
+// schemac-format: source=e03cdd7b0e1244a2 text=69ce4141d690d0bd

@@ -1831,4 +1831,4 @@ fn write_chat_message_reads(
     }
     Ok(doc)
 }
-// schemac-format: source=910921f38ad35dfe text=851c027e8682aed9
+// schemac-format: source=bf8bdac27bd9087a text=851c027e8682aed9

@@ -463,4 +463,4 @@ fn write_config_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=16a9f361b7416a12 text=75b5039c1f54c125
+// schemac-format: source=81f649538e9d26ab text=75b5039c1f54c125

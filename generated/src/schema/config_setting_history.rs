@@ -428,4 +428,4 @@ fn write_config_setting_history(
     }
     Ok(doc)
 }
-// schemac-format: source=642b91f137272ee4 text=e5a93ff9816c0e5e
+// schemac-format: source=22df24e6bfdf9e2d text=e5a93ff9816c0e5e

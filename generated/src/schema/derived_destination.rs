@@ -1053,4 +1053,4 @@ fn write_derived_destination_sweeps(
     }
     Ok(doc)
 }
-// schemac-format: source=b1669a4057b47a31 text=7c0b8a877f379367
+// schemac-format: source=806f04f2e037147e text=7c0b8a877f379367

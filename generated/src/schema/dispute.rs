@@ -761,4 +761,4 @@ fn write_disputes(
     }
     Ok(doc)
 }
-// schemac-format: source=0a9bbab5d918eeae text=3c328b8f3035a673
+// schemac-format: source=8d1b08dac617b47c text=3c328b8f3035a673

@@ -2153,4 +2153,4 @@ impl UserPasskeyDeviceType {
 }
 
 schemac_runtime::pg_enum!(UserPasskeyDeviceType, "user_passkey_device_type");
-// schemac-format: source=94074a9678cd0d27 text=bc92decae340f925
+// schemac-format: source=04f4ad562ef180e9 text=bc92decae340f925

@@ -731,4 +731,4 @@ fn write_funds_ledger_entries(
     }
     Ok(doc)
 }
-// schemac-format: source=99a456c4a17fe465 text=a79e101641650249
+// schemac-format: source=826a311d4c072079 text=a79e101641650249

@@ -481,4 +481,4 @@ fn write_level_configs(
     }
     Ok(doc)
 }
-// schemac-format: source=46aca60cf65f40e4 text=28c839bdab5e7437
+// schemac-format: source=2a8dcb7c7d166601 text=28c839bdab5e7437

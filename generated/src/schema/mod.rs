@@ -614,4 +614,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=6b5204bbf24175a0 text=9a3f5c3b973c5198
+// schemac-format: source=0bb7d2f7431b9849 text=9a3f5c3b973c5198

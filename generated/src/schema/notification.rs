@@ -535,4 +535,4 @@ fn write_notifications(
     }
     Ok(doc)
 }
-// schemac-format: source=05288aa75761660d text=c06610b7110ceb30
+// schemac-format: source=396d13aea2372b08 text=c06610b7110ceb30

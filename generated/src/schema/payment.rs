@@ -1291,4 +1291,4 @@ fn write_payment_quotes(
     }
     Ok(doc)
 }
-// schemac-format: source=fa73f08886101f70 text=ab85c9e5f7c91466
+// schemac-format: source=7efb050b3d3531a5 text=ab85c9e5f7c91466

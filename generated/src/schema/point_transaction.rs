@@ -479,4 +479,4 @@ fn write_point_transactions(
     }
     Ok(doc)
 }
-// schemac-format: source=56e7bc82b06ad22b text=0234d96ff1286e1a
+// schemac-format: source=377ab718b3adf046 text=0234d96ff1286e1a

@@ -3172,4 +3172,4 @@ fn write_delivery_attempts(
     }
     Ok(doc)
 }
-// schemac-format: source=33b70354b1ea1140 text=8ed077dcf693db85
+// schemac-format: source=0d89cdb83ca7208b text=8ed077dcf693db85

@@ -855,4 +855,4 @@ fn write_request_templates(
     }
     Ok(doc)
 }
-// schemac-format: source=5f52ae2628d0bcfd text=ddb312a6c52e104d
+// schemac-format: source=7fa5f61312f3e25b text=ddb312a6c52e104d

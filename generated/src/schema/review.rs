@@ -671,4 +671,4 @@ fn write_reviews(
     }
     Ok(doc)
 }
-// schemac-format: source=be209d2852ba89fa text=043d46349e030466
+// schemac-format: source=041046de08cbf970 text=043d46349e030466

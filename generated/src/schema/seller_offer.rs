@@ -798,4 +798,4 @@ fn write_seller_offers(
     }
     Ok(doc)
 }
-// schemac-format: source=61546cfb32e9971e text=4f1b6ef655ffa327
+// schemac-format: source=c1ef9f61b1912d47 text=4f1b6ef655ffa327

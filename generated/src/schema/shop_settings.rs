@@ -621,4 +621,4 @@ fn write_shop_settings(
     }
     Ok(doc)
 }
-// schemac-format: source=8a9036a46d99343b text=c400d7b881f3b9f4
+// schemac-format: source=68813756478ea2fa text=c400d7b881f3b9f4

@@ -514,4 +514,4 @@ fn write_telegram_links(
     }
     Ok(doc)
 }
-// schemac-format: source=db27a250de75aabd text=7f5c5ec0ead51f52
+// schemac-format: source=fb5e31e3749f9e0d text=7f5c5ec0ead51f52

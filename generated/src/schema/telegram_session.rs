@@ -499,4 +499,4 @@ fn write_telegram_sessions(
     }
     Ok(doc)
 }
-// schemac-format: source=a103095fbfdfa4de text=cd149857d1cc5ecd
+// schemac-format: source=368d82ea4128a3d4 text=cd149857d1cc5ecd

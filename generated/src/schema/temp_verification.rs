@@ -523,4 +523,4 @@ fn write_temp_verifications(
     }
     Ok(doc)
 }
-// schemac-format: source=144e078f2ef5b15f text=2a037786ffb989e5
+// schemac-format: source=eaeba8af2ebf9584 text=2a037786ffb989e5

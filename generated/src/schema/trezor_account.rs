@@ -846,4 +846,4 @@ fn write_trezor_derived_addresses(
     }
     Ok(doc)
 }
-// schemac-format: source=40bec488008da4ec text=5967fceacaa222f9
+// schemac-format: source=f0c5519d82b6a6e4 text=5967fceacaa222f9

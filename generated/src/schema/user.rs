@@ -2294,4 +2294,4 @@ fn write_user_refresh_tokens(
     }
     Ok(doc)
 }
-// schemac-format: source=ab9fa39903c5d86a text=551519a9f0d3de8a
+// schemac-format: source=008283740c2a322d text=551519a9f0d3de8a

@@ -243,4 +243,4 @@ impl SelectKind {
 }
 
 schemac_runtime::pg_enum!(SelectKind, "Select Kind");
-// schemac-format: source=6547c6aca0209d2a text=418a631de7d28b13
+// schemac-format: source=b0cfd2070a6b189e text=418a631de7d28b13

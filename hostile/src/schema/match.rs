@@ -953,4 +953,4 @@ fn write_rtl___table(
     }
     Ok(doc)
 }
-// schemac-format: source=48df8d9832bc9273 text=01fcf378d8353ce5
+// schemac-format: source=85c6a065fd396d09 text=01fcf378d8353ce5

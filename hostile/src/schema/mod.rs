@@ -120,4 +120,4 @@ pub fn through_postgres(
         },
     )
 }
-// schemac-format: source=08554cfcfd458515 text=0d660779443db720
+// schemac-format: source=8f7ad32eada4c530 text=0d660779443db720

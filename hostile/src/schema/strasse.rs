@@ -349,4 +349,4 @@ fn write_a_table_name_that_is_exactly_sixty_three_bytes_long_yyyyyyyyyyy(
     }
     Ok(doc)
 }
-// schemac-format: source=966839bd7c38b733 text=7519840c158f621f
+// schemac-format: source=1cf54c14a511669e text=7519840c158f621f

@@ -517,4 +517,4 @@ fn write_user(
     }
     Ok(doc)
 }
-// schemac-format: source=3f11fceb7340480c text=a9be3d1391832e6f
+// schemac-format: source=d38e9a208afcb9f4 text=a9be3d1391832e6f
