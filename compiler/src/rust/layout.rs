@@ -306,7 +306,7 @@ mod tests {
         for model in &cat.models {
             let source = super::super::model_rs(&cat, model, &schema);
             let share = source.raw_len() as f64 / source.whole().len() as f64;
-            assert!(share < 0.3, "{}: {share:.3} for the formatter", model.name);
+            assert!(share < 0.15, "{}: {share:.3} for the formatter", model.name);
         }
     }
 
