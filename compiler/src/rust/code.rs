@@ -18,8 +18,9 @@ use super::layout::{INDENT, Place, Source, fits, plain};
 pub(super) enum Stmt {
     /// A statement (or a block's last expression) as one text.
     Code(String),
-    /// `{lhs}{receiver}.{method}({args}){end}`: an assignment of a method call or a method
-    /// call statement, `end` its `?;` or `;`.
+    /// `{lhs}{receiver}.{method}({args}){end}`: a method call as a statement (`end` its `;`
+    /// or `?;`), assigned (`lhs` `c_x = `) or as a struct literal's field (`lhs` `name: `,
+    /// `end` `?` or nothing).
     Call {
         lhs: String,
         receiver: String,
@@ -139,8 +140,8 @@ impl Stmt {
         }
     }
 
-    /// Writes the statement at `indent`: `place` is [`Place::Tail`] for a block's last
-    /// expression, else [`Place::Stmt`].
+    /// Writes the statement at `indent` and `place`: [`Place::Tail`] for a block's last
+    /// expression, a field's place in a struct literal, else [`Place::Stmt`].
     pub(super) fn write(&self, place: Place, indent: usize, out: &mut Source) {
         match self {
             Stmt::Code(text) => out.code(place, indent, text),
@@ -227,9 +228,7 @@ impl Stmt {
             }
         }
     }
-}
 
-impl Stmt {
     /// The lines of an [`Stmt::OrDefault`] but its closing brace, as prettyplease prints them:
     /// a `match` breaks after its brace; the default's arm is on one line when it fits, else in
     /// a block; the missing value's arm is always `return Err(` over the error call's lines
@@ -596,14 +595,7 @@ mod tests {
                 ),
                 (
                     format!("fn read_{name}<P: AsRef<str> + ?Sized>"),
-                    vec![
-                        "cx: &mut Context",
-                        "doc: &RawDocument",
-                        "path: &P",
-                        "parent: Uuid",
-                        "index: usize",
-                        "rows: &mut Children",
-                    ],
+                    super::super::transform::CHILD_READ_PARAMS.to_vec(),
                     "Result<(), TransformError>".to_string(),
                 ),
                 (

@@ -168,6 +168,16 @@ fn struct_def(source: &mut Source, head: &str, fields: &[String]) {
     source.formatted(def);
 }
 
+/// The parameters of a child table's read function.
+pub(super) const CHILD_READ_PARAMS: [&str; 6] = [
+    "cx: &mut Context",
+    "doc: &RawDocument",
+    "path: &P",
+    "parent: Uuid",
+    "index: usize",
+    "rows: &mut Children",
+];
+
 fn params(params: &[&str]) -> Vec<String> {
     params.iter().map(|p| p.to_string()).collect()
 }
@@ -328,14 +338,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
         signature(
             out,
             &format!("fn {}<P: AsRef<str> + ?Sized>", fn_ident("read", table)),
-            &params(&[
-                "cx: &mut Context",
-                "doc: &RawDocument",
-                "path: &P",
-                "parent: Uuid",
-                "index: usize",
-                "rows: &mut Children",
-            ]),
+            &params(&CHILD_READ_PARAMS),
             "Result<(), TransformError>",
         );
     }
@@ -346,20 +349,7 @@ fn table_fns(kind: &Kind<'_>, table: &str, fields: &[Field], rows_ty: &str, out:
     // The keys.
     let mut all_arms = system_arms;
     all_arms.extend(arms);
-    all_arms.push(Arm::Code(
-        "_ => cx.unknown(transform::join(path, key))?,".into(),
-    ));
-    let keys = Stmt::block(
-        "for item in raw::elements(doc)",
-        vec![
-            Stmt::code("let (key, value) = item.map_err(|e| cx.error(path, e.into()))?;"),
-            Stmt::Match {
-                head: "match key".into(),
-                arms: all_arms,
-            },
-        ],
-    );
-    keys.write(Place::Stmt, i1, out);
+    keys("doc", "path", all_arms).write(Place::Stmt, i1, out);
 
     // The id and the row.
     let id_stmts: Vec<String> = match kind {
@@ -536,6 +526,28 @@ fn struct_literal(
     out.line(indent, &format!("}}{tail}"));
 }
 
+/// The loop over the keys of the document `doc` at the Mongo path `path`: each key read by its
+/// arm of `arms`, any other one [`Context::unknown`].
+///
+/// [`Context::unknown`]: https://docs.rs/schemac-runtime
+fn keys(doc: &str, path: &str, mut arms: Vec<Arm>) -> Stmt {
+    arms.push(Arm::Code(format!(
+        "_ => cx.unknown(transform::join({path}, key))?,"
+    )));
+    Stmt::block(
+        format!("for item in raw::elements({doc})"),
+        vec![
+            Stmt::code(format!(
+                "let (key, value) = item.map_err(|e| cx.error({path}, e.into()))?;"
+            )),
+            Stmt::Match {
+                head: "match key".into(),
+                arms,
+            },
+        ],
+    )
+}
+
 /// The match arms of a list of fields, `rel` the path of their object inside the table's
 /// document ("" at the table's level).
 fn field_arms<'a>(
@@ -611,23 +623,10 @@ fn field_arms<'a>(
             Storage::Flattened { fields: sub } => {
                 let mut inner = Vec::new();
                 field_arms(sub, &frel, &mut inner, locals, polys, deferred);
-                inner.push(Arm::Code(
-                    "_ => cx.unknown(transform::join(&p, key))?,".into(),
-                ));
-                let keys = Stmt::block(
-                    "for item in raw::elements(sub)",
-                    vec![
-                        Stmt::code("let (key, value) = item.map_err(|e| cx.error(&p, e.into()))?;"),
-                        Stmt::Match {
-                            head: "match key".into(),
-                            arms: inner,
-                        },
-                    ],
-                );
                 let body = vec![
                     Stmt::code(format!("let p = transform::join(path, {frel:?});")),
                     Stmt::code("let sub = cx.document(value, &p)?;"),
-                    keys,
+                    keys("sub", "&p", inner),
                 ];
                 arms.push(Arm::Block {
                     key: format!("{key:?}"),
