@@ -26,6 +26,22 @@ pub(super) fn plain(text: &str) -> bool {
     !text.contains('{') && !text.contains("![") && !text.contains("!(")
 }
 
+/// A doc comment line (`marker` `///` or `//!`), its trailing spaces trimmed as prettyplease
+/// does. Line breaks and text-direction controls in `text` (an enum label, a Mongo key may hold
+/// them) are escaped ([`doc_text`](super::names::doc_text)).
+pub(super) fn comment(marker: &str, text: &str) -> String {
+    let text = super::names::doc_text(text);
+    format!("{marker} {text}").trim_end_matches(' ').to_string()
+}
+
+/// The lines of a fixed block of code, each with its indent (its leading spaces) and its text.
+fn indented(block: &str) -> impl Iterator<Item = (usize, &str)> {
+    block.lines().map(|line| {
+        let text = line.trim_start_matches(' ');
+        (line.len() - text.len(), text)
+    })
+}
+
 /// prettyplease's indentation step.
 pub(super) const INDENT: usize = 4;
 
@@ -109,16 +125,14 @@ impl Source {
     /// Appends lines as they are, each indented by its leading spaces: a fixed piece of code
     /// whose printed layout is known.
     pub(super) fn lines(&mut self, block: &str) {
-        for line in block.lines() {
-            let text = line.trim_start_matches(' ');
-            self.line(line.len() - text.len(), text);
+        for (indent, text) in indented(block) {
+            self.line(indent, text);
         }
     }
 
-    /// Appends a `///` doc comment line ([`Formatted::doc`]).
+    /// Appends a `///` doc comment line ([`comment`]).
     pub(super) fn doc(&mut self, indent: usize, text: &str) {
-        let text = super::names::doc_text(text);
-        self.line(indent, format!("/// {text}").trim_end_matches(' '));
+        self.line(indent, &comment("///", text));
     }
 
     /// Appends code at `place`: on one line when prettyplease prints it so (it fits in the
@@ -209,9 +223,8 @@ impl Formatted {
 
     /// Lines as they are printed, each indented by its leading spaces: a fixed block of code.
     pub(super) fn lines(&mut self, block: &str) {
-        for line in block.lines() {
-            let text = line.trim_start_matches(' ');
-            self.line(line.len() - text.len(), text);
+        for (indent, text) in indented(block) {
+            self.line(indent, text);
         }
     }
 
@@ -223,12 +236,9 @@ impl Formatted {
         self.text.push('\n');
     }
 
-    /// A `///` doc comment line, its trailing spaces trimmed as prettyplease does.
-    /// Line breaks and text-direction controls in `text` (an enum label, a Mongo key may hold
-    /// them) are escaped ([`doc_text`](super::names::doc_text)).
+    /// A `///` doc comment line ([`comment`]).
     pub(super) fn doc(&mut self, indent: usize, text: &str) {
-        let text = super::names::doc_text(text);
-        self.unbroken(indent, format!("/// {text}").trim_end_matches(' '));
+        self.unbroken(indent, &comment("///", text));
     }
 
     /// `head` `items` `tail` with the items separated by commas, on one line when it fits,

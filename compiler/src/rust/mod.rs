@@ -458,12 +458,12 @@ fn model_rs(cat: &Catalogue, model: &Model, schema: &Schema) -> Source {
     source.line(0, "//!");
     let table_list: Vec<String> = tables.iter().map(|t| format!("`{}`", t.name)).collect();
     let about = format!(
-        "//! Mongo collection `{}` (model {}) and its tables: {}.",
+        "Mongo collection `{}` (model {}) and its tables: {}.",
         model.collection,
         model.name,
         table_list.join(", ")
     );
-    source.line(0, doc_text(&about).trim_end_matches(' '));
+    source.line(0, &layout::comment("//!", &about));
     source.lines(
         "#![allow(unused_imports, clippy::result_large_err)]
 use schemac_runtime::bson::{self, Bson, Document, RawBsonRef, RawDocument};
