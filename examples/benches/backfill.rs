@@ -21,8 +21,9 @@
 //! counted afterwards, outside the timing too, and must be the same for every variant.
 //! `SCHEMAC_BENCH_DOCS` sets the documents per collection (default 300). With
 //! `SCHEMAC_BENCH_ROUNDS=N` the bench then runs every variant once per round, N rounds, and
-//! prints the ratios measured within a round (see [`rounds`]); with a filter that matches no
-//! variant (`-- rounds`), only those. With
+//! prints the ratios measured within a round (see [`rounds`]), and each variant's CPU time (the
+//! whole machine's, from `/proc/stat`: the client and the server); with a filter that matches
+//! no variant (`-- rounds`), only those. With
 //! `SCHEMAC_BENCH_MEMORY=1` the bench then runs the release `escrow-schema backfill` binary on
 //! dumps of 10,000, 100,000 and 1,000,000 documents and prints its peak RSS (build it first:
 //! `cargo build --release -p escrow-schema`).
@@ -283,10 +284,12 @@ type Load<'a> = Box<dyn FnMut(&mut Client, &str) + 'a>;
 fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
     let count = loads.len();
     let mut times = vec![Vec::new(); count];
+    let mut cpu = vec![Vec::new(); count];
     for round in 0..n {
         for i in (0..count).map(|i| (i + round) % count) {
-            let elapsed = timed(1, rows, &mut *loads[i].1);
+            let (elapsed, busy) = timed_with_cpu(rows, &mut *loads[i].1);
             times[i].push(elapsed.as_secs_f64() * 1e3);
+            cpu[i].extend(busy.map(|b| b.as_secs_f64() * 1e3));
         }
     }
     let median = |mut v: Vec<f64>| {
@@ -298,18 +301,28 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
             v[half]
         }
     };
-    let of = |name: &str| {
-        let i = loads
+    let index = |name: &str| {
+        loads
             .iter()
             .position(|(n, _)| n == name)
-            .expect("a variant");
-        &times[i]
+            .expect("a variant")
     };
+    let of = |name: &str| &times[index(name)];
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{n} rounds, every variant once a round, the order turning:");
-    for ((name, _), t) in loads.iter().zip(&times) {
+    for (((name, _), t), c) in loads.iter().zip(&times).zip(&cpu) {
         let ms = median(t.clone());
+        // The machine's busy CPU time (every core, the client and the server) during the load.
+        let busy = match c.len() == t.len() {
+            true => {
+                let cpu = median(c.clone());
+                let used = cpu / (ms * cores as f64) * 100.0;
+                format!("  CPU {cpu:7.1} ms ({used:.0}% of {cores} cores)")
+            }
+            false => String::new(),
+        };
         println!(
-            "  {name:30} median {ms:7.1} ms  ({:.0} rows/s)",
+            "  {name:30} median {ms:7.1} ms  ({:.0} rows/s){busy}",
             rows as f64 / ms * 1e3
         );
     }
@@ -327,24 +340,65 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
             median(ratios)
         );
     }
+    // Wall time is at least CPU time over the cores: what 3x the INSERT pattern leaves the
+    // engine to spend, at best, against what it spends.
+    if cpu.iter().all(|c| c.len() == n) {
+        let budget = median(of("insert_500").clone()) / 3.0 * cores as f64;
+        println!(
+            "  3x insert_500 leaves {budget:.1} ms of CPU on {cores} cores fully used; \
+             {engine} used {:.1} ms (psql_copy {:.1} ms)",
+            median(cpu[index(engine)].clone()),
+            median(cpu[index("psql_copy")].clone()),
+        );
+    }
 }
 
 /// Runs `load` on `iters` fresh databases, timing only the load, and checks afterwards, untimed,
 /// that every variant wrote the same `rows` (counting them is no part of a load).
 fn timed(iters: u64, rows: u64, mut load: impl FnMut(&mut Client, &str)) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let (db, mut client) = migrated();
-        let started = Instant::now();
-        load(&mut client, db.url());
-        total += started.elapsed();
-        assert_eq!(
-            count_rows(&mut client),
-            rows,
-            "rows in the database after the load"
-        );
-    }
-    total
+    (0..iters).map(|_| timed_with_cpu(rows, &mut load).0).sum()
+}
+
+/// One load as [`timed`] runs it, with the machine's busy CPU time during it (`None` where
+/// `/proc/stat` cannot be read).
+fn timed_with_cpu(
+    rows: u64,
+    mut load: impl FnMut(&mut Client, &str),
+) -> (Duration, Option<Duration>) {
+    let (db, mut client) = migrated();
+    let busy_before = busy_cpu();
+    let started = Instant::now();
+    load(&mut client, db.url());
+    let elapsed = started.elapsed();
+    let busy = busy_cpu()
+        .zip(busy_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    assert_eq!(
+        count_rows(&mut client),
+        rows,
+        "rows in the database after the load"
+    );
+    (elapsed, busy)
+}
+
+/// The CPU time every core has spent not idle since boot, from the first line of `/proc/stat`:
+/// user, nice, system, irq, softirq and steal, in the kernel's clock ticks (`USER_HZ`, 100 a
+/// second on Linux whatever the kernel's own tick; 10 ms resolution).
+fn busy_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .map(|&i| ticks.get(i))
+        .sum::<Option<u64>>()?;
+    Some(Duration::from_millis(busy * 10))
 }
 
 /// Peak RSS of the release binary backfilling dumps of 10,000, 100,000 and 1,000,000 documents.
