@@ -382,8 +382,9 @@ fn timed_with_cpu(
 }
 
 /// The CPU time every core has spent not idle since boot, from the first line of `/proc/stat`:
-/// user, nice, system, irq, softirq and steal, in the kernel's clock ticks (`USER_HZ`, 100 a
-/// second on Linux whatever the kernel's own tick; 10 ms resolution).
+/// user (guests included), nice, system, irq and softirq, in the kernel's clock ticks (`USER_HZ`,
+/// 100 a second on Linux whatever the kernel's own tick; 10 ms resolution). Steal is left out:
+/// it is time the hypervisor gave another machine, not work of this one.
 fn busy_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let ticks: Vec<u64> = stat
@@ -394,7 +395,7 @@ fn busy_cpu() -> Option<Duration> {
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq steal ...
-    let busy = [0, 1, 2, 5, 6, 7]
+    let busy = [0, 1, 2, 5, 6]
         .iter()
         .map(|&i| ticks.get(i))
         .sum::<Option<u64>>()?;
