@@ -8,8 +8,11 @@
 //!   PostgreSQL's triggers (`--row-checks`);
 //! - `schemac_backfill_jobs<N>`: the same with N connections (one per core, the CLI's
 //!   default), independent collections loading in parallel;
-//! - `insert_500`: the plan's pattern, batched `INSERT ... VALUES (...) x 500 ... ON CONFLICT DO
-//!   NOTHING` per table, from rows transformed beforehand (the transform is not timed);
+//! - `insert_500`: batched `INSERT ... VALUES (...) x 500 ... ON CONFLICT DO NOTHING` per table,
+//!   from rows transformed beforehand (the transform is not timed): the rows alone;
+//! - `insert_500_id_map`: the same plus each document's `id_map` entry, in the same batches of
+//!   500 with `ON CONFLICT DO NOTHING`: the plan's backfill pattern whole (its rule 6: every
+//!   migrated row keeps an `id_map` entry), which the engine also writes;
 //! - `psql_copy`: `psql -c '\copy t FROM file'` per table, from text files prepared beforehand:
 //!   the PostgreSQL floor.
 //!
@@ -41,7 +44,7 @@ use schemac_examples::sample;
 use schemac_runtime::dump;
 use schemac_runtime::postgres::Client;
 use schemac_runtime::registry::{Collection, Param, Rows};
-use schemac_runtime::transform::Mode;
+use schemac_runtime::transform::{IdMapRow, Mode};
 use schemac_testdb::TestDb;
 
 fn docs_per_collection() -> usize {
@@ -102,29 +105,34 @@ fn count_rows(client: &mut Client) -> u64 {
     rows
 }
 
-/// Every document's rows, in load order: the input of the INSERT baseline.
-type Transformed = Vec<(&'static dyn Collection, Vec<Box<dyn Rows>>)>;
+/// Every document's rows and its `id_map` entry, in load order: the input of the INSERT
+/// baselines.
+type Transformed = Vec<(&'static dyn Collection, Vec<Box<dyn Rows>>, Vec<IdMapRow>)>;
 
 fn transform_all(dump: &Path) -> Transformed {
     let mut docs = Vec::new();
     for c in ordered() {
-        let mut rows = Vec::new();
+        let (mut rows, mut id_map) = (Vec::new(), Vec::new());
         for raw in dump::open_collection(dump, c.name()).expect("opens") {
             let raw = raw.expect("reads");
-            rows.push(c.transform(&raw, Mode::Strict).expect("transforms").0);
+            let (doc, cx) = c.transform(&raw, Mode::Strict).expect("transforms");
+            rows.push(doc);
+            id_map.extend(cx.id_map);
         }
-        docs.push((c, rows));
+        docs.push((c, rows, id_map));
     }
     docs
 }
 
-/// The plan's pattern: per table, multi-row INSERTs of 500 rows with ON CONFLICT DO NOTHING.
-fn insert_500(client: &mut Client, docs: &Transformed) -> u64 {
+/// Multi-row INSERTs of 500 rows with ON CONFLICT DO NOTHING, per table, and with `id_map` each
+/// document's `id_map` entry in batches of 500 too. Returns the rows written to the catalogue's
+/// tables; the `id_map` entries written are checked here.
+fn insert_500(client: &mut Client, docs: &Transformed, id_map: bool) -> u64 {
     let mut tx = client.transaction().expect("a transaction");
     tx.batch_execute("SET LOCAL session_replication_role = replica")
         .expect("a superuser");
     let mut written = 0;
-    for (c, rows) in docs {
+    for (c, rows, entries) in docs {
         for (index, table) in c.tables().iter().enumerate() {
             let key = if index == 0 { "legacy_object_id" } else { "id" };
             let columns = table.columns.join(", ");
@@ -166,8 +174,40 @@ fn insert_500(client: &mut Client, docs: &Transformed) -> u64 {
             written += batch.len() as u64;
             flush(&mut batch, &mut tx);
         }
+        if id_map {
+            let mapped = insert_id_map(&mut tx, entries);
+            assert_eq!(
+                mapped,
+                entries.len() as u64,
+                "id_map entries of {}",
+                c.name()
+            );
+        }
     }
     tx.commit().expect("commits");
+    written
+}
+
+/// `entries` into `id_map`, 500 to an `INSERT ... ON CONFLICT DO NOTHING`; returns how many
+/// were written.
+fn insert_id_map(tx: &mut schemac_runtime::postgres::Transaction<'_>, entries: &[IdMapRow]) -> u64 {
+    let mut written = 0;
+    for chunk in entries.chunks(500) {
+        let legacy: Vec<String> = chunk.iter().map(IdMapRow::legacy_object_id).collect();
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * 3);
+        for (entry, legacy) in chunk.iter().zip(&legacy) {
+            params.extend([&entry.collection as Param<'_>, legacy, &entry.id]);
+        }
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO id_map (collection, legacy_object_id, id) VALUES {} \
+             ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        written += tx.execute(&sql, &params).expect("inserts id_map");
+    }
     written
 }
 
@@ -241,7 +281,11 @@ fn bench(c: &mut Criterion) {
         ),
         (
             "insert_500".into(),
-            Box::new(|client, _| assert_eq!(insert_500(client, &transformed), rows)),
+            Box::new(|client, _| assert_eq!(insert_500(client, &transformed, false), rows)),
+        ),
+        (
+            "insert_500_id_map".into(),
+            Box::new(|client, _| assert_eq!(insert_500(client, &transformed, true), rows)),
         ),
         (
             "psql_copy".into(),
@@ -326,7 +370,7 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
             rows as f64 / ms * 1e3
         );
     }
-    for baseline in ["insert_500", "psql_copy"] {
+    for baseline in ["insert_500", "insert_500_id_map", "psql_copy"] {
         let ratios: Vec<f64> = of(baseline)
             .iter()
             .zip(of(engine))
@@ -345,13 +389,15 @@ fn rounds(n: usize, rows: u64, engine: &str, loads: &mut [(String, Load<'_>)]) {
     if cpu.iter().any(|c| c.len() < n) {
         println!("  CPU time not shown: /proc/stat could not be read for every load");
     } else {
-        let budget = median(of("insert_500").clone()) / 3.0 * cores as f64;
-        println!(
-            "  3x insert_500 leaves {budget:.1} ms of CPU on {cores} cores fully used; \
-             {engine} used {:.1} ms (psql_copy {:.1} ms)",
-            median(cpu[index(engine)].clone()),
-            median(cpu[index("psql_copy")].clone()),
-        );
+        for baseline in ["insert_500", "insert_500_id_map"] {
+            let budget = median(of(baseline).clone()) / 3.0 * cores as f64;
+            println!(
+                "  3x {baseline} leaves {budget:.1} ms of CPU on {cores} cores fully used; \
+                 {engine} used {:.1} ms (psql_copy {:.1} ms)",
+                median(cpu[index(engine)].clone()),
+                median(cpu[index("psql_copy")].clone()),
+            );
+        }
     }
 }
 
