@@ -400,6 +400,43 @@ fn generated_rust_parses() {
     }
 }
 
+/// A flattened object whose name holds a character Rust does not take in identifiers (`²`; the
+/// `catalogue` fuzz target found it with `½`): the local document `to_mongo` builds it in gets
+/// an identifier as its columns' fields do, so the module parses. It did not (`sub_größe²`).
+#[test]
+fn a_flattened_object_named_outside_rust_identifiers_generates_rust() {
+    let yaml = "model: Measure
+collection: measures
+table: measures
+phase: 1
+fields:
+  größe²:
+    bson: object
+    store: flatten
+    fields:
+      breite: { bson: number, pg: int4 }
+";
+    let v = validate(&[("measure.yaml", yaml)]);
+    let rendered = schemac::diag::render_human(&v.diagnostics, &v.sources, false);
+    let cat = v
+        .catalogue
+        .unwrap_or_else(|| panic!("the model is valid:\n{rendered}"));
+    let (path, module) = schemac::rust::files(&cat)
+        .into_iter()
+        .find(|(path, _)| path == "src/schema/measure.rs")
+        .expect("the measure module");
+    if let Err(e) = syn::parse_file(&module) {
+        panic!("{path} is not Rust: {e}\n{module}");
+    }
+    for line in [
+        "pub gr__e__breite: Option<i32>",
+        "let mut sub_gr__e_ = Document::new();",
+    ] {
+        assert!(module.contains(line), "{line} in:\n{module}");
+    }
+    assert!(schemac::rust::misformatted(&cat).is_none());
+}
+
 /// The migration applies, and what pg_catalog holds is the YAML's text exactly: comments,
 /// enum labels and their order, defaults, identifiers; introspection equals the snapshot.
 #[test]

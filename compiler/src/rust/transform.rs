@@ -912,12 +912,16 @@ fn field_writes(fields: &[Field], rel: &str, target: &str, body: &mut Vec<Stmt>)
                 ));
             }
             Storage::Flattened { fields: sub } => {
-                let var = format!("sub_{}", crate::ident::column_name(&frel.replace('.', "_")));
-                body.push(Stmt::code(format!("let mut {var} = Document::new();")));
-                field_writes(sub, &frel, &var, body);
+                // An identifier even where the object's name is not one (`größe²`).
+                let object = format!(
+                    "sub_{}",
+                    var(&crate::ident::column_name(&frel.replace('.', "_")))
+                );
+                body.push(Stmt::code(format!("let mut {object} = Document::new();")));
+                field_writes(sub, &frel, &object, body);
                 body.push(Stmt::block(
-                    format!("if !{var}.is_empty()"),
-                    vec![insert(target, key, &var)],
+                    format!("if !{object}.is_empty()"),
+                    vec![insert(target, key, &object)],
                 ));
             }
             Storage::ChildTable(child) => {
