@@ -144,17 +144,10 @@ fn insert_500(client: &mut Client, docs: &Transformed, id_map: bool) -> u64 {
                         return;
                     }
                     let width = table.columns.len();
-                    let values: Vec<String> = (0..batch.len())
-                        .map(|r| {
-                            let ps: Vec<String> =
-                                (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                            format!("({})", ps.join(", "))
-                        })
-                        .collect();
                     let sql = format!(
                         "INSERT INTO {} ({columns}) VALUES {} ON CONFLICT ({key}) DO NOTHING",
                         table.name,
-                        values.join(", ")
+                        placeholders(batch.len(), width)
                     );
                     let params: Vec<Param<'_>> = batch.iter().flatten().copied().collect();
                     tx.execute(&sql, &params).expect("inserts");
@@ -198,17 +191,24 @@ fn insert_id_map(tx: &mut schemac_runtime::postgres::Transaction<'_>, entries: &
         for (entry, legacy) in chunk.iter().zip(&legacy) {
             params.extend([&entry.collection as Param<'_>, legacy, &entry.id]);
         }
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| format!("(${}, ${}, ${})", 3 * r + 1, 3 * r + 2, 3 * r + 3))
-            .collect();
         let sql = format!(
             "INSERT INTO id_map (collection, legacy_object_id, id) VALUES {} \
              ON CONFLICT DO NOTHING",
-            values.join(", ")
+            placeholders(chunk.len(), 3)
         );
         written += tx.execute(&sql, &params).expect("inserts id_map");
     }
     written
+}
+
+/// The `VALUES` list of a multi-row INSERT of `rows` rows of `width` parameters each:
+/// `($1, $2), ($3, $4)`.
+fn placeholders(rows: usize, width: usize) -> String {
+    let row = |r: usize| {
+        let ps: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+        format!("({})", ps.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
 /// Text files of every table's rows, written by the engine's load, for `\copy`.
@@ -252,15 +252,25 @@ fn bench(c: &mut Criterion) {
     sample::write_dump(&dump, docs, false).expect("a sample dump");
     let copy_dir = scratch("copy");
     let files = prepare_copy_files(&dump, &copy_dir);
-    let rows = {
+    let (rows, id_map_rows) = {
         let (db, mut client) = migrated();
         engine(&mut client, db.url(), &dump, 1, true);
-        count_rows(&mut client)
+        let id_map: i64 = client
+            .query_one("SELECT count(*) FROM id_map", &[])
+            .expect("counts id_map")
+            .get(0);
+        (count_rows(&mut client), id_map as usize)
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{} documents per collection, {rows} rows", docs);
 
     let transformed = transform_all(&dump);
+    // `insert_500_id_map` writes the entries the engine writes, no fewer.
+    assert_eq!(
+        transformed.iter().map(|(_, _, e)| e.len()).sum::<usize>(),
+        id_map_rows,
+        "id_map entries of the INSERT baseline against the engine's"
+    );
     // Each variant's load into a fresh, migrated database.
     let mut loads: Vec<(String, Load)> = vec![
         (
