@@ -395,14 +395,25 @@ fn triggers(client: &mut Client, schema: &str) -> Result<Vec<Trigger>, postgres:
     Ok(triggers)
 }
 
+/// `db` with each table's columns in name order, all else as it is: what two databases must
+/// agree on when one got its columns by migrations (added at the end) and the other was
+/// created fresh (catalogue order), both read by [`introspect`], so both spelled by PostgreSQL.
+/// Compare two such with [`diff_report`].
+pub fn columns_by_name(db: &Database) -> Database {
+    let mut db = db.clone();
+    for t in &mut db.tables {
+        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    db
+}
+
 /// `db` with its expressions blanked (column defaults, CHECKs, index predicates and expression
 /// keys) and each table's columns in name order: what a snapshot (the catalogue's spelling,
 /// columns in catalogue order) and [`introspect`] (PostgreSQL's canonical spelling, columns in
 /// creation order) must agree on. Compare two such with [`diff_report`].
 pub fn structure(db: &Database) -> Database {
-    let mut db = db.clone();
+    let mut db = columns_by_name(db);
     for t in &mut db.tables {
-        t.columns.sort_by(|a, b| a.name.cmp(&b.name));
         for c in &mut t.columns {
             if c.default.is_some() {
                 c.default = Some("<expr>".into());
